@@ -1,0 +1,139 @@
+//! The monotonic clock that times calls, chosen once per build.
+//!
+//! | build                      | clock                                                  |
+//! |----------------------------|--------------------------------------------------------|
+//! | feature `embassy-time`     | `embassy_time::Instant` (its driver's tick rate)       |
+//! | feature `std`              | `std::time::Instant`                                   |
+//! | neither (bare metal)       | the firmware's tick source, named once with [`clock!`] |
+//!
+//! Durations are measured in the clock's own unit and converted to nanoseconds once per call
+//! with integer arithmetic (a constant multiply, or multiply-and-divide by a constant the
+//! compiler turns into shifts); the conversion to seconds happens only when rendering.
+//!
+//! [`clock!`]: crate::clock!
+
+/// Converts `ticks` of a clock running at `HZ` to nanoseconds, saturating on overflow.
+///
+/// With `HZ` a divisor of 10⁹ (1 kHz, 1 MHz, 8 MHz, …) this is one multiply.
+#[inline(always)]
+pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
+    const NANOS: u64 = 1_000_000_000;
+    if HZ == 0 {
+        panic!("picometrics: a clock rate of 0 Hz");
+    }
+    if NANOS % HZ == 0 {
+        ticks.saturating_mul(NANOS / HZ)
+    } else {
+        let n = ticks as u128 * NANOS as u128 / HZ as u128;
+        if n > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            n as u64
+        }
+    }
+}
+
+#[cfg(feature = "embassy-time")]
+mod imp {
+    /// A point in time.
+    pub type Start = embassy_time::Instant;
+
+    #[inline(always)]
+    pub fn now() -> Start {
+        embassy_time::Instant::now()
+    }
+
+    #[inline(always)]
+    pub fn elapsed_nanos(start: &Start) -> u64 {
+        let ticks = embassy_time::Instant::now().as_ticks().wrapping_sub(start.as_ticks());
+        super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(ticks)
+    }
+}
+
+#[cfg(all(feature = "std", not(feature = "embassy-time")))]
+mod imp {
+    /// A point in time.
+    pub type Start = std::time::Instant;
+
+    #[inline(always)]
+    pub fn now() -> Start {
+        std::time::Instant::now()
+    }
+
+    #[inline(always)]
+    pub fn elapsed_nanos(start: &Start) -> u64 {
+        let d = start.elapsed();
+        // Saturates after 584 years; `as_nanos()` would go through u128.
+        d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
+    }
+}
+
+#[cfg(not(any(feature = "std", feature = "embassy-time")))]
+mod imp {
+    extern "Rust" {
+        /// Defined by [`crate::clock!`] in the firmware.
+        fn _picometrics_clock_now() -> u64;
+        /// Defined by [`crate::clock!`] in the firmware.
+        fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64;
+    }
+
+    /// A point in time, in the firmware's ticks.
+    pub type Start = u64;
+
+    #[inline(always)]
+    pub fn now() -> Start {
+        // SAFETY: the symbol is defined by `picometrics::clock!` with exactly this signature;
+        // without it the firmware fails to link rather than call anything else.
+        unsafe { _picometrics_clock_now() }
+    }
+
+    #[inline(always)]
+    pub fn elapsed_nanos(start: &Start) -> u64 {
+        // SAFETY: as in `now`.
+        unsafe { _picometrics_clock_ticks_to_nanos(_picometrics_clock_now().wrapping_sub(*start)) }
+    }
+}
+
+pub(crate) use imp::{elapsed_nanos, now, Start};
+
+/// Names the firmware's tick source in one line, for builds without `std` or `embassy-time`.
+///
+/// The first argument is the tick rate in Hz (a constant), the second an expression that reads
+/// a monotonic `u64` tick count (wrapping is fine: durations use wrapping subtraction).
+/// Define it exactly once in the final binary; a missing definition fails to link with
+/// `undefined symbol: _picometrics_clock_now`.
+///
+/// ```ignore
+/// // SysTick extended to 64 bits by its interrupt, at 12 MHz:
+/// picometrics::clock!(12_000_000, board::ticks());
+/// ```
+#[macro_export]
+macro_rules! clock {
+    ($hz:expr, $now:expr $(,)?) => {
+        const _: () = {
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_now() -> u64 {
+                $now
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64 {
+                $crate::clock::ticks_to_nanos::<{ $hz }>(ticks)
+            }
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks_to_nanos;
+
+    #[test]
+    fn conversions() {
+        assert_eq!(ticks_to_nanos::<1_000_000>(3), 3_000);
+        assert_eq!(ticks_to_nanos::<1_000_000_000>(7), 7);
+        // 12 MHz: 83.33 ns per tick.
+        assert_eq!(ticks_to_nanos::<12_000_000>(12), 1_000);
+        assert_eq!(ticks_to_nanos::<32_768>(32_768), 1_000_000_000);
+        assert_eq!(ticks_to_nanos::<1>(u64::MAX), u64::MAX);
+    }
+}

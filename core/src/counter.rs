@@ -1,0 +1,112 @@
+//! Monotonic counters: the one place that chooses atomic width and read-modify-write strategy.
+//!
+//! * Targets with 64-bit atomics (x86_64, aarch64, riscv64): [`CounterValue`] is `u64`.
+//! * Targets without them (thumbv6m, thumbv7m/v7em, riscv32): `u32`. portable-atomic would
+//!   emulate 64-bit atomics there with a global lock table (2 KiB, a lock per increment); a
+//!   32-bit counter that wraps after 2³² increments costs nothing and Prometheus' `rate()` reads
+//!   a wrap as a counter reset. At 1 000 calls/s a call counter wraps after ~50 days.
+//! * Targets without atomic read-modify-write at all (thumbv6m): increments run inside
+//!   [`critical_section::with`], whose implementation the firmware links (portable-atomic asks
+//!   libraries not to choose between `critical-section` and single-core assumptions).
+
+use portable_atomic::Ordering;
+
+#[cfg(target_has_atomic = "64")]
+type Atomic = portable_atomic::AtomicU64;
+#[cfg(not(target_has_atomic = "64"))]
+type Atomic = portable_atomic::AtomicU32;
+
+/// The integer a [`Counter`] holds: `u64` where the target has 64-bit atomics, else `u32`.
+#[cfg(target_has_atomic = "64")]
+pub type CounterValue = u64;
+/// The integer a [`Counter`] holds: `u64` where the target has 64-bit atomics, else `u32`.
+#[cfg(not(target_has_atomic = "64"))]
+pub type CounterValue = u32;
+
+/// A wrapping, lock-free (or critical-section on no-CAS targets) counter.
+#[repr(transparent)]
+pub struct Counter(Atomic);
+
+impl Counter {
+    /// A counter at zero.
+    #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
+    pub const fn new() -> Self {
+        Self(Atomic::new(0))
+    }
+
+    /// Adds `n` (wrapping) with relaxed ordering.
+    #[inline(always)]
+    pub fn add(&self, n: CounterValue) {
+        self.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `n` (wrapping) with release ordering: a reader that sees this addition with
+    /// [`Counter::get_acquire`] also sees every write made before it.
+    #[inline(always)]
+    pub fn add_release(&self, n: CounterValue) {
+        self.fetch_add(n, Ordering::Release);
+    }
+
+    /// Subtracts `n` (wrapping) with relaxed ordering.
+    #[inline(always)]
+    pub fn sub(&self, n: CounterValue) {
+        self.fetch_add(n.wrapping_neg(), Ordering::Relaxed);
+    }
+
+    /// Current value, relaxed.
+    #[inline]
+    pub fn get(&self) -> CounterValue {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Current value, acquire (pairs with [`Counter::add_release`]).
+    #[inline]
+    pub fn get_acquire(&self) -> CounterValue {
+        self.0.load(Ordering::Acquire)
+    }
+
+    #[cfg(target_has_atomic = "ptr")]
+    #[inline(always)]
+    fn fetch_add(&self, n: CounterValue, order: Ordering) {
+        self.0.fetch_add(n, order);
+    }
+
+    #[cfg(not(target_has_atomic = "ptr"))]
+    #[inline(always)]
+    fn fetch_add(&self, n: CounterValue, _order: Ordering) {
+        // The critical section orders everything; only load/store exist on this target.
+        critical_section::with(|_| {
+            let v = self.0.load(Ordering::Relaxed);
+            self.0.store(v.wrapping_add(n), Ordering::Relaxed);
+        });
+    }
+}
+
+impl core::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(&self.get(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_wraps() {
+        let c = Counter::new();
+        c.add(3);
+        c.add_release(4);
+        c.sub(2);
+        assert_eq!(c.get(), 5);
+        c.sub(6);
+        assert_eq!(c.get_acquire(), CounterValue::MAX);
+        c.add(1);
+        assert_eq!(c.get(), 0);
+    }
+
+    #[test]
+    fn width_follows_target() {
+        assert_eq!(core::mem::size_of::<Counter>(), if cfg!(target_has_atomic = "64") { 8 } else { 4 });
+    }
+}

@@ -1,0 +1,105 @@
+//! # picometrics
+//!
+//! Production metrics for any function with one attribute — call rate, error rate, latency
+//! histogram, concurrency and caller — on a server *and* on a microcontroller with no heap.
+//!
+//! `#[picometrics]` gives each function a `static` slot of atomic counters and registers a
+//! read-only descriptor of it at link time, so there is no registration call, no lock and no
+//! allocation, and [`render_prometheus`] writes the autometrics metric names
+//! (`function_calls_total`, `function_calls_duration_seconds`, `function_calls_concurrent`,
+//! `build_info`) into any [`core::fmt::Write`]. Existing autometrics dashboards and alert rules
+//! work unchanged.
+//!
+//! ```
+//! use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+//! use picometrics::picometrics;
+//!
+//! const API_SLO: Objective = Objective::new("api")
+//!     .success_rate(ObjectivePercentile::P99_9)
+//!     .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+//!
+//! #[derive(Debug)]
+//! struct NameTaken;
+//!
+//! #[picometrics(objective = API_SLO, track_concurrency)]
+//! fn create_user(name: &str) -> Result<u32, NameTaken> {
+//!     if name == "root" { Err(NameTaken) } else { Ok(7) }
+//! }
+//!
+//! struct Database;
+//!
+//! #[picometrics] // every method, reported as `Database::method`
+//! impl Database {
+//!     fn get(&self, id: u32) -> Option<u32> { Some(id) }
+//! }
+//!
+//! create_user("ada").unwrap();
+//! assert!(create_user("root").is_err());
+//! Database.get(1);
+//!
+//! let mut out = heapless::String::<16384>::new();
+//! picometrics::render_prometheus(&mut out).unwrap();
+//! assert!(out.contains(r#"function_calls_total{function="create_user""#));
+//! assert!(out.contains(r#"function="Database::get""#));
+//! ```
+//!
+//! ## Features
+//!
+//! * `std` (default): thread-local caller tracking, panics counted as errors,
+//!   `std::time::Instant` clock, runtime `PICOMETRICS_SERVICE_NAME` / `OTEL_SERVICE_NAME`.
+//! * `embassy-time`: time calls with `embassy_time::Instant`.
+//! * `defmt`: `defmt::Format` for [`snapshot`] types and objectives.
+//! * `serde`: no_std `serde::Serialize` for the same.
+//!
+//! Without `std` or `embassy-time`, name the firmware's tick source once with [`clock!`].
+//!
+//! ## Bare metal
+//!
+//! * Link `picometrics.x` after cortex-m-rt's `link.x` (`-C link-arg=-Tpicometrics.x`): it
+//!   keeps the registry in FLASH. The build script puts it on the linker search path.
+//! * On targets without atomic read-modify-write (thumbv6m) counters update inside
+//!   `critical_section::with`; link an implementation (e.g. cortex-m's
+//!   `critical-section-single-core` feature).
+//! * Counters are 32-bit where the target lacks 64-bit atomics ([`counter`]); a slot with the
+//!   default 14 buckets takes 120 bytes of RAM there ([`slot`]).
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod buckets;
+pub mod build_info;
+mod call;
+pub mod caller;
+pub mod clock;
+pub mod counter;
+pub mod objectives;
+pub mod queries;
+pub mod registry;
+pub mod render;
+pub mod slot;
+pub mod snapshot;
+
+pub use build_info::BuildInfo;
+pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+pub use picometrics_macros::picometrics;
+pub use queries::Queries;
+pub use registry::{functions, FunctionDescriptor};
+pub use render::render_prometheus;
+
+/// Used by the code `#[picometrics]` generates. Not a public API; may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::call::{CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
+    pub use crate::caller::CallerScope;
+    pub use crate::registry::{FunctionDescriptor, PICOMETRICS_FUNCTIONS};
+    pub use crate::slot::FunctionSlot;
+    pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
+    pub use core;
+    pub use linkme;
+
+    /// The version of the generated code this library expects; the macro names it so a
+    /// mismatched pair fails with a clear error.
+    pub const V1: () = ();
+}

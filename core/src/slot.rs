@@ -1,0 +1,266 @@
+//! The mutable half of an instrumented function: one `static FunctionSlot` of counters in RAM.
+//!
+//! ## Layout and RAM
+//!
+//! A `FunctionSlot<B, C>` holds:
+//!
+//! | part                         | counters / pointers         |
+//! |------------------------------|-----------------------------|
+//! | histogram buckets + `+Inf`   | `B + 1` counters            |
+//! | histogram sum                | 1 counter                   |
+//! | concurrency gauge            | 1 counter                   |
+//! | calls with no caller         | 2 counters (ok, error)      |
+//! | caller edges                 | `C` × (pointer + 2 counters)|
+//! | calls past the last edge     | 2 counters (ok, error)      |
+//!
+//! With the 14 default bounds and 3 caller edges that is **120 bytes** on 32-bit targets
+//! (thumbv6m/v7em: 4-byte counters and pointers) and **240 bytes** on 64-bit targets; both
+//! are pinned by tests.
+//!
+//! ## Consistency
+//!
+//! A writer increments its bucket (relaxed) and then adds its duration to the sum (release);
+//! a snapshot reads the sum (acquire) and then every bucket once. So in every snapshot the
+//! `+Inf` bucket equals the count, cumulative buckets never decrease, and the sum never
+//! includes a call the count misses.
+
+use crate::buckets;
+use crate::counter::{Counter, CounterValue};
+use crate::registry::FunctionDescriptor;
+use crate::snapshot::{CallerTotals, CallsSnapshot, HistogramSnapshot, ResultTotals};
+use core::ptr;
+use portable_atomic::{AtomicPtr, Ordering};
+
+/// Caller edges per function when the attribute does not say `callers = N`.
+pub const DEFAULT_CALLERS: usize = 3;
+
+/// The largest `callers = N` a function may ask for.
+pub const MAX_CALLERS: usize = 16;
+
+/// Ok and error call counters.
+#[derive(Debug)]
+pub struct ResultCounts {
+    ok: Counter,
+    error: Counter,
+}
+
+impl ResultCounts {
+    const fn new() -> Self {
+        Self { ok: Counter::new(), error: Counter::new() }
+    }
+
+    #[inline(always)]
+    fn count(&self, is_error: bool) {
+        if is_error { &self.error } else { &self.ok }.add(1);
+    }
+
+    fn totals(&self) -> ResultTotals {
+        ResultTotals { ok: self.ok.get(), error: self.error.get() }
+    }
+}
+
+/// Calls from one instrumented caller, claimed lock-free on that caller's first call.
+#[derive(Debug)]
+pub struct CallerEdge {
+    caller: AtomicPtr<FunctionDescriptor>,
+    calls: ResultCounts,
+}
+
+impl CallerEdge {
+    const fn new() -> Self {
+        Self { caller: AtomicPtr::new(ptr::null_mut()), calls: ResultCounts::new() }
+    }
+
+    fn caller(&self) -> Option<&'static FunctionDescriptor> {
+        let p = self.caller.load(Ordering::Acquire);
+        // SAFETY: the only non-null values ever stored are `&'static FunctionDescriptor`s
+        // (see `claim`), which are valid for the whole program.
+        unsafe { p.cast_const().as_ref() }
+    }
+
+    /// Takes this edge for `caller` if it is free; true if it is (now) `caller`'s.
+    #[inline]
+    fn claim(&self, caller: *mut FunctionDescriptor) -> bool {
+        cas_null(&self.caller, caller)
+    }
+}
+
+#[cfg(target_has_atomic = "ptr")]
+#[inline]
+fn cas_null(slot: &AtomicPtr<FunctionDescriptor>, new: *mut FunctionDescriptor) -> bool {
+    match slot.compare_exchange(ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => true,
+        // Another call claimed it first: ours only if it claimed it for the same caller.
+        Err(current) => current == new,
+    }
+}
+
+#[cfg(not(target_has_atomic = "ptr"))]
+#[inline]
+fn cas_null(slot: &AtomicPtr<FunctionDescriptor>, new: *mut FunctionDescriptor) -> bool {
+    critical_section::with(|_| {
+        let current = slot.load(Ordering::Acquire);
+        if current.is_null() {
+            slot.store(new, Ordering::Release);
+            true
+        } else {
+            current == new
+        }
+    })
+}
+
+/// Counters of one instrumented function: `BOUNDS` histogram buckets and `CALLERS` caller edges.
+///
+/// The attribute declares one per function; it is public only so generated code can name it.
+pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALLERS> {
+    buckets: [Counter; BOUNDS],
+    inf: Counter,
+    sum: Counter,
+    concurrent: Counter,
+    root: ResultCounts,
+    edges: [CallerEdge; CALLERS],
+    overflow: ResultCounts,
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
+    /// A slot with every counter at zero. Fails to compile for an unsupported size.
+    #[allow(clippy::new_without_default)] // only ever built in a `static`
+    pub const fn new() -> Self {
+        const {
+            assert!(BOUNDS >= 1 && BOUNDS <= buckets::MAX_BOUNDS, "picometrics: 1 to 32 bucket bounds");
+            assert!(CALLERS <= MAX_CALLERS, "picometrics: at most 16 caller edges");
+        }
+        Self {
+            buckets: [const { Counter::new() }; BOUNDS],
+            inf: Counter::new(),
+            sum: Counter::new(),
+            concurrent: Counter::new(),
+            root: ResultCounts::new(),
+            edges: [const { CallerEdge::new() }; CALLERS],
+            overflow: ResultCounts::new(),
+        }
+    }
+
+    /// The counters a call from `caller` goes to: the no-caller pair, the caller's edge
+    /// (claimed on first use), or the overflow pair once every edge belongs to another caller.
+    #[inline]
+    pub fn calls_from(&self, caller: Option<&'static FunctionDescriptor>) -> &ResultCounts {
+        let Some(caller) = caller else { return &self.root };
+        let caller = ptr::from_ref(caller).cast_mut();
+        for edge in &self.edges {
+            let current = edge.caller.load(Ordering::Acquire);
+            if current == caller || (current.is_null() && edge.claim(caller)) {
+                return &edge.calls;
+            }
+        }
+        &self.overflow
+    }
+
+    /// Records one finished call.
+    #[inline(always)]
+    pub fn record(&self, bounds: &[u64; BOUNDS], calls: &ResultCounts, elapsed_nanos: u64, is_error: bool) {
+        calls.count(is_error);
+        match self.buckets.get(buckets::index(bounds, elapsed_nanos)) {
+            Some(bucket) => bucket.add(1),
+            None => self.inf.add(1),
+        }
+        // Release: a snapshot that sees this sum sees the bucket above (see module docs).
+        self.sum.add_release(sum_units(elapsed_nanos));
+    }
+
+    /// Marks a call as started (concurrency gauge).
+    #[inline(always)]
+    pub fn enter(&self) {
+        self.concurrent.add(1);
+    }
+
+    /// Marks a call as finished (concurrency gauge).
+    #[inline(always)]
+    pub fn exit(&self) {
+        self.concurrent.sub(1);
+    }
+}
+
+/// The histogram sum is kept in nanoseconds where counters are 64-bit. With 32-bit counters
+/// nanoseconds would wrap after 4.3 s of total time, so the sum is kept in microseconds
+/// (rounded to nearest; wraps after 71 minutes of total time, which `rate()` reads as a reset).
+#[cfg(target_has_atomic = "64")]
+pub(crate) const SUM_UNIT_NANOS: u64 = 1;
+#[cfg(not(target_has_atomic = "64"))]
+pub(crate) const SUM_UNIT_NANOS: u64 = 1_000;
+
+#[inline(always)]
+fn sum_units(nanos: u64) -> CounterValue {
+    if SUM_UNIT_NANOS == 1 {
+        nanos as CounterValue
+    } else {
+        ((nanos + SUM_UNIT_NANOS / 2) / SUM_UNIT_NANOS) as CounterValue
+    }
+}
+
+/// Read access to a slot of any size, for the registry and the renderers.
+pub trait SlotStorage: Sync {
+    /// Reads the histogram: the sum first, then each bucket once.
+    fn histogram(&self) -> HistogramSnapshot;
+    /// Reads the call counters of every claimed edge.
+    fn calls(&self) -> CallsSnapshot;
+    /// Reads the concurrency gauge.
+    fn concurrent(&self) -> CounterValue;
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
+    fn histogram(&self) -> HistogramSnapshot {
+        let sum = self.sum.get_acquire();
+        let mut counts = heapless::Vec::new();
+        for c in self.buckets.iter().chain([&self.inf]) {
+            // Cannot fail: BOUNDS + 1 <= MAX_BOUNDS + 1 is checked in `new`.
+            let _ = counts.push(c.get());
+        }
+        HistogramSnapshot { counts, sum_nanos: u64::from(sum) * SUM_UNIT_NANOS }
+    }
+
+    fn calls(&self) -> CallsSnapshot {
+        let mut callers = heapless::Vec::new();
+        for edge in &self.edges {
+            if let Some(caller) = edge.caller() {
+                // Cannot fail: CALLERS <= MAX_CALLERS is checked in `new`.
+                let _ = callers.push(CallerTotals {
+                    function: caller.name,
+                    module: caller.module,
+                    calls: edge.calls.totals(),
+                });
+            }
+        }
+        CallsSnapshot { root: self.root.totals(), callers, overflow: self.overflow.totals() }
+    }
+
+    fn concurrent(&self) -> CounterValue {
+        self.concurrent.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::size_of;
+
+    #[test]
+    fn ram_per_slot_is_pinned() {
+        let word = size_of::<usize>();
+        let counter = size_of::<Counter>();
+        assert_eq!(
+            size_of::<FunctionSlot<14, 3>>(),
+            (15 + 1 + 1 + 2 + 2) * counter + 3 * (word + 2 * counter)
+        );
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(size_of::<FunctionSlot<14>>(), 240);
+    }
+
+    #[test]
+    fn sum_units_round() {
+        assert_eq!(
+            u64::from(sum_units(1_234)) * SUM_UNIT_NANOS,
+            if SUM_UNIT_NANOS == 1 { 1_234 } else { 1_000 }
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Parsing and validation of `#[picometrics(...)]` arguments.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitInt, Path, Token};
+
+const KNOWN: &str =
+    "expected one of `objective = CONST`, `track_concurrency`, `ok_if = path`, `error_if = path`, \
+     `buckets = CONST`, `callers = N`, `skip`, `crate = path`";
+
+/// How a call's result is classified.
+#[derive(Clone)]
+pub enum Classifier {
+    /// The call is ok exactly when `path(&result)` is true.
+    OkIf(Expr),
+    /// The call is an error exactly when `path(&result)` is true.
+    ErrorIf(Expr),
+}
+
+/// The arguments of one attribute; every field is optional so impl-level and method-level
+/// arguments can be merged.
+#[derive(Clone, Default)]
+pub struct Args {
+    pub objective: Option<Expr>,
+    pub track_concurrency: Option<Span>,
+    pub classifier: Option<(Span, Classifier)>,
+    pub buckets: Option<Expr>,
+    pub callers: Option<LitInt>,
+    pub skip: Option<Span>,
+    pub krate: Option<Path>,
+}
+
+impl Args {
+    /// `self` with the fields `inner` sets replaced (method arguments override impl arguments).
+    pub fn merged(&self, inner: &Args) -> Args {
+        Args {
+            objective: inner.objective.clone().or_else(|| self.objective.clone()),
+            track_concurrency: inner.track_concurrency.or(self.track_concurrency),
+            classifier: inner.classifier.clone().or_else(|| self.classifier.clone()),
+            buckets: inner.buckets.clone().or_else(|| self.buckets.clone()),
+            callers: inner.callers.clone().or_else(|| self.callers.clone()),
+            skip: inner.skip,
+            krate: inner.krate.clone().or_else(|| self.krate.clone()),
+        }
+    }
+
+    /// The path generated code uses for the library.
+    pub fn krate(&self) -> TokenStream {
+        match &self.krate {
+            Some(p) => quote!(#p),
+            None => quote!(::picometrics),
+        }
+    }
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = Args::default();
+        for arg in Punctuated::<Arg, Token![,]>::parse_terminated(input)? {
+            arg.apply(&mut args)?;
+        }
+        Ok(args)
+    }
+}
+
+/// One `key` or `key = value`.
+struct Arg {
+    key: Ident,
+    value: Option<Expr>,
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // `crate` is a keyword; accept it as a key.
+        let key = if input.peek(Token![crate]) {
+            let kw: Token![crate] = input.parse()?;
+            Ident::new("crate", kw.span)
+        } else {
+            input.parse::<Ident>().map_err(|e| syn::Error::new(e.span(), KNOWN))?
+        };
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Arg { key, value })
+    }
+}
+
+impl Arg {
+    fn apply(self, args: &mut Args) -> syn::Result<()> {
+        let span = self.key.span();
+        let name = self.key.to_string();
+        let duplicate = || syn::Error::new(span, format!("`{name}` is given more than once"));
+        match name.as_str() {
+            "track_concurrency" | "skip" => {
+                if let Some(v) = self.value {
+                    return Err(syn::Error::new_spanned(v, format!("`{name}` takes no value")));
+                }
+                let field = if name == "skip" { &mut args.skip } else { &mut args.track_concurrency };
+                if field.replace(span).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            "objective" | "buckets" | "ok_if" | "error_if" | "callers" | "crate" => {
+                let value = self.value.ok_or_else(|| {
+                    syn::Error::new(span, format!("`{name}` needs a value: `{name} = ...`"))
+                })?;
+                match name.as_str() {
+                    "objective" => set(&mut args.objective, value, duplicate)?,
+                    "buckets" => set(&mut args.buckets, value, duplicate)?,
+                    "callers" => {
+                        let lit = match value {
+                            Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => i,
+                            other => {
+                                return Err(syn::Error::new_spanned(
+                                    other,
+                                    "`callers` takes an integer literal (0 to 16)",
+                                ))
+                            }
+                        };
+                        let n: usize = lit.base10_parse()?;
+                        if n > 16 {
+                            return Err(syn::Error::new(lit.span(), "`callers` must be at most 16"));
+                        }
+                        set(&mut args.callers, lit, duplicate)?;
+                    }
+                    "crate" => {
+                        let path = match value {
+                            Expr::Path(p) => p.path,
+                            other => return Err(syn::Error::new_spanned(other, "`crate` takes a path")),
+                        };
+                        set(&mut args.krate, path, duplicate)?;
+                    }
+                    _ => {
+                        let classifier = if name == "ok_if" {
+                            Classifier::OkIf(value)
+                        } else {
+                            Classifier::ErrorIf(value)
+                        };
+                        if let Some((_, existing)) = &args.classifier {
+                            let msg = match existing {
+                                Classifier::OkIf(_) if name == "error_if" => {
+                                    "`ok_if` and `error_if` cannot be used together".to_owned()
+                                }
+                                Classifier::ErrorIf(_) if name == "ok_if" => {
+                                    "`ok_if` and `error_if` cannot be used together".to_owned()
+                                }
+                                _ => format!("`{name}` is given more than once"),
+                            };
+                            return Err(syn::Error::new(span, msg));
+                        }
+                        args.classifier = Some((span, classifier));
+                    }
+                }
+            }
+            _ => return Err(syn::Error::new(span, format!("unknown argument `{name}`; {KNOWN}"))),
+        }
+        Ok(())
+    }
+}
+
+fn set<T>(field: &mut Option<T>, value: T, duplicate: impl FnOnce() -> syn::Error) -> syn::Result<()> {
+    if field.is_some() {
+        return Err(duplicate());
+    }
+    *field = Some(value);
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! The `#[picometrics]` attribute. Use it through the `picometrics` crate, which re-exports it
+//! and holds everything the generated code refers to.
+
+mod args;
+mod expand;
+mod queries;
+
+use proc_macro::TokenStream;
+
+/// Instruments a function, an async function, a method or every method of an `impl` block.
+///
+/// Each instrumented function gets a `static` slot of counters (calls by caller and result,
+/// latency histogram, concurrency gauge), is registered at link time, and gets the PromQL
+/// queries for its metrics appended to its rustdoc and as a sibling `const <NAME>_QUERIES`.
+///
+/// Arguments (all optional, comma-separated):
+///
+/// * `objective = CONST` — a `picometrics::objectives::Objective` the function counts towards.
+/// * `track_concurrency` — report `function_calls_concurrent`.
+/// * `ok_if = path` / `error_if = path` — classify the result with `fn(&Ret) -> bool` instead of
+///   "`Err` is an error" (not both).
+/// * `buckets = CONST` — histogram bounds in nanoseconds (a module-level `[u64; N]` const).
+/// * `callers = N` — caller edges to keep (default 3, at most 16).
+/// * `skip` — on a method inside an instrumented `impl`: leave it alone.
+/// * `crate = path` — where the `picometrics` crate is, if renamed or re-exported.
+#[proc_macro_attribute]
+pub fn picometrics(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into()).into()
+}
