@@ -142,3 +142,9 @@ impl<T> ClassifyOther for &Classify<'_, T> {
         false
     }
 }
+
+/// Applies an `ok_if` / `error_if` predicate; a named function keeps type errors readable.
+#[inline(always)]
+pub fn classify_with<T>(predicate: impl FnOnce(&T) -> bool, result: &T) -> bool {
+    predicate(result)
+}

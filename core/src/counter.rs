@@ -6,7 +6,7 @@
 //!   32-bit counter that wraps after 2³² increments costs nothing and Prometheus' `rate()` reads
 //!   a wrap as a counter reset. At 1 000 calls/s a call counter wraps after ~50 days.
 //! * Targets without atomic read-modify-write at all (thumbv6m): increments run inside
-//!   [`critical_section::with`], whose implementation the firmware links (portable-atomic asks
+//!   `critical_section::with`, whose implementation the firmware links (portable-atomic asks
 //!   libraries not to choose between `critical-section` and single-core assumptions).
 
 use portable_atomic::Ordering;

@@ -91,7 +91,7 @@ pub use render::render_prometheus;
 /// Used by the code `#[picometrics]` generates. Not a public API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::call::{CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
+    pub use crate::call::{classify_with, CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
     pub use crate::caller::CallerScope;
     pub use crate::registry::{FunctionDescriptor, PICOMETRICS_FUNCTIONS};
     pub use crate::slot::FunctionSlot;

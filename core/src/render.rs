@@ -77,9 +77,9 @@ fn write_build_info<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
         "# HELP build_info Autometrics info metric for tracking software version and build details\n\
          # TYPE build_info gauge\n",
     )?;
-    write!(
+    writeln!(
         w,
-        "build_info{{version=\"{}\",commit=\"{}\",branch=\"{}\",service_name=\"{}\",repository_url=\"{}\",repository_provider=\"{}\",autometrics_version=\"{}\"}} 1\n",
+        "build_info{{version=\"{}\",commit=\"{}\",branch=\"{}\",service_name=\"{}\",repository_url=\"{}\",repository_provider=\"{}\",autometrics_version=\"{}\"}} 1",
         Escaped(b.version),
         Escaped(b.commit),
         Escaped(b.branch),

@@ -209,6 +209,7 @@ pub trait SlotStorage: Sync {
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
+    #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
     fn histogram(&self) -> HistogramSnapshot {
         let sum = self.sum.get_acquire();
         let mut counts = heapless::Vec::new();
@@ -257,6 +258,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
     fn sum_units_round() {
         assert_eq!(
             u64::from(sum_units(1_234)) * SUM_UNIT_NANOS,

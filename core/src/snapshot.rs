@@ -67,6 +67,7 @@ pub struct HistogramSnapshot {
     pub sum_nanos: u64,
 }
 
+#[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
 impl HistogramSnapshot {
     /// Number of observations (equals the `+Inf` cumulative bucket by construction).
     pub fn count(&self) -> u64 {

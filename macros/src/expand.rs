@@ -39,10 +39,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 Err(e) => with_error(item, e),
             }
         }
-        Ok(Item::Impl(imp)) => match instrument_impl(&args, imp) {
-            Ok(ts) => ts,
-            Err(e) => with_error(item, e),
-        },
+        Ok(Item::Impl(imp)) => instrument_impl(&args, imp),
         Ok(other) => {
             let span = item_keyword_span(&other);
             with_error(
@@ -87,7 +84,10 @@ struct Instrumented {
     queries_const: Option<(syn::Ident, TokenStream)>,
 }
 
-fn instrument_impl(args: &Args, mut imp: ItemImpl) -> syn::Result<TokenStream> {
+/// Instruments every method of `imp`. On errors, the impl is returned uninstrumented (with the
+/// method-level `#[picometrics]` attributes removed, which would not resolve) plus the errors.
+fn instrument_impl(args: &Args, mut imp: ItemImpl) -> TokenStream {
+    let original_items = imp.items.clone();
     let type_name = type_label(&imp.self_ty);
     let inherent = imp.trait_.is_none();
     let mut errors: Option<syn::Error> = None;
@@ -137,12 +137,18 @@ fn instrument_impl(args: &Args, mut imp: ItemImpl) -> syn::Result<TokenStream> {
         }
     }
     if let Some(e) = errors {
-        return Err(e);
+        imp.items = original_items;
+        for item in &mut imp.items {
+            if let ImplItem::Fn(method) = item {
+                method.attrs.retain(|a| !is_picometrics_attr(a));
+            }
+        }
+        return with_error(imp.into_token_stream(), e);
     }
     for c in consts {
         imp.items.push(ImplItem::Verbatim(c));
     }
-    Ok(imp.into_token_stream())
+    imp.into_token_stream()
 }
 
 fn is_picometrics_attr(attr: &Attribute) -> bool {
@@ -188,16 +194,23 @@ fn instrument_fn(
         Some(b) => quote_spanned!(b.span()=> #b),
         None => quote!(#private::buckets::DEFAULT),
     };
+    // Compile-time checks carry the span of the argument they check, so a failing one points
+    // at `buckets = …` or `objective = …` rather than at the whole attribute.
+    let bounds_check = {
+        let span = args.buckets.as_ref().map_or_else(Span::call_site, |b| b.span());
+        let private = respan(private.clone(), span);
+        quote_spanned!(span=> const _: () = #private::buckets::check(&#bounds);)
+    };
     let callers = match &args.callers {
         Some(n) => quote!(#n),
         None => quote!(3),
     };
     let track = args.track_concurrency.is_some();
     let (objective, objective_check) = match &args.objective {
-        Some(o) => (
-            quote_spanned!(o.span()=> ::core::option::Option::Some(#o)),
-            quote_spanned!(o.span()=> const _: () = #private::objectives::check_against_bounds(&#o, &#bounds);),
-        ),
+        Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(#o)), {
+            let private = respan(private.clone(), o.span());
+            quote_spanned!(o.span()=> const _: () = #private::objectives::check_against_bounds(&#o, &#bounds);)
+        }),
         None => (quote!(::core::option::Option::None), quote!()),
     };
     let result = quote!(__picometrics_result);
@@ -207,8 +220,9 @@ fn instrument_fn(
             use #private::{ClassifyOther as _, ClassifyResult as _};
             (&#private::Classify(&#result)).is_error()
         }},
-        Some(Classifier::OkIf(p)) => quote_spanned!(p.span()=> !(#p)(&#result)),
-        Some(Classifier::ErrorIf(p)) => quote_spanned!(p.span()=> (#p)(&#result)),
+        // Spanned at the predicate, so a type mismatch points at it.
+        Some(Classifier::OkIf(p)) => respan(quote!(!#private::classify_with(#p, &#result)), p.span()),
+        Some(Classifier::ErrorIf(p)) => respan(quote!(#private::classify_with(#p, &#result)), p.span()),
     };
 
     let statics = quote! {
@@ -226,7 +240,7 @@ fn instrument_fn(
         static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers> =
             #private::FunctionSlot::new();
         static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
-        const _: () = #private::buckets::check(&#bounds);
+        #bounds_check
         #objective_check
     };
 
@@ -263,4 +277,21 @@ fn instrument_fn(
     let value = queries::queries_value(&label, &krate);
     let queries_const = Some((const_name, quote!(#private::Queries = #value)));
     Ok(Instrumented { item, queries_const })
+}
+
+/// `tokens` with every span replaced by `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                t = proc_macro2::TokenTree::Group(group);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
 }

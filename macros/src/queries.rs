@@ -49,7 +49,7 @@ const QUERIES: [(&str, &str, &str); 6] = [
 /// `module_path!()`, each literal piece passed through `encode`.
 fn spliced(template: &str, function: &str, encode: impl Fn(&str) -> String) -> TokenStream {
     let filled = template.replace("$F", function);
-    let pieces = filled.split("$M").map(|p| encode(p));
+    let pieces = filled.split("$M").map(encode);
     let mut parts = Vec::new();
     for (i, piece) in pieces.enumerate() {
         if i > 0 {

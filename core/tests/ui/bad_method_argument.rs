@@ -1,0 +1,9 @@
+struct S;
+
+#[picometrics::picometrics]
+impl S {
+    #[picometrics(objective)]
+    fn m(&self) {}
+}
+
+fn main() {}

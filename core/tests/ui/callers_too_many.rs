@@ -1,0 +1,4 @@
+#[picometrics::picometrics(callers = 17)]
+fn crowded() {}
+
+fn main() {}

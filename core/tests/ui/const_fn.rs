@@ -1,0 +1,6 @@
+#[picometrics::picometrics]
+const fn constant() -> u8 {
+    1
+}
+
+fn main() {}

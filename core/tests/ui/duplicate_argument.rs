@@ -1,0 +1,4 @@
+#[picometrics::picometrics(track_concurrency, track_concurrency)]
+fn twice() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[picometrics::picometrics]
+struct NotAFunction;
+
+fn main() {}

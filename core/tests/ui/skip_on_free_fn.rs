@@ -1,0 +1,4 @@
+#[picometrics::picometrics(skip)]
+fn alone() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[picometrics::picometrics(track_concurency)]
+fn typo() {}
+
+fn main() {}

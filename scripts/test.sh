@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what the tests need, then format, lint, docs,
+# host tests (incl. trybuild and promtool) and the bare-metal builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test prerequisites"
+if ! command -v promtool >/dev/null 2>&1; then
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+fi
+rustup component add clippy rustfmt
+rustup target add thumbv6m-none-eabi thumbv7em-none-eabihf
+
+export RUSTFLAGS="-D warnings"
+export RUSTDOCFLAGS="-D warnings"
+export CARGO_TERM_COLOR=never
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (host)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc"
+cargo doc --workspace --no-deps
+
+step "bare-metal builds of the core (no CAS: thumbv6m; 32-bit atomics: thumbv7em)"
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+  cargo build -p picometrics --no-default-features --target "$target"
+  cargo build -p picometrics --no-default-features --features defmt,serde --target "$target"
+  cargo build -p picometrics --no-default-features --features embassy-time --target "$target"
+  cargo clippy -p picometrics --no-default-features --features defmt,serde --target "$target" -- -D warnings
+done
+
+step "cargo test"
+cargo test --workspace

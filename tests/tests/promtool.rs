@@ -1,0 +1,75 @@
+//! The rendered exposition text passes a real `promtool check metrics` (Debian package
+//! `prometheus`, installed by `scripts/test.sh`).
+
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+use picometrics::picometrics;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const SLO: Objective = Objective::new("checkout \"fast\"")
+    .success_rate(ObjectivePercentile::P99)
+    .latency(ObjectiveLatency::Ms100, ObjectivePercentile::P95);
+
+const NANOS: [u64; 12] = picometrics::buckets::exponential(100, 4);
+
+#[picometrics(objective = SLO, track_concurrency)]
+fn checkout(n: u32) -> Result<u32, String> {
+    if n % 3 == 0 {
+        Err(format!("bad {n}"))
+    } else {
+        Ok(lookup(n))
+    }
+}
+
+#[picometrics(buckets = NANOS, callers = 1)]
+fn lookup(n: u32) -> u32 {
+    n * 2
+}
+
+#[picometrics]
+fn other_caller() -> u32 {
+    lookup(1)
+}
+
+#[picometrics]
+fn idle() {}
+
+/// Runs `promtool check metrics` on `text`; returns (success, combined output).
+fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool not found: run scripts/test.sh, which installs Debian's `prometheus`");
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
+    all.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), all)
+}
+
+#[test]
+fn rendered_text_passes_promtool() {
+    // Escaping of label values is part of what promtool checks.
+    std::env::set_var("PICOMETRICS_SERVICE_NAME", "shop\\eu \"west\"\nprod");
+    for n in 0..20 {
+        let _ = checkout(n);
+    }
+    other_caller(); // overflows `lookup`'s single caller edge
+    let mut text = String::new();
+    picometrics::render_prometheus(&mut text).unwrap();
+    assert!(text.contains("(overflow)"), "{text}");
+    assert!(text.contains(r#"objective_name="checkout \"fast\"""#));
+    let (ok, output) = promtool_check(&text);
+    assert!(ok, "promtool rejected the output:\n{output}\n---\n{text}");
+    assert!(output.trim().is_empty(), "promtool lint findings:\n{output}");
+}
+
+#[test]
+fn promtool_does_reject_broken_text() {
+    // Guards the test above against a promtool that accepts anything.
+    let (ok, _) = promtool_check("# TYPE x counter\nx{a=\"unterminated} 1\n");
+    assert!(!ok);
+}
