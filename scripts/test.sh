@@ -39,3 +39,11 @@ done
 
 step "cargo test"
 cargo test --workspace
+
+step "cargo test: the core's other clocks and features"
+# Bare-metal clock (`clock!`) and the single-core caller global, on the host.
+cargo test -p picometrics --no-default-features --test bare_metal_clock
+# embassy-time's clock, driven by its mock driver.
+cargo test -p picometrics --features embassy-time --test embassy_clock
+# serde snapshots.
+cargo test -p picometrics --features serde --test serde_snapshot

@@ -4,8 +4,10 @@ use crate::args::{Args, Classifier};
 use crate::queries;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, ImplItem, Item, ItemImpl, Signature, Type, Visibility};
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, Block, ImplItem, Item, ItemImpl, ReturnType, Signature, Type, Visibility};
 
 /// Expands `#[picometrics(args)]` on `item`. Errors are returned next to the unmodified item so
 /// the rest of the crate still type-checks (and the IDE keeps working).
@@ -116,7 +118,7 @@ fn instrument_impl(args: &Args, mut imp: ItemImpl) -> TokenStream {
             continue;
         }
         let merged = args.merged(&method_args);
-        let label = format!("{type_name}::{}", method.sig.ident);
+        let label = format!("{type_name}::{}", method.sig.ident.unraw());
         match instrument_fn(&merged, &method.attrs, &method.vis, &method.sig, &method.block, Some(&label)) {
             Ok(Instrumented { item: new, queries_const }) => {
                 if let (true, Some((name, value))) = (inherent, queries_const) {
@@ -186,7 +188,7 @@ fn instrument_fn(
     }
     let krate = args.krate();
     let private = quote!(#krate::__private);
-    let fn_name = sig.ident.to_string();
+    let fn_name = sig.ident.unraw().to_string();
     let label = label.map_or_else(|| fn_name.clone(), str::to_owned);
     let doc = queries::doc_attrs(&label);
 
@@ -214,6 +216,9 @@ fn instrument_fn(
         None => (quote!(::core::option::Option::None), quote!()),
     };
     let result = quote!(__picometrics_result);
+    // The result is bound with the declared return type before it is classified, so inference
+    // that relies on the return type (`.sum()`, `.collect()`, `.into()`) still works.
+    let result_ty = result_type(&sig.output);
     let is_error = match args.classifier.as_ref().map(|(_, c)| c) {
         None => quote! {{
             #[allow(unused_imports)]
@@ -248,7 +253,7 @@ fn instrument_fn(
         quote! {
             #statics
             let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track);
-            let #result = #private::WithCaller::new(&__PICOMETRICS_FUNCTION, async move #block).await;
+            let #result: #result_ty = #private::WithCaller::new(&__PICOMETRICS_FUNCTION, async move #block).await;
             __picometrics_guard.finish(#is_error);
             #result
         }
@@ -259,7 +264,7 @@ fn instrument_fn(
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
             // A closure, so `return` and `?` in the body end the body, not the bookkeeping.
             #[allow(clippy::redundant_closure_call)]
-            let #result = (move || #block)();
+            let #result: #result_ty = (move || #block)();
             ::core::mem::drop(__picometrics_scope);
             __picometrics_guard.finish(#is_error);
             #result
@@ -273,7 +278,7 @@ fn instrument_fn(
             #body
         }
     };
-    let const_name = format_ident!("{}_QUERIES", fn_name.trim_start_matches("r#").to_uppercase());
+    let const_name = format_ident!("{}_QUERIES", fn_name.to_uppercase());
     let value = queries::queries_value(&label, &krate);
     let queries_const = Some((const_name, quote!(#private::Queries = #value)));
     Ok(Instrumented { item, queries_const })
@@ -294,4 +299,78 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             t
         })
         .collect()
+}
+
+/// The declared return type as a `let` annotation: `impl Trait` and `!` (not allowed there)
+/// become `_`.
+fn result_type(output: &ReturnType) -> TokenStream {
+    struct InferUnnameable;
+    impl VisitMut for InferUnnameable {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if matches!(ty, Type::ImplTrait(_) | Type::Never(_)) {
+                *ty = Type::Infer(syn::TypeInfer { underscore_token: Default::default() });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            InferUnnameable.visit_type_mut(&mut ty);
+            ty.into_token_stream()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use quote::quote;
+
+    fn docs_of(out: &proc_macro2::TokenStream) -> String {
+        // The doc attributes hold `concat!` calls; their literal pieces are enough to check.
+        out.to_string()
+    }
+
+    #[test]
+    fn docs_list_every_query_with_a_graph_link() {
+        std::env::set_var("PROMETHEUS_URL", "https://prom.example:9090/");
+        let out = expand(
+            quote!(),
+            quote!(
+                fn create_user() {}
+            ),
+        );
+        let text = docs_of(&out);
+        assert!(text.contains("## Metrics"), "{text}");
+        for title in [
+            "Request rate",
+            "Error ratio",
+            "Latency (95th percentile)",
+            "Latency (99th percentile)",
+            "Concurrent calls",
+            "Functions called by this one",
+        ] {
+            assert!(text.contains(&format!("\"- [\" , \"{title}\"")), "{title} missing: {text}");
+        }
+        assert!(text.contains("https://prom.example:9090/graph?g0.expr="), "{text}");
+        assert!(text.contains("%7Bfunction%3D%22create_user%22%2Cmodule%3D%22"), "{text}");
+        assert!(text.contains("CREATE_USER_QUERIES"));
+        std::env::remove_var("PROMETHEUS_URL");
+    }
+
+    #[test]
+    fn errors_keep_the_item() {
+        let out = expand(
+            quote!(bogus),
+            quote!(
+                fn still_here() {}
+            ),
+        );
+        let text = out.to_string();
+        assert!(text.contains("compile_error"));
+        assert!(text.contains("fn still_here"));
+    }
 }
