@@ -9,12 +9,15 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 step() { printf '\n==> %s\n' "$*"; }
 
 step "installing test prerequisites"
-if ! command -v promtool >/dev/null 2>&1; then
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 rustup component add clippy rustfmt
-rustup target add thumbv6m-none-eabi thumbv7em-none-eabihf
+rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf
 
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"
@@ -22,6 +25,9 @@ export CARGO_TERM_COLOR=never
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "cargo fmt --check and clippy (firmware; its own workspace and linker flags)"
+(cd embedded-example && cargo fmt -- --check && env -u RUSTFLAGS cargo clippy --release -- -D warnings)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings

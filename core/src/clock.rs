@@ -90,7 +90,12 @@ mod imp {
     #[inline(always)]
     pub fn elapsed_nanos(start: &Start) -> u64 {
         // SAFETY: as in `now`.
-        unsafe { _picometrics_clock_ticks_to_nanos(_picometrics_clock_now().wrapping_sub(*start)) }
+        let ticks = unsafe { _picometrics_clock_now() }.wrapping_sub(*start);
+        // A "negative" duration means the tick source stepped backwards (a racy read of a
+        // timer and its wrap count): record 0 rather than centuries.
+        let ticks = if ticks > u64::MAX / 2 { 0 } else { ticks };
+        // SAFETY: as in `now`.
+        unsafe { _picometrics_clock_ticks_to_nanos(ticks) }
     }
 }
 
@@ -99,7 +104,8 @@ pub(crate) use imp::{elapsed_nanos, now, Start};
 /// Names the firmware's tick source in one line, for builds without `std` or `embassy-time`.
 ///
 /// The first argument is the tick rate in Hz (a constant), the second an expression that reads
-/// a monotonic `u64` tick count (wrapping is fine: durations use wrapping subtraction).
+/// a monotonic `u64` tick count (wrapping at 2⁶⁴ is fine: durations use wrapping subtraction;
+/// a reading that goes backwards records a zero duration).
 /// Define it exactly once in the final binary; a missing definition fails to link with
 /// `undefined symbol: _picometrics_clock_now`.
 ///

@@ -194,7 +194,7 @@ fn sum_units(nanos: u64) -> CounterValue {
     if SUM_UNIT_NANOS == 1 {
         nanos as CounterValue
     } else {
-        ((nanos + SUM_UNIT_NANOS / 2) / SUM_UNIT_NANOS) as CounterValue
+        (nanos.saturating_add(SUM_UNIT_NANOS / 2) / SUM_UNIT_NANOS) as CounterValue
     }
 }
 
