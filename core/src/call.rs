@@ -7,28 +7,21 @@ use crate::clock;
 use crate::registry::FunctionDescriptor;
 use crate::slot::{FunctionSlot, ResultCounts};
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Running,
-    Ok,
-    Error,
-}
-
-/// Times one call and records it when dropped.
+/// Times one call and records it in `finish`.
 ///
-/// `finish` sets the outcome; a guard dropped while still `Running` is either unwinding from a
-/// panic (recorded as an error) or an async call whose future was dropped before completing
-/// (cancelled: not counted). Either way the concurrency gauge is restored.
+/// A guard dropped without `finish` is either unwinding from a panic (recorded as an error) or
+/// an async call whose future was dropped before completing (cancelled: not counted). Either
+/// way the concurrency gauge is restored.
 pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
     slot: &'static FunctionSlot<BOUNDS, CALLERS>,
     bounds: &'static [u64; BOUNDS],
     calls: &'static ResultCounts,
     start: clock::Start,
     track_concurrency: bool,
-    outcome: Outcome,
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
@@ -43,30 +36,38 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
         if track_concurrency {
             slot.enter();
         }
-        Self { slot, bounds, calls, start: clock::now(), track_concurrency, outcome: Outcome::Running }
+        Self { slot, bounds, calls, start: clock::now(), track_concurrency }
     }
 
     /// Records the call as finished with the given classification.
     #[inline(always)]
-    pub fn finish(mut self, is_error: bool) {
-        self.outcome = if is_error { Outcome::Error } else { Outcome::Ok };
+    pub fn finish(self, is_error: bool) {
+        // The normal path records here, inline; `Drop` is left for unwinding and cancellation.
+        let this = ManuallyDrop::new(self);
+        this.record(is_error);
     }
-}
 
-impl<const BOUNDS: usize, const CALLERS: usize> Drop for CallGuard<BOUNDS, CALLERS> {
     #[inline(always)]
-    fn drop(&mut self) {
+    fn record(&self, is_error: bool) {
         let elapsed = clock::elapsed_nanos(&self.start);
         if self.track_concurrency {
             self.slot.exit();
         }
-        let is_error = match self.outcome {
-            Outcome::Ok => false,
-            Outcome::Error => true,
-            Outcome::Running if unwinding() => true,
-            Outcome::Running => return, // a dropped future: cancelled, not finished
-        };
         self.slot.record(self.bounds, self.calls, elapsed, is_error);
+    }
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize> Drop for CallGuard<BOUNDS, CALLERS> {
+    /// Only reached when `finish` was not: a panic unwinding through the call (an error) or
+    /// an async call dropped before completing (cancelled: not counted).
+    #[cold]
+    #[inline(never)]
+    fn drop(&mut self) {
+        if unwinding() {
+            self.record(true);
+        } else if self.track_concurrency {
+            self.slot.exit();
+        }
     }
 }
 

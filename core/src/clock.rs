@@ -3,6 +3,7 @@
 //! | build                      | clock                                                  |
 //! |----------------------------|--------------------------------------------------------|
 //! | feature `embassy-time`     | `embassy_time::Instant` (its driver's tick rate)       |
+//! | feature `quanta`           | the invariant TSC through `quanta::Clock::raw`         |
 //! | feature `std`              | `std::time::Instant`                                   |
 //! | neither (bare metal)       | the firmware's tick source, named once with [`clock!`] |
 //!
@@ -50,7 +51,33 @@ mod imp {
     }
 }
 
-#[cfg(all(feature = "std", not(feature = "embassy-time")))]
+#[cfg(all(feature = "quanta", not(feature = "embassy-time")))]
+mod imp {
+    use std::sync::OnceLock;
+
+    /// A raw TSC reading (or the fallback clock's raw value).
+    pub type Start = u64;
+
+    /// Calibrated once; afterwards one acquire load.
+    #[inline(always)]
+    fn clock() -> &'static quanta::Clock {
+        static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+        CLOCK.get_or_init(quanta::Clock::new)
+    }
+
+    #[inline(always)]
+    pub fn now() -> Start {
+        clock().raw()
+    }
+
+    #[inline(always)]
+    pub fn elapsed_nanos(start: &Start) -> u64 {
+        let clock = clock();
+        clock.delta_as_nanos(*start, clock.raw())
+    }
+}
+
+#[cfg(all(feature = "std", not(any(feature = "embassy-time", feature = "quanta"))))]
 mod imp {
     /// A point in time.
     pub type Start = std::time::Instant;

@@ -31,21 +31,36 @@ pub fn render_prometheus<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
 }
 
 /// Like [`render_prometheus`], for a chosen set of functions and without `build_info`.
-pub fn render_functions<W: Write + ?Sized>(w: &mut W, functions: &[FunctionDescriptor]) -> fmt::Result {
+///
+/// Each function's labels are escaped once and repeated from a stack buffer, and the end of
+/// each line reaches `w` in a single `write_str`: rendering costs about one copy of the
+/// output plus integer formatting.
+///
+/// `functions` is walked once per metric family, so it must be cheap to clone
+/// (`&[FunctionDescriptor]`, or an iterator over `&FunctionDescriptor`s).
+pub fn render_functions<'a, W, I>(w: &mut W, functions: I) -> fmt::Result
+where
+    W: Write + ?Sized,
+    I: IntoIterator<Item = &'a FunctionDescriptor>,
+    I::IntoIter: Clone,
+{
+    let functions = functions.into_iter();
     let service = service_name();
 
     w.write_str(
         "# HELP function_calls_total Autometrics counter for tracking function calls\n\
          # TYPE function_calls_total counter\n",
     )?;
-    for f in functions {
+    for f in functions.clone() {
+        let success = f.objective.and_then(|o| Some((o.name, o.success_rate?.as_str(), None)));
+        let labels = CachedLabels::new("function_calls_total{", f, service, success);
         let calls = f.slot().calls();
-        write_calls(w, f, service, "", "", calls.root)?;
+        write_calls(w, &labels, "", "", calls.root)?;
         for edge in &calls.callers {
-            write_calls(w, f, service, edge.function, edge.module, edge.calls)?;
+            write_calls(w, &labels, edge.function, edge.module, edge.calls)?;
         }
         if calls.overflow != ResultTotals::default() {
-            write_calls(w, f, service, OVERFLOW_CALLER, "", calls.overflow)?;
+            write_calls(w, &labels, OVERFLOW_CALLER, "", calls.overflow)?;
         }
     }
 
@@ -53,19 +68,29 @@ pub fn render_functions<W: Write + ?Sized>(w: &mut W, functions: &[FunctionDescr
         "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
          # TYPE function_calls_duration_seconds histogram\n",
     )?;
-    for f in functions {
-        write_histogram(w, f, service)?;
+    let mut le_texts = LeTexts::new();
+    for f in functions.clone() {
+        let latency = f.objective.and_then(|o| {
+            let (threshold, percentile) = o.latency?;
+            Some((o.name, percentile.as_str(), Some(threshold.as_str())))
+        });
+        let labels = CachedLabels::new("function_calls_duration_seconds_bucket{", f, service, latency);
+        write_histogram(w, f, &labels, &mut le_texts)?;
     }
 
-    if functions.iter().any(|f| f.track_concurrency) {
+    if functions.clone().any(|f| f.track_concurrency) {
         w.write_str(
             "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
              # TYPE function_calls_concurrent gauge\n",
         )?;
-        for f in functions.iter().filter(|f| f.track_concurrency) {
+        for f in functions.filter(|f| f.track_concurrency) {
             w.write_str("function_calls_concurrent{")?;
-            write_function_labels(w, f, service)?;
-            writeln!(w, "}} {}", f.slot().concurrent())?;
+            write_labels(w, f, service, None)?;
+            let mut tail = Tail::new();
+            tail.push("} ")?;
+            tail.push_int(f.slot().concurrent())?;
+            tail.push("\n")?;
+            w.write_str(&tail)?;
         }
     }
     Ok(())
@@ -90,84 +115,223 @@ fn write_build_info<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
     )
 }
 
-fn write_function_labels<W: Write + ?Sized>(w: &mut W, f: &FunctionDescriptor, service: &str) -> fmt::Result {
+/// `objective_name`, `objective_percentile` and, for latency, `objective_latency_threshold`.
+type ObjectiveLabels = Option<(&'static str, &'static str, Option<&'static str>)>;
+
+/// `function="…",module="…",service_name="…"` and the objective labels, escaped.
+fn write_labels<W: Write + ?Sized>(
+    w: &mut W,
+    f: &FunctionDescriptor,
+    service: &str,
+    objective: ObjectiveLabels,
+) -> fmt::Result {
     write!(
         w,
         "function=\"{}\",module=\"{}\",service_name=\"{}\"",
         Escaped(f.name),
         Escaped(f.module),
         Escaped(service)
-    )
-}
-
-fn write_calls<W: Write + ?Sized>(
-    w: &mut W,
-    f: &FunctionDescriptor,
-    service: &str,
-    caller_function: &str,
-    caller_module: &str,
-    totals: ResultTotals,
-) -> fmt::Result {
-    for (result, value) in [("ok", totals.ok), ("error", totals.error)] {
-        w.write_str("function_calls_total{")?;
-        write_function_labels(w, f, service)?;
-        write!(
-            w,
-            ",caller_function=\"{}\",caller_module=\"{}\",result=\"{result}\"",
-            Escaped(caller_function),
-            Escaped(caller_module)
-        )?;
-        if let Some(objective) = &f.objective {
-            if let Some(percentile) = objective.success_rate {
-                write!(
-                    w,
-                    ",objective_name=\"{}\",objective_percentile=\"{}\"",
-                    Escaped(objective.name),
-                    percentile.as_str()
-                )?;
-            }
+    )?;
+    if let Some((name, percentile, threshold)) = objective {
+        write!(w, ",objective_name=\"{}\",objective_percentile=\"{percentile}\"", Escaped(name))?;
+        if let Some(threshold) = threshold {
+            write!(w, ",objective_latency_threshold=\"{threshold}\"")?;
         }
-        writeln!(w, "}} {value}")?;
     }
     Ok(())
 }
 
-fn write_histogram<W: Write + ?Sized>(w: &mut W, f: &FunctionDescriptor, service: &str) -> fmt::Result {
-    let snapshot = f.slot().histogram();
-    let labels = |w: &mut W| -> fmt::Result {
-        write_function_labels(w, f, service)?;
-        if let Some(objective) = &f.objective {
-            if let Some((threshold, percentile)) = objective.latency {
-                write!(
-                    w,
-                    ",objective_name=\"{}\",objective_percentile=\"{}\",objective_latency_threshold=\"{}\"",
-                    Escaped(objective.name),
-                    percentile.as_str(),
-                    threshold.as_str()
-                )?;
+/// Room for one function's escaped labels on the stack; longer label sets are written piece
+/// by piece on every line instead (same output, slower).
+const LABELS_CAPACITY: usize = 384;
+
+/// A metric name with `{` and a function's labels, escaped once and repeated on each of its
+/// lines.
+struct CachedLabels<'a> {
+    text: heapless::String<LABELS_CAPACITY>,
+    fits: bool,
+    name: &'static str,
+    f: &'a FunctionDescriptor,
+    service: &'a str,
+    objective: ObjectiveLabels,
+}
+
+impl<'a> CachedLabels<'a> {
+    /// `name` is the metric name with its opening brace, e.g. `function_calls_total{`.
+    fn new(
+        name: &'static str,
+        f: &'a FunctionDescriptor,
+        service: &'a str,
+        objective: ObjectiveLabels,
+    ) -> Self {
+        let mut text = heapless::String::new();
+        let fits = text.push_str(name).is_ok() && write_labels(&mut text, f, service, objective).is_ok();
+        Self { text, fits, name, f, service, objective }
+    }
+
+    /// Writes `name` (or, if given, another metric name with its brace) and the labels.
+    fn write<W: Write + ?Sized>(&self, w: &mut W, other_name: Option<&str>) -> fmt::Result {
+        match (self.fits, other_name) {
+            (true, None) => w.write_str(&self.text),
+            (true, Some(name)) => {
+                w.write_str(name)?;
+                w.write_str(&self.text[self.name.len()..])
+            }
+            (false, name) => {
+                w.write_str(name.unwrap_or(self.name))?;
+                write_labels(w, self.f, self.service, self.objective)
             }
         }
-        Ok(())
+    }
+}
+
+/// The `,le="…"} ` pieces of one bound array, formatted once per render and reused for every
+/// function that shares the array (most share [`crate::buckets::DEFAULT`]).
+struct LeTexts {
+    bounds: &'static [u64],
+    text: heapless::String<LE_CAPACITY>,
+    ends: heapless::Vec<u16, { crate::buckets::MAX_BOUNDS + 1 }>,
+}
+
+/// Room for the `le` pieces of 33 bounds of typical length; longer sets are formatted per line.
+const LE_CAPACITY: usize = 512;
+
+impl LeTexts {
+    fn new() -> Self {
+        Self { bounds: &[], text: heapless::String::new(), ends: heapless::Vec::new() }
+    }
+
+    /// The piece for bucket `i` of `bounds` (`+Inf` past the end), if it fits the cache.
+    fn get(&mut self, bounds: &'static [u64], i: usize) -> Option<&str> {
+        if !core::ptr::eq(self.bounds, bounds) {
+            self.bounds = bounds;
+            self.text.clear();
+            self.ends.clear();
+            for le in bounds.iter().map(Some).chain([None]) {
+                let mut tail = Tail::new();
+                if tail.push_le(le.copied()).is_err()
+                    || self.text.push_str(&tail).is_err()
+                    || self.ends.push(self.text.len() as u16).is_err()
+                {
+                    break;
+                }
+            }
+        }
+        let end = usize::from(*self.ends.get(i)?);
+        let start = i.checked_sub(1).map_or(0, |p| usize::from(self.ends[p]));
+        Some(&self.text[start..end])
+    }
+}
+
+/// The end of one sample line (`,le="0.005"} 42` and the newline), built on the stack so it
+/// reaches the writer in one call.
+struct Tail(heapless::String<64>);
+
+impl Tail {
+    fn new() -> Self {
+        Self(heapless::String::new())
+    }
+
+    fn push(&mut self, s: &str) -> fmt::Result {
+        self.0.push_str(s).map_err(|_| fmt::Error)
+    }
+
+    fn push_int(&mut self, v: impl itoa::Integer) -> fmt::Result {
+        self.push(itoa::Buffer::new().format(v))
+    }
+
+    fn push_seconds(&mut self, nanos: u64) -> fmt::Result {
+        write_seconds(&mut self.0, nanos)
+    }
+
+    /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
+    fn push_le(&mut self, bound_nanos: Option<u64>) -> fmt::Result {
+        self.push(",le=\"")?;
+        match bound_nanos {
+            Some(nanos) => self.push_seconds(nanos)?,
+            None => self.push("+Inf")?,
+        }
+        self.push("\"} ")
+    }
+}
+
+impl core::ops::Deref for Tail {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+fn write_calls<W: Write + ?Sized>(
+    w: &mut W,
+    labels: &CachedLabels<'_>,
+    caller_function: &str,
+    caller_module: &str,
+    totals: ResultTotals,
+) -> fmt::Result {
+    // The caller labels, escaped once for both result lines (if they fit the stack buffer).
+    let mut caller = heapless::String::<LABELS_CAPACITY>::new();
+    let caller = match write!(
+        caller,
+        ",caller_function=\"{}\",caller_module=\"{}",
+        Escaped(caller_function),
+        Escaped(caller_module)
+    ) {
+        Ok(()) => Some(caller),
+        Err(_) => None,
     };
+    for (result, value) in [("\",result=\"ok\"} ", totals.ok), ("\",result=\"error\"} ", totals.error)] {
+        labels.write(w, None)?;
+        match &caller {
+            Some(caller) => w.write_str(caller)?,
+            None => write!(
+                w,
+                ",caller_function=\"{}\",caller_module=\"{}",
+                Escaped(caller_function),
+                Escaped(caller_module)
+            )?,
+        }
+        let mut tail = Tail::new();
+        tail.push(result)?;
+        tail.push_int(value)?;
+        tail.push("\n")?;
+        w.write_str(&tail)?;
+    }
+    Ok(())
+}
+
+fn write_histogram<W: Write + ?Sized>(
+    w: &mut W,
+    f: &FunctionDescriptor,
+    labels: &CachedLabels<'_>,
+    le_texts: &mut LeTexts,
+) -> fmt::Result {
+    let snapshot = f.slot().histogram();
     let mut count = 0;
     for (i, cumulative) in snapshot.cumulative().enumerate() {
-        w.write_str("function_calls_duration_seconds_bucket{")?;
-        labels(w)?;
-        w.write_str(",le=\"")?;
-        match f.bounds.get(i) {
-            Some(&bound) => write_seconds(w, bound)?,
-            None => w.write_str("+Inf")?,
+        labels.write(w, None)?;
+        let mut tail = Tail::new();
+        match le_texts.get(f.bounds, i) {
+            Some(le) => tail.push(le)?,
+            None => tail.push_le(f.bounds.get(i).copied())?,
         }
-        writeln!(w, "\"}} {cumulative}")?;
+        tail.push_int(cumulative)?;
+        tail.push("\n")?;
+        w.write_str(&tail)?;
         count = cumulative;
     }
-    w.write_str("function_calls_duration_seconds_sum{")?;
-    labels(w)?;
-    w.write_str("} ")?;
-    write_seconds(w, snapshot.sum_nanos)?;
-    w.write_str("\nfunction_calls_duration_seconds_count{")?;
-    labels(w)?;
-    writeln!(w, "}} {count}")
+    labels.write(w, Some("function_calls_duration_seconds_sum{"))?;
+    let mut tail = Tail::new();
+    tail.push("} ")?;
+    tail.push_seconds(snapshot.sum_nanos)?;
+    tail.push("\n")?;
+    w.write_str(&tail)?;
+    labels.write(w, Some("function_calls_duration_seconds_count{"))?;
+    let mut tail = Tail::new();
+    tail.push("} ")?;
+    tail.push_int(count)?;
+    tail.push("\n")?;
+    w.write_str(&tail)
 }
 
 /// A label value escaped for the text format: `\` → `\\`, `"` → `\"`, newline → `\n`.
