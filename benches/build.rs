@@ -8,7 +8,7 @@ const FUNCTIONS: usize = 1_000;
 fn main() {
     let mut src = String::new();
     for i in 0..FUNCTIONS {
-        writeln!(src, "#[picometrics::picometrics] #[inline(never)] pub fn handler_{i:04}(x: u64) -> Result<u64, u64> {{ if x % 10 == 0 {{ Err(x) }} else {{ Ok(x) }} }}").unwrap();
+        writeln!(src, "#[picometrics::picometrics] #[inline(never)] pub fn handler_{i:04}(x: u64) -> Result<u64, u64> {{ if x.is_multiple_of(10) {{ Err(x) }} else {{ Ok(x) }} }}").unwrap();
     }
     writeln!(src, "/// Calls every generated function a few times.\npub fn call_all() {{").unwrap();
     for i in 0..FUNCTIONS {

@@ -12,6 +12,7 @@ step "installing test prerequisites"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -28,6 +29,9 @@ cargo fmt --all -- --check
 
 step "cargo fmt --check and clippy (firmware; its own workspace and linker flags)"
 (cd embedded-example && cargo fmt -- --check && env -u RUSTFLAGS cargo clippy --release -- -D warnings)
+
+step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
+(cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -53,3 +57,6 @@ cargo test -p picometrics --no-default-features --test bare_metal_clock
 cargo test -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots.
 cargo test -p picometrics --features serde --test serde_snapshot
+
+step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
+(cd benches && cargo test --release)

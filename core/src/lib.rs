@@ -88,9 +88,11 @@ pub use queries::Queries;
 pub use registry::{functions, FunctionDescriptor};
 pub use render::render_prometheus;
 
-/// Used by the code `#[picometrics]` generates. Not a public API; may change in any release.
+/// Used by the code `#[picometrics]` generates. Not a public API. Versioned so a macro crate
+/// and library crate that disagree fail to compile with an unresolved `__private_v1` path
+/// rather than misbehave.
 #[doc(hidden)]
-pub mod __private {
+pub mod __private_v1 {
     pub use crate::call::{classify_with, CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
     pub use crate::caller::CallerScope;
     pub use crate::registry::{FunctionDescriptor, PICOMETRICS_FUNCTIONS};
@@ -98,8 +100,4 @@ pub mod __private {
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
     pub use core;
     pub use linkme;
-
-    /// The version of the generated code this library expects; the macro names it so a
-    /// mismatched pair fails with a clear error.
-    pub const V1: () = ();
 }

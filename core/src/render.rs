@@ -125,17 +125,24 @@ fn write_labels<W: Write + ?Sized>(
     service: &str,
     objective: ObjectiveLabels,
 ) -> fmt::Result {
-    write!(
-        w,
-        "function=\"{}\",module=\"{}\",service_name=\"{}\"",
-        Escaped(f.name),
-        Escaped(f.module),
-        Escaped(service)
-    )?;
+    // Plain `write_str`s: `write!` would go through `fmt::Arguments` for every piece.
+    w.write_str("function=\"")?;
+    write_escaped(w, f.name)?;
+    w.write_str("\",module=\"")?;
+    write_escaped(w, f.module)?;
+    w.write_str("\",service_name=\"")?;
+    write_escaped(w, service)?;
+    w.write_str("\"")?;
     if let Some((name, percentile, threshold)) = objective {
-        write!(w, ",objective_name=\"{}\",objective_percentile=\"{percentile}\"", Escaped(name))?;
+        w.write_str(",objective_name=\"")?;
+        write_escaped(w, name)?;
+        w.write_str("\",objective_percentile=\"")?;
+        w.write_str(percentile)?;
+        w.write_str("\"")?;
         if let Some(threshold) = threshold {
-            write!(w, ",objective_latency_threshold=\"{threshold}\"")?;
+            w.write_str(",objective_latency_threshold=\"")?;
+            w.write_str(threshold)?;
+            w.write_str("\"")?;
         }
     }
     Ok(())
@@ -340,19 +347,28 @@ pub struct Escaped<'a>(pub &'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        // Write runs of plain characters in one call; most values have no escapes at all.
-        while let Some(i) = rest.find(['\\', '"', '\n']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'\\' => "\\\\",
-                b'"' => "\\\"",
-                _ => "\\n",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
+        write_escaped(f, self.0)
     }
+}
+
+/// Writes `value` escaped as a label value (see [`Escaped`]).
+pub fn write_escaped<W: Write + ?Sized>(w: &mut W, value: &str) -> fmt::Result {
+    let special = |b: &u8| matches!(b, b'\\' | b'"' | b'\n');
+    // Most values have nothing to escape: one scan, one write.
+    if !value.as_bytes().iter().any(special) {
+        return w.write_str(value);
+    }
+    let mut rest = value;
+    while let Some(i) = rest.as_bytes().iter().position(special) {
+        w.write_str(&rest[..i])?;
+        w.write_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    w.write_str(rest)
 }
 
 #[cfg(test)]

@@ -187,7 +187,7 @@ fn instrument_fn(
         return Err(syn::Error::new(c.span, "#[picometrics] cannot instrument a `const fn`"));
     }
     let krate = args.krate();
-    let private = quote!(#krate::__private);
+    let private = quote!(#krate::__private_v1);
     let fn_name = sig.ident.unraw().to_string();
     let label = label.map_or_else(|| fn_name.clone(), str::to_owned);
     let doc = queries::doc_attrs(&label);

@@ -116,5 +116,5 @@ pub fn queries_value(function: &str, krate: &TokenStream) -> TokenStream {
         let value = spliced(template, function, str::to_owned);
         quote!(#field: #value)
     });
-    quote!(#krate::__private::Queries { #(#fields),* })
+    quote!(#krate::__private_v1::Queries { #(#fields),* })
 }
