@@ -181,6 +181,13 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
     }
 }
 
+// The RAM figures in the module docs, checked on every build for 32- and 64-bit targets (the
+// test command builds thumbv6m and thumbv7em).
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 120);
+#[cfg(all(target_pointer_width = "64", target_has_atomic = "64"))]
+const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240);
+
 /// The histogram sum is kept in nanoseconds where counters are 64-bit. With 32-bit counters
 /// nanoseconds would wrap after 4.3 s of total time, so the sum is kept in microseconds
 /// (rounded to nearest; wraps after 71 minutes of total time, which `rate()` reads as a reset).
