@@ -86,7 +86,7 @@ pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use picometrics_macros::picometrics;
 pub use queries::Queries;
 pub use registry::{functions, FunctionDescriptor};
-pub use render::render_prometheus;
+pub use render::{render_openmetrics, render_prometheus};
 
 /// Used by the code `#[picometrics]` generates. Not a public API. Versioned so a macro crate
 /// and library crate that disagree fail to compile with an unresolved `__private_v1` path

@@ -30,6 +30,22 @@ pub fn render_prometheus<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
     write_build_info(w)
 }
 
+/// Writes the same metrics as [`render_prometheus`] in OpenMetrics 1.0 text format
+/// (`application/openmetrics-text; version=1.0.0`): the counter family is named
+/// `function_calls` (its samples stay `function_calls_total`) and the output ends with `# EOF`.
+pub fn render_openmetrics<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
+    render_as(w, functions(), Format::OpenMetrics)?;
+    write_build_info(w)?;
+    w.write_str("# EOF\n")
+}
+
+/// The two text formats.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Prometheus,
+    OpenMetrics,
+}
+
 /// Like [`render_prometheus`], for a chosen set of functions and without `build_info`.
 ///
 /// Each function's labels are escaped once and repeated from a stack buffer, and the end of
@@ -44,13 +60,29 @@ where
     I: IntoIterator<Item = &'a FunctionDescriptor>,
     I::IntoIter: Clone,
 {
+    render_as(w, functions, Format::Prometheus)
+}
+
+fn render_as<'a, W, I>(w: &mut W, functions: I, format: Format) -> fmt::Result
+where
+    W: Write + ?Sized,
+    I: IntoIterator<Item = &'a FunctionDescriptor>,
+    I::IntoIter: Clone,
+{
     let functions = functions.into_iter();
     let service = service_name();
 
-    w.write_str(
-        "# HELP function_calls_total Autometrics counter for tracking function calls\n\
-         # TYPE function_calls_total counter\n",
-    )?;
+    w.write_str(match format {
+        Format::Prometheus => {
+            "# HELP function_calls_total Autometrics counter for tracking function calls\n\
+             # TYPE function_calls_total counter\n"
+        }
+        // OpenMetrics names the counter family without its `_total` sample suffix.
+        Format::OpenMetrics => {
+            "# HELP function_calls Autometrics counter for tracking function calls\n\
+             # TYPE function_calls counter\n"
+        }
+    })?;
     for f in functions.clone() {
         let success = f.objective.and_then(|o| Some((o.name, o.success_rate?.as_str(), None)));
         let labels = CachedLabels::new("function_calls_total{", f, service, success);

@@ -1,14 +1,120 @@
-//! Exports the picometrics registry from hosted services.
+//! Serves the picometrics registry to Prometheus from hosted services.
 //!
-//! The HTTP endpoint and the `prometheus`-crate bridge are not written yet (see the project
-//! issues); today this crate offers [`render_to_string`] for services that serve text
-//! themselves.
+//! * [`serve`] runs a `/metrics` endpoint on its own thread in one line (built on `hyper`).
+//! * [`MetricsBuffer`] renders into a reusable buffer and returns body and content type, for
+//!   services that mount the endpoint in their own HTTP framework.
+//!
+//! ```no_run
+//! let server = picometrics_exporter::serve("127.0.0.1:9464")?;
+//! println!("metrics at http://{}/metrics", server.local_addr());
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![forbid(unsafe_code)]
+
+mod server;
+
+pub use server::{serve, Builder, Server};
+
+/// Content type of the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Content type of the OpenMetrics 1.0 text format.
+pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0 text format.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format a scraper asks for with its `Accept` header: OpenMetrics when it lists
+    /// `application/openmetrics-text` (as Prometheus does, with a higher weight than text),
+    /// otherwise text 0.0.4.
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        let wants_openmetrics = accept.is_some_and(|a| {
+            a.split(',').any(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next().unwrap_or_default();
+                let refused = parts.any(|p| p.replace(' ', "") == "q=0");
+                media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+            })
+        });
+        if wants_openmetrics {
+            Self::OpenMetrics
+        } else {
+            Self::Text
+        }
+    }
+
+    /// The `Content-Type` of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Text => CONTENT_TYPE_TEXT,
+            Self::OpenMetrics => CONTENT_TYPE_OPENMETRICS,
+        }
+    }
+}
+
+/// A reusable render buffer: after the first renders it holds enough capacity and rendering
+/// allocates nothing.
+///
+/// ```
+/// let mut buffer = picometrics_exporter::MetricsBuffer::new();
+/// let (body, content_type) = buffer.render(Some("text/plain"));
+/// assert!(body.contains("# TYPE build_info gauge"));
+/// assert_eq!(content_type, picometrics_exporter::CONTENT_TYPE_TEXT);
+/// ```
+#[derive(Debug, Default)]
+pub struct MetricsBuffer {
+    text: String,
+}
+
+impl MetricsBuffer {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Renders every registered function in the format `accept` asks for (see
+    /// [`Format::from_accept`]); returns the body and its content type.
+    pub fn render(&mut self, accept: Option<&str>) -> (&str, &'static str) {
+        let format = Format::from_accept(accept);
+        (self.render_format(format), format.content_type())
+    }
+
+    /// Renders every registered function in `format`.
+    pub fn render_format(&mut self, format: Format) -> &str {
+        self.text.clear();
+        // Writing into a `String` cannot fail.
+        let _ = match format {
+            Format::Text => picometrics::render_prometheus(&mut self.text),
+            Format::OpenMetrics => picometrics::render_openmetrics(&mut self.text),
+        };
+        &self.text
+    }
+}
 
 /// Renders every registered function and `build_info` as Prometheus text (format 0.0.4).
 pub fn render_to_string() -> String {
-    let mut out = String::new();
-    // Writing into a `String` cannot fail.
-    let _ = picometrics::render_prometheus(&mut out);
-    out
+    MetricsBuffer::new().render_format(Format::Text).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    #[test]
+    fn negotiates_like_prometheus() {
+        // What Prometheus 2.x sends.
+        let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::from_accept(Some(prom)), Format::OpenMetrics);
+        assert_eq!(Format::from_accept(Some("text/plain;version=0.0.4")), Format::Text);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text; q=0")), Format::Text);
+        assert_eq!(Format::from_accept(None), Format::Text);
+        assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
+    }
 }
