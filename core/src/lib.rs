@@ -78,6 +78,7 @@ pub mod objectives;
 pub mod queries;
 pub mod registry;
 pub mod render;
+pub mod report;
 pub mod slot;
 pub mod snapshot;
 

@@ -2,7 +2,9 @@
 //!
 //! * [`serve`] runs a `/metrics` endpoint on its own thread in one line (built on `hyper`).
 //! * [`MetricsBuffer`] renders into a reusable buffer and returns body and content type, for
-//!   services that mount the endpoint in their own HTTP framework.
+//!   services that mount the endpoint in their own HTTP framework (see `examples/axum.rs`).
+//! * `PicometricsCollector` (feature `prometheus`) registers every instrumented function in a
+//!   `prometheus::Registry`, for services that already expose one.
 //!
 //! ```no_run
 //! let server = picometrics_exporter::serve("127.0.0.1:9464")?;
@@ -11,8 +13,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "prometheus")]
+mod bridge;
 mod server;
 
+#[cfg(feature = "prometheus")]
+pub use bridge::PicometricsCollector;
 pub use server::{serve, Builder, Server};
 
 /// Content type of the Prometheus text format 0.0.4.

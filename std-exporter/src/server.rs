@@ -132,7 +132,11 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: std::net::TcpListener, config: Arc<Builder>, mut stopped: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    config: Arc<Builder>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {

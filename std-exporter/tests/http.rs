@@ -11,7 +11,11 @@ use std::time::Duration;
 
 #[picometrics(track_concurrency)]
 fn busy(i: u64) -> Result<u64, u64> {
-    if i % 7 == 0 { Err(i) } else { Ok(i) }
+    if i % 7 == 0 {
+        Err(i)
+    } else {
+        Ok(i)
+    }
 }
 
 /// Sends raw bytes, returns (status code, head, body). The request should ask to close.
@@ -51,14 +55,19 @@ fn serves_text_and_openmetrics_by_accept_header() {
     assert!(!body.contains("# EOF"));
     common::check_histograms(&common::parse(&body));
 
-    let prometheus_accept = "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n";
+    let prometheus_accept =
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n";
     let (status, head, body) = get(s.local_addr(), "/metrics", prometheus_accept);
     assert_eq!(status, 200);
-    assert!(head.to_lowercase().contains("content-type: application/openmetrics-text; version=1.0.0"), "{head}");
+    assert!(
+        head.to_lowercase().contains("content-type: application/openmetrics-text; version=1.0.0"),
+        "{head}"
+    );
     assert!(body.contains("# TYPE function_calls counter"));
     assert!(body.ends_with("# EOF\n"));
 
-    let (status, head, body) = raw(s.local_addr(), b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (status, head, body) =
+        raw(s.local_addr(), b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 200, "{head}");
     assert!(body.is_empty());
     s.shutdown();
@@ -70,7 +79,8 @@ fn wrong_paths_methods_and_malformed_requests_get_4xx_and_the_server_lives_on() 
     let a = s.local_addr();
     assert_eq!(get(a, "/", "").0, 404);
     assert_eq!(get(a, "/metrics/extra", "").0, 404);
-    let (status, head, _) = raw(a, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let (status, head, _) =
+        raw(a, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 405);
     assert!(head.to_lowercase().contains("allow: get, head"));
     assert_eq!(raw(a, b"GARBAGE\r\n\r\n").0, 400);
@@ -101,7 +111,12 @@ fn a_silent_client_neither_blocks_others_nor_stays_forever() {
 
 #[test]
 fn bearer_token() {
-    let s = picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap().bearer_token("s3cret").serve().unwrap();
+    let s = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .bearer_token("s3cret")
+        .serve()
+        .unwrap();
     let a = s.local_addr();
     let (status, head, _) = get(a, "/metrics", "");
     assert_eq!(status, 401);
