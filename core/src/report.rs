@@ -56,6 +56,7 @@ pub fn write_report<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
 }
 
 /// [`write_report`] for a chosen set of functions.
+#[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
 pub fn write_report_for<'a, W: Write + ?Sized>(
     w: &mut W,
     functions: impl IntoIterator<Item = &'a FunctionDescriptor>,
