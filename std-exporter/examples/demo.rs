@@ -1,0 +1,118 @@
+//! An instrumented demo service: request handlers with a mix of ok, error and slow calls (some
+//! nested, so caller labels appear), served at `/metrics`.
+//!
+//! `cargo run -p picometrics-exporter --example demo -- [--listen ADDR] [--duration SECONDS]`
+//!
+//! Prints the metrics URL and the generated PromQL queries with their graph links, runs until
+//! the duration has passed or Ctrl-C, then prints the per-function summary.
+
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+use picometrics::picometrics;
+use picometrics::queries::{Query, DEFAULT_PROMETHEUS_URL};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const API_SLO: Objective = Objective::new("api")
+    .success_rate(ObjectivePercentile::P99)
+    .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P95);
+
+#[derive(Debug)]
+enum ApiError {
+    NotFound,
+}
+
+/// Handles one request: 1 in 10 is an error (a missing user), 1 in 25 hits the slow path.
+#[picometrics(objective = API_SLO, track_concurrency)]
+fn handle_request(id: u64) -> Result<String, ApiError> {
+    let user = db::query(id)?;
+    Ok(cache::render(&user, id))
+}
+
+mod db {
+    use super::ApiError;
+    use picometrics::picometrics;
+    use std::time::Duration;
+
+    /// A database lookup: 1–3 ms, 40 ms on 1 in 25 calls; ids ending in 0 do not exist.
+    #[picometrics]
+    pub fn query(id: u64) -> Result<String, ApiError> {
+        let ms = if id % 25 == 7 { 40 } else { 1 + id % 3 };
+        std::thread::sleep(Duration::from_millis(ms));
+        if id % 10 == 0 {
+            Err(ApiError::NotFound)
+        } else {
+            Ok(format!("user-{id}"))
+        }
+    }
+}
+
+mod cache {
+    use picometrics::picometrics;
+
+    /// Renders a page (fast, never fails).
+    #[picometrics]
+    pub fn render(user: &str, id: u64) -> String {
+        format!("<h1>{user}</h1><p>{}</p>", id.wrapping_mul(2_654_435_761))
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let mut listen = "127.0.0.1:9464".to_owned();
+    let mut duration = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => listen = args.next().expect("--listen ADDR"),
+            "--duration" => {
+                duration = Some(Duration::from_secs(
+                    args.next().and_then(|s| s.parse().ok()).expect("--duration SECONDS"),
+                ))
+            }
+            other => panic!("unknown argument {other}; use --listen ADDR --duration SECONDS"),
+        }
+    }
+
+    let server = picometrics_exporter::serve(listen.as_str())?;
+    println!("metrics: http://{}/metrics", server.local_addr());
+    let prometheus = std::env::var("PROMETHEUS_URL").unwrap_or_else(|_| DEFAULT_PROMETHEUS_URL.to_owned());
+    for f in picometrics::functions() {
+        println!("\n{} ({}):", f.name, f.module);
+        for q in Query::ALL {
+            let (mut query, mut link) = (String::new(), String::new());
+            q.write(&mut query, f.name, f.module).expect("a String");
+            q.write_link(&mut link, &prometheus, f.name, f.module).expect("a String");
+            println!("  {}: {query}\n    {link}", q.title());
+        }
+    }
+    println!();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_signal = stop.clone();
+    ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)).expect("a Ctrl-C handler");
+    let started = Instant::now();
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut id = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = handle_request(id);
+                    id += 2;
+                }
+            })
+        })
+        .collect();
+    while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    let mut report = String::new();
+    picometrics::report::write_report(&mut report).expect("a String");
+    println!("{report}");
+    server.shutdown();
+    Ok(())
+}

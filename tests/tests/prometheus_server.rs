@@ -1,0 +1,182 @@
+//! A real Prometheus server (Debian's `prometheus`, installed by `scripts/test.sh`) scrapes the
+//! demo service every second; then every query the attribute generates runs through
+//! Prometheus' HTTP API and must return the series and values the workload implies.
+//!
+//! Prometheus asks for OpenMetrics first, so this also checks the OpenMetrics output against
+//! Prometheus' own parser (a target whose output fails to parse has `up == 0`).
+
+use picometrics::queries::Query;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the demo; returns it and its `host:port`.
+fn start_demo(root: &Path) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "picometrics-exporter", "--example", "demo", "--"])
+        .args(["--listen", "127.0.0.1:0", "--duration", "120"])
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cargo run the demo");
+    let stdout = child.stdout.take().unwrap();
+    let demo = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("demo output").unwrap();
+    let addr = first
+        .strip_prefix("metrics: http://")
+        .and_then(|r| r.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (demo, addr)
+}
+
+fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus not found: run scripts/test.sh, which installs Debian's `prometheus`");
+    (Running(child), format!("http://127.0.0.1:{port}"))
+}
+
+/// Runs an instant query; returns `(labels, value)` per series.
+fn query(base: &str, promql: &str) -> Vec<(serde_json::Value, f64)> {
+    let text = ureq::get(&format!("{base}/api/v1/query"))
+        .query("query", promql)
+        .call()
+        .unwrap_or_else(|e| panic!("query {promql}: {e}"))
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["status"], "success", "{promql}: {body}");
+    body["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["metric"].clone(), s["value"][1].as_str().unwrap().parse::<f64>().unwrap()))
+        .collect()
+}
+
+fn generated(q: Query, function: &str, module: &str) -> String {
+    let mut s = String::new();
+    q.write(&mut s, function, module).unwrap();
+    s
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("picometrics-prometheus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = temp_dir();
+    let (_demo, target) = start_demo(&root);
+    let (_prometheus, base) = start_prometheus(&dir, &target);
+
+    // Wait for Prometheus, then for enough scrapes for `rate()`.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "Prometheus never scraped the demo successfully");
+        std::thread::sleep(Duration::from_millis(500));
+        let Ok(Ok(up)) = std::panic::catch_unwind(|| query(&base, "up{job=\"demo\"}")).map(Ok::<_, ()>)
+        else {
+            continue;
+        };
+        let samples = query(&base, "count_over_time(up{job=\"demo\"}[1m])");
+        if up.first().is_some_and(|(_, v)| *v == 1.0) && samples.first().is_some_and(|(_, n)| *n >= 8.0) {
+            break;
+        }
+    }
+    // Every scrape so far succeeded (OpenMetrics parsed by Prometheus itself).
+    assert_eq!(query(&base, "min_over_time(up{job=\"demo\"}[1m])")[0].1, 1.0);
+
+    let (f, m) = ("handle_request", "demo");
+    let single = |q: Query| {
+        let promql = generated(q, f, m);
+        let result = query(&base, &promql);
+        assert_eq!(result.len(), 1, "{promql} returned {result:?}");
+        result[0].1
+    };
+
+    let rate = single(Query::RequestRate);
+    assert!(rate > 10.0, "request rate {rate}/s");
+
+    // Exactly 1 in 10 requests fails in the demo.
+    let errors = single(Query::ErrorRatio);
+    assert!((errors - 0.1).abs() < 0.03, "error ratio {errors}");
+
+    // The demo's handler takes 1–3 ms, 40 ms on 1 in 25 calls: p95 lies in the first buckets,
+    // p99 in the 25–50 ms bucket.
+    let p95 = single(Query::LatencyP95);
+    assert!((0.0..=0.01).contains(&p95), "p95 {p95}");
+    let p99 = single(Query::LatencyP99);
+    assert!((0.025..=0.05).contains(&p99), "p99 {p99}");
+
+    let concurrent = single(Query::ConcurrentCalls);
+    assert!((0.0..=2.0).contains(&concurrent), "concurrent {concurrent}");
+
+    // Functions called by the handler: the database query and the page render.
+    let callees = query(&base, &generated(Query::Callees, f, m));
+    let mut names: Vec<String> =
+        callees.iter().map(|(labels, _)| labels["function"].as_str().unwrap().to_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["query", "render"], "{callees:?}");
+    assert!(callees.iter().all(|(_, r)| *r > 0.0));
+
+    // The queries of the nested functions answer too, with their own numbers.
+    let db_errors = query(&base, &generated(Query::ErrorRatio, "query", "demo::db"));
+    assert!((db_errors[0].1 - 0.1).abs() < 0.03, "{db_errors:?}");
+    let render_errors = query(&base, &generated(Query::ErrorRatio, "render", "demo::cache"));
+    assert_eq!(render_errors[0].1, 0.0);
+
+    // Objective labels and build_info arrive intact.
+    let slo = query(&base, "count(function_calls_total{objective_name=\"api\",objective_percentile=\"99\"})");
+    assert!(slo[0].1 >= 2.0);
+    let threshold = query(
+        &base,
+        "count(function_calls_duration_seconds_bucket{function=\"handle_request\",objective_latency_threshold=\"0.25\",le=\"0.25\"})",
+    );
+    assert_eq!(threshold[0].1, 1.0);
+    let info = query(&base, "build_info{job=\"demo\"}");
+    assert_eq!(info.len(), 1);
+    assert_eq!(info[0].0["service_name"], "picometrics-exporter");
+    let _ = std::fs::remove_dir_all(&dir);
+}
