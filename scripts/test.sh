@@ -35,9 +35,12 @@ step "cargo fmt --check and clippy (benches; their own workspace with the peers)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p picometrics --all-targets --features exemplars,serde -- -D warnings
+cargo clippy -p picometrics-exporter --all-targets --all-features -- -D warnings
 
 step "cargo doc"
 cargo doc --workspace --no-deps
+cargo doc -p picometrics-exporter --no-deps --all-features
 
 step "bare-metal builds of the core (no CAS: thumbv6m; 32-bit atomics: thumbv7em)"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -57,6 +60,9 @@ cargo test -p picometrics --no-default-features --test bare_metal_clock
 cargo test -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots.
 cargo test -p picometrics --features serde --test serde_snapshot
+# Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
+cargo test -p picometrics --features exemplars --lib --test exemplars
+cargo test -p picometrics-exporter --all-features
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
 (cd benches && cargo test --release)

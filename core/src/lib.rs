@@ -74,6 +74,8 @@ mod call;
 pub mod caller;
 pub mod clock;
 pub mod counter;
+#[cfg(feature = "exemplars")]
+pub mod exemplars;
 pub mod objectives;
 pub mod queries;
 pub mod registry;

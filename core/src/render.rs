@@ -107,7 +107,7 @@ where
             Some((o.name, percentile.as_str(), Some(threshold.as_str())))
         });
         let labels = CachedLabels::new("function_calls_duration_seconds_bucket{", f, service, latency);
-        write_histogram(w, f, &labels, &mut le_texts)?;
+        write_histogram(w, f, &labels, &mut le_texts, format)?;
     }
 
     if functions.clone().any(|f| f.track_concurrency) {
@@ -344,7 +344,9 @@ fn write_histogram<W: Write + ?Sized>(
     f: &FunctionDescriptor,
     labels: &CachedLabels<'_>,
     le_texts: &mut LeTexts,
+    format: Format,
 ) -> fmt::Result {
+    let _ = format; // only exemplars depend on it
     let snapshot = f.slot().histogram();
     let mut count = 0;
     for (i, cumulative) in snapshot.cumulative().enumerate() {
@@ -355,6 +357,14 @@ fn write_histogram<W: Write + ?Sized>(
             None => tail.push_le(f.bounds.get(i).copied())?,
         }
         tail.push_int(cumulative)?;
+        #[cfg(feature = "exemplars")]
+        if format == Format::OpenMetrics {
+            if let Some(e) = f.slot().exemplar(i) {
+                w.write_str(&tail)?;
+                tail = Tail::new();
+                write_exemplar(w, &e)?;
+            }
+        }
         tail.push("\n")?;
         w.write_str(&tail)?;
         count = cumulative;
@@ -371,6 +381,14 @@ fn write_histogram<W: Write + ?Sized>(
     tail.push_int(count)?;
     tail.push("\n")?;
     w.write_str(&tail)
+}
+
+/// ` # {trace_id="…",span_id="…"} <seconds> <timestamp>`: an OpenMetrics exemplar.
+#[cfg(feature = "exemplars")]
+fn write_exemplar<W: Write + ?Sized>(w: &mut W, e: &crate::exemplars::Exemplar) -> fmt::Result {
+    write!(w, " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ", e.trace.trace_id, e.trace.span_id)?;
+    write_seconds(w, e.value_nanos)?;
+    write!(w, " {}.{:03}", e.timestamp_ms / 1_000, e.timestamp_ms % 1_000)
 }
 
 /// A label value escaped for the text format: `\` → `\\`, `"` → `\"`, newline → `\n`.

@@ -120,6 +120,9 @@ pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALL
     root: ResultCounts,
     edges: [CallerEdge; CALLERS],
     overflow: ResultCounts,
+    /// The latest trace per bucket (feature `exemplars`; absent otherwise).
+    #[cfg(feature = "exemplars")]
+    exemplars: crate::exemplars::ExemplarCells<BOUNDS>,
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
@@ -138,6 +141,8 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
             root: ResultCounts::new(),
             edges: [const { CallerEdge::new() }; CALLERS],
             overflow: ResultCounts::new(),
+            #[cfg(feature = "exemplars")]
+            exemplars: crate::exemplars::ExemplarCells::new(),
         }
     }
 
@@ -160,9 +165,14 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
     #[inline(always)]
     pub fn record(&self, bounds: &[u64; BOUNDS], calls: &ResultCounts, elapsed_nanos: u64, is_error: bool) {
         calls.count(is_error);
-        match self.buckets.get(buckets::index(bounds, elapsed_nanos)) {
+        let i = buckets::index(bounds, elapsed_nanos);
+        match self.buckets.get(i) {
             Some(bucket) => bucket.add(1),
             None => self.inf.add(1),
+        }
+        #[cfg(feature = "exemplars")]
+        if let Some(trace) = crate::exemplars::current() {
+            self.exemplars.get(i).store(trace, elapsed_nanos);
         }
         // Release: a snapshot that sees this sum sees the bucket above (see module docs).
         self.sum.add_release(sum_units(elapsed_nanos));
@@ -182,11 +192,13 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
 }
 
 // The RAM figures in the module docs, checked on every build for 32- and 64-bit targets (the
-// test command builds thumbv6m and thumbv7em).
+// test command builds thumbv6m and thumbv7em). Exemplars add 48 bytes per bucket (std only).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 120);
-#[cfg(all(target_pointer_width = "64", target_has_atomic = "64"))]
+#[cfg(all(target_pointer_width = "64", target_has_atomic = "64", not(feature = "exemplars")))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240);
+#[cfg(all(target_pointer_width = "64", target_has_atomic = "64", feature = "exemplars"))]
+const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
 /// The histogram sum is kept in nanoseconds where counters are 64-bit. With 32-bit counters
 /// nanoseconds would wrap after 4.3 s of total time, so the sum is kept in microseconds
@@ -213,6 +225,9 @@ pub trait SlotStorage: Sync {
     fn calls(&self) -> CallsSnapshot;
     /// Reads the concurrency gauge.
     fn concurrent(&self) -> CounterValue;
+    /// The latest exemplar of bucket `i` (`+Inf` is the last).
+    #[cfg(feature = "exemplars")]
+    fn exemplar(&self, i: usize) -> Option<crate::exemplars::Exemplar>;
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
@@ -245,6 +260,11 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
     fn concurrent(&self) -> CounterValue {
         self.concurrent.get()
     }
+
+    #[cfg(feature = "exemplars")]
+    fn exemplar(&self, i: usize) -> Option<crate::exemplars::Exemplar> {
+        self.exemplars.get(i).load()
+    }
 }
 
 #[cfg(test)]
@@ -256,11 +276,12 @@ mod tests {
     fn ram_per_slot_is_pinned() {
         let word = size_of::<usize>();
         let counter = size_of::<Counter>();
+        let exemplars = if cfg!(feature = "exemplars") { 15 * 48 } else { 0 };
         assert_eq!(
             size_of::<FunctionSlot<14, 3>>(),
-            (15 + 1 + 1 + 2 + 2) * counter + 3 * (word + 2 * counter)
+            (15 + 1 + 1 + 2 + 2) * counter + 3 * (word + 2 * counter) + exemplars
         );
-        #[cfg(target_pointer_width = "64")]
+        #[cfg(all(target_pointer_width = "64", not(feature = "exemplars")))]
         assert_eq!(size_of::<FunctionSlot<14>>(), 240);
     }
 

@@ -5,6 +5,8 @@
 //!   services that mount the endpoint in their own HTTP framework (see `examples/axum.rs`).
 //! * `PicometricsCollector` (feature `prometheus`) registers every instrumented function in a
 //!   `prometheus::Registry`, for services that already expose one.
+//! * Exemplars (feature `opentelemetry`, or `exemplars` with your own source): the latest
+//!   trace per histogram bucket, served in OpenMetrics output.
 //!
 //! ```no_run
 //! let server = picometrics_exporter::serve("127.0.0.1:9464")?;
@@ -15,6 +17,8 @@
 
 #[cfg(feature = "prometheus")]
 mod bridge;
+#[cfg(feature = "opentelemetry")]
+pub mod exemplars;
 mod server;
 
 #[cfg(feature = "prometheus")]

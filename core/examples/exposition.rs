@@ -1,5 +1,5 @@
 //! Instruments a few functions, calls them, and prints the Prometheus exposition text and the
-//! generated queries. Run with `cargo run -p picometrics --example demo`.
+//! generated queries. Run with `cargo run -p picometrics --example exposition`.
 
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::picometrics;
