@@ -1,18 +1,4 @@
-//! Serves the picometrics registry to Prometheus from hosted services.
-//!
-//! * [`serve`] runs a `/metrics` endpoint on its own thread in one line (built on `hyper`).
-//! * [`MetricsBuffer`] renders into a reusable buffer and returns body and content type, for
-//!   services that mount the endpoint in their own HTTP framework (see `examples/axum.rs`).
-//! * `PicometricsCollector` (feature `prometheus`) registers every instrumented function in a
-//!   `prometheus::Registry`, for services that already expose one.
-//! * Exemplars (feature `opentelemetry`, or `exemplars` with your own source): the latest
-//!   trace per histogram bucket, served in OpenMetrics output.
-//!
-//! ```no_run
-//! let server = picometrics_exporter::serve("127.0.0.1:9464")?;
-//! println!("metrics at http://{}/metrics", server.local_addr());
-//! # Ok::<(), std::io::Error>(())
-//! ```
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "prometheus")]

@@ -127,10 +127,20 @@ fn bearer_token() {
     s.shutdown();
 }
 
+/// Resident memory of this process in KiB (Linux).
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
 #[test]
 fn two_hundred_concurrent_scrapes_while_writers_run() {
     let s = server();
     let a = s.local_addr();
+    // Warm up, then measure what 200 concurrent scrapes add.
+    assert_eq!(get(a, "/metrics", "").0, 200);
+    let before = rss_kib();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..2 {
@@ -152,5 +162,8 @@ fn two_hundred_concurrent_scrapes_while_writers_run() {
         }
         stop.store(true, Ordering::Relaxed);
     });
+    // 200 client threads' stacks and buffers included; a leak per scrape would show here.
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
     s.shutdown();
 }

@@ -73,3 +73,25 @@ fn promtool_does_reject_broken_text() {
     let (ok, _) = promtool_check("# TYPE x counter\nx{a=\"unterminated} 1\n");
     assert!(!ok);
 }
+
+#[test]
+fn openmetrics_output_differs_from_text_only_where_the_formats_do() {
+    // promtool 2.42 (Debian bookworm) parses only the 0.0.4 text format, so the OpenMetrics
+    // output is checked for what can be checked here: it parses, and its only finding is the
+    // counter family named without `_total`, as OpenMetrics requires. Prometheus' own
+    // OpenMetrics parser reads it in `prometheus_server.rs`.
+    let _ = checkout(1);
+    let mut om = String::new();
+    picometrics::render_openmetrics(&mut om).unwrap();
+    assert!(om.ends_with("# EOF\n"));
+    assert!(om.contains("# TYPE function_calls counter\n"));
+    let (ok, output) = promtool_check(&om);
+    assert!(!ok);
+    let findings: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(findings, ["function_calls_total no help text"], "{output}");
+    // Apart from the counter family header and `# EOF`, both formats carry the same samples.
+    let mut text = String::new();
+    picometrics::render_prometheus(&mut text).unwrap();
+    let samples = |s: &str| s.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(samples(&om), samples(&text));
+}
