@@ -74,21 +74,27 @@ fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
 
 /// Runs an instant query; returns `(labels, value)` per series.
 fn query(base: &str, promql: &str) -> Vec<(serde_json::Value, f64)> {
+    try_query(base, promql).unwrap_or_else(|e| panic!("query {promql}: {e}"))
+}
+
+/// `query`, or the error while Prometheus is still starting.
+fn try_query(base: &str, promql: &str) -> Result<Vec<(serde_json::Value, f64)>, String> {
     let text = ureq::get(&format!("{base}/api/v1/query"))
         .query("query", promql)
         .call()
-        .unwrap_or_else(|e| panic!("query {promql}: {e}"))
+        .map_err(|e| e.to_string())?
         .body_mut()
         .read_to_string()
-        .unwrap();
-    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        .map_err(|e| e.to_string())?;
+    let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     assert_eq!(body["status"], "success", "{promql}: {body}");
-    body["data"]["result"]
+    let series = body["data"]["result"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| (s["metric"].clone(), s["value"][1].as_str().unwrap().parse::<f64>().unwrap()))
-        .collect()
+        .collect::<Vec<_>>();
+    Ok(series)
 }
 
 fn generated(q: Query, function: &str, module: &str) -> String {
@@ -116,10 +122,7 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
     loop {
         assert!(Instant::now() < deadline, "Prometheus never scraped the demo successfully");
         std::thread::sleep(Duration::from_millis(500));
-        let Ok(Ok(up)) = std::panic::catch_unwind(|| query(&base, "up{job=\"demo\"}")).map(Ok::<_, ()>)
-        else {
-            continue;
-        };
+        let Ok(up) = try_query(&base, "up{job=\"demo\"}") else { continue };
         let samples = query(&base, "count_over_time(up{job=\"demo\"}[1m])");
         if up.first().is_some_and(|(_, v)| *v == 1.0) && samples.first().is_some_and(|(_, n)| *n >= 8.0) {
             break;
