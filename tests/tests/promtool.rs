@@ -50,8 +50,12 @@ fn promtool_check(text: &str) -> (bool, String) {
     (out.status.success(), all)
 }
 
+/// The tests here share the registry; each holds this while calling and rendering.
+static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn rendered_text_passes_promtool() {
+    let _serial = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     // Escaping of label values is part of what promtool checks.
     std::env::set_var("PICOMETRICS_SERVICE_NAME", "shop\\eu \"west\"\nprod");
     for n in 0..20 {
@@ -80,6 +84,7 @@ fn openmetrics_output_differs_from_text_only_where_the_formats_do() {
     // output is checked for what can be checked here: it parses, and its only finding is the
     // counter family named without `_total`, as OpenMetrics requires. Prometheus' own
     // OpenMetrics parser reads it in `prometheus_server.rs`.
+    let _serial = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     let _ = checkout(1);
     let mut om = String::new();
     picometrics::render_openmetrics(&mut om).unwrap();
