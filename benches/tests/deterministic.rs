@@ -9,9 +9,12 @@ use std::process::Command;
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
 
-/// One test: the allocation count is process-wide.
+/// The allocation count is process-wide: the tests here never run at the same time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn picometrics_allocates_nothing_per_call_or_render_and_peers_are_counted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     init_peers();
     many::call_all();
     let functions = render_cases::descriptors(1_000);
@@ -68,6 +71,7 @@ fn instructions(case: &str) -> f64 {
 
 #[test]
 fn instruction_counts_per_call() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if cfg!(debug_assertions) {
         eprintln!("instruction counts are only meaningful in release builds: run with --release");
         return;
