@@ -8,6 +8,11 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every `cargo test` goes through here, so the totals can be printed at the end.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+ctest() { cargo test "$@" 2>&1 | tee -a "$results"; }
+
 step "installing test prerequisites"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
@@ -51,18 +56,21 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
 done
 
 step "cargo test"
-cargo test --workspace
+ctest --workspace
 
 step "cargo test: the core's other clocks and features"
 # Bare-metal clock (`clock!`) and the single-core caller global, on the host.
-cargo test -p picometrics --no-default-features --test bare_metal_clock
+ctest -p picometrics --no-default-features --test bare_metal_clock
 # embassy-time's clock, driven by its mock driver.
-cargo test -p picometrics --features embassy-time --test embassy_clock
+ctest -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots.
-cargo test -p picometrics --features serde --test serde_snapshot
+ctest -p picometrics --features serde --test serde_snapshot
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
-cargo test -p picometrics --features exemplars --lib --test exemplars
-cargo test -p picometrics-exporter --all-features
+ctest -p picometrics --features exemplars --lib --test exemplars
+ctest -p picometrics-exporter --all-features
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
-(cd benches && cargo test --release)
+(cd benches && ctest --release)
+
+step "totals"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$results"

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::LazyLock;
 use std::time::Instant;
 
+#[path = "../../core/tests/common/counting_alloc.rs"]
 pub mod alloc_counter;
 pub mod render_cases;
 

@@ -3,34 +3,15 @@
 
 use picometrics::objectives::{Objective, ObjectivePercentile};
 use picometrics::picometrics;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting_alloc::{allocations, CountingAllocator};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const SLO: Objective = Objective::new("slo").success_rate(ObjectivePercentile::P99);
 
@@ -63,7 +44,7 @@ fn instrumented_calls_and_renders_do_not_allocate() {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
 
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     for i in 0..100_000 {
         let _ = std::hint::black_box(work(std::hint::black_box(i)));
         let mut f = std::pin::pin!(async_work(i));
@@ -73,7 +54,7 @@ fn instrumented_calls_and_renders_do_not_allocate() {
         buf.clear();
         picometrics::render_prometheus(&mut buf).unwrap();
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(after - before, 0, "allocations during calls and renders");
     assert!(buf.contains(r#"function_calls_total{function="work""#));
 }
