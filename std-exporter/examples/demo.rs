@@ -2,6 +2,7 @@
 //! nested, so caller labels appear), served at `/metrics`.
 //!
 //! `cargo run -p picometrics-exporter --example demo -- [--listen ADDR] [--duration SECONDS]`
+//! (`-- --rules` prints the Prometheus rules for its objectives instead)
 //!
 //! Prints the metrics URL and the generated PromQL queries with their graph links, runs until
 //! the duration has passed or Ctrl-C, then prints the per-function summary.
@@ -58,6 +59,13 @@ mod cache {
 }
 
 fn main() -> std::io::Result<()> {
+    if std::env::args().any(|a| a == "--rules") {
+        // The Prometheus rules for this program's objectives, from its link-time registry.
+        let mut rules = String::new();
+        picometrics_exporter::rules::write_rules(&mut rules, &Default::default()).expect("a String");
+        print!("{rules}");
+        return Ok(());
+    }
     let mut listen = "127.0.0.1:9464".to_owned();
     let mut duration = None;
     let mut args = std::env::args().skip(1);

@@ -5,6 +5,7 @@
 mod bridge;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
+pub mod rules;
 mod server;
 
 #[cfg(feature = "prometheus")]

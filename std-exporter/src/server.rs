@@ -39,6 +39,7 @@ pub struct Builder {
     max_connections: usize,
     header_timeout: Duration,
     max_header_bytes: usize,
+    rules: crate::rules::RulesConfig,
 }
 
 impl Default for Builder {
@@ -49,6 +50,7 @@ impl Default for Builder {
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
+            rules: crate::rules::RulesConfig::default(),
         }
     }
 }
@@ -84,6 +86,12 @@ impl Builder {
     /// How long a client may take to send its request head before it is disconnected.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
+        self
+    }
+
+    /// Settings of the rules served at `/rules`.
+    pub fn rules_config(mut self, config: crate::rules::RulesConfig) -> Self {
+        self.rules = config;
         self
     }
 
@@ -190,8 +198,9 @@ thread_local! {
 }
 
 fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    if req.uri().path() != "/metrics" {
-        return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics\n");
+    let path = req.uri().path();
+    if path != "/metrics" && path != "/rules" {
+        return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics, alert rules at /rules\n");
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
@@ -205,6 +214,15 @@ fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             r.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return r;
         }
+    }
+    if path == "/rules" {
+        let mut rules = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = crate::rules::write_rules(&mut rules, &config.rules);
+        let mut r =
+            Response::new(Full::new(if req.method() == Method::HEAD { Bytes::new() } else { rules.into() }));
+        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
+        return r;
     }
     let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::from_accept(accept);

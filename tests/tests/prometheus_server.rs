@@ -52,11 +52,15 @@ fn start_demo(root: &Path) -> (Running, String) {
 
 fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
     let port = free_port();
+    // The alerting and recording rules for the demo's objectives, as its endpoint serves them.
+    let rules =
+        ureq::get(&format!("http://{target}/rules")).call().unwrap().body_mut().read_to_string().unwrap();
+    std::fs::write(dir.join("rules.yml"), rules).unwrap();
     let config = dir.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
         ),
     )
     .unwrap();
@@ -178,6 +182,19 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
         "count(function_calls_duration_seconds_bucket{function=\"handle_request\",objective_latency_threshold=\"0.25\",le=\"0.25\"})",
     );
     assert_eq!(threshold[0].1, 1.0);
+    // The generated recording rules produce series for each declared objective part.
+    for slo in ["api-success-rate", "api-latency"] {
+        let ratio = query(&base, &format!("slo:sli_error:ratio_rate5m{{sloth_slo=\"{slo}\"}}"));
+        assert_eq!(ratio.len(), 1, "{slo}: {ratio:?}");
+        assert!((0.0..=1.0).contains(&ratio[0].1), "{slo}: {ratio:?}");
+        let requests = query(&base, &format!("slo:requests:rate5m{{sloth_slo=\"{slo}\"}}"));
+        assert!(requests[0].1 > 10.0, "{slo}: {requests:?}");
+    }
+    let success = query(&base, "slo:sli_error:ratio_rate5m{sloth_slo=\"api-success-rate\"}");
+    assert!((success[0].1 - 0.1).abs() < 0.03, "{success:?}");
+    // Every demo call finishes far below 250 ms.
+    let latency = query(&base, "slo:sli_error:ratio_rate5m{sloth_slo=\"api-latency\"}");
+    assert_eq!(latency[0].1, 0.0);
     let info = query(&base, "build_info{job=\"demo\"}");
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].0["service_name"], "picometrics-exporter");
