@@ -56,8 +56,8 @@ impl Format {
     }
 }
 
-/// A reusable render buffer: after the first renders it holds enough capacity and rendering
-/// allocates nothing.
+/// A reusable render buffer: after the first renders it holds enough capacity (plus a quarter
+/// for growth) and rendering allocates nothing.
 ///
 /// ```
 /// let mut buffer = picometrics_exporter::MetricsBuffer::new();
@@ -91,6 +91,12 @@ impl MetricsBuffer {
             Format::Text => picometrics::render_prometheus(&mut self.text),
             Format::OpenMetrics => picometrics::render_openmetrics(&mut self.text),
         };
+        // Keep a quarter more room than this render needed: counters gain digits and callers
+        // appear over time, and the next render should still fit without reallocating.
+        let want = self.text.len() + self.text.len() / 4 + 256;
+        if self.text.capacity() < want {
+            self.text.reserve(want - self.text.len());
+        }
         &self.text
     }
 }
