@@ -101,6 +101,15 @@ impl MetricsBuffer {
     }
 }
 
+/// The per-function summary table (calls, error share, p50/p95/p99, highest bucket) of
+/// [`picometrics::report::write_report`], as a `String`: for terminals and logs.
+pub fn report() -> String {
+    let mut out = String::new();
+    // Writing into a `String` cannot fail.
+    let _ = picometrics::report::write_report(&mut out);
+    out
+}
+
 /// Renders every registered function and `build_info` as Prometheus text (format 0.0.4).
 pub fn render_to_string() -> String {
     MetricsBuffer::new().render_format(Format::Text).to_owned()
