@@ -339,6 +339,7 @@ fn write_calls<W: Write + ?Sized>(
     Ok(())
 }
 
+#[cfg_attr(not(feature = "exemplars"), allow(unused_variables))] // `format` only matters for exemplars
 fn write_histogram<W: Write + ?Sized>(
     w: &mut W,
     f: &FunctionDescriptor,
@@ -346,7 +347,6 @@ fn write_histogram<W: Write + ?Sized>(
     le_texts: &mut LeTexts,
     format: Format,
 ) -> fmt::Result {
-    let _ = format; // only exemplars depend on it
     let snapshot = f.slot().histogram();
     let mut count = 0;
     for (i, cumulative) in snapshot.cumulative().enumerate() {

@@ -102,14 +102,11 @@ impl Builder {
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
         let config = Arc::new(self);
-        let thread = std::thread::Builder::new().name("picometrics-exporter".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_io()
-                .enable_time()
-                .build()
-                .expect("a single-threaded tokio runtime");
-            runtime.block_on(accept_loop(listener, config, stopped));
-        })?;
+        // Built here so a failure is this call's error, not a dead thread.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
+        let thread = std::thread::Builder::new()
+            .name("picometrics-exporter".into())
+            .spawn(move || runtime.block_on(accept_loop(listener, config, stopped)))?;
         Ok(Server { local_addr, stop: Some(stop), thread: Some(thread) })
     }
 }
