@@ -3,6 +3,7 @@
 //! `picometrics rules --objective NAME:success=99.9 --objective NAME:latency=250ms@99
 //!  [--min-requests-per-hour N]` writes the Prometheus rules file for objectives given as
 //! flags, for when running the instrumented program (its `/rules` endpoint) is not convenient.
+//! Without `--objective` it writes a valid rules file with no groups.
 
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics_exporter::rules::{write_rules_for_objectives, RulesConfig};
@@ -46,10 +47,14 @@ fn run(args: Vec<String>) -> Result<String, String> {
             other => return Err(format!("unknown flag `{other}`")),
         }
     }
-    if objectives.is_empty() {
-        return Err("give at least one --objective".into());
-    }
     let mut out = String::new();
+    if objectives.is_empty() {
+        // Nothing to alert on: still a valid (empty) rules file, and a hint.
+        eprintln!(
+            "picometrics: no --objective given; this tool's own registry has no objectives. \
+             Your program's rules are at GET /rules of its exporter endpoint."
+        );
+    }
     write_rules_for_objectives(&mut out, objectives, &config).map_err(|e| e.to_string())?;
     Ok(out)
 }
@@ -116,7 +121,7 @@ mod tests {
     #[test]
     fn bad_flags_are_clear_errors() {
         assert!(run(args("")).unwrap_err().contains("no command"));
-        assert!(run(args("rules")).unwrap_err().contains("at least one"));
+        assert!(run(args("rules")).unwrap().contains("groups:\n  []"));
         assert!(run(args("rules --objective api:success=98")).unwrap_err().contains("`98`"));
         assert!(run(args("rules --objective api:latency=300ms@99")).unwrap_err().contains("bounds"));
         assert!(run(args("rules --objective api")).unwrap_err().contains("NAME:success"));
