@@ -33,7 +33,9 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo fmt --check and clippy (firmware; its own workspace and linker flags)"
-(cd embedded-example && cargo fmt -- --check && env -u RUSTFLAGS cargo clippy --release -- -D warnings)
+(cd embedded-example && cargo fmt -- --check \
+  && env -u RUSTFLAGS cargo clippy --release -- -D warnings \
+  && env -u RUSTFLAGS cargo clippy --release --target thumbv6m-none-eabi -- -D warnings)
 
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
 (cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)

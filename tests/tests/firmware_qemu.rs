@@ -1,7 +1,8 @@
-//! The firmware in `embedded-example/` built for thumbv7m (32-bit counters, no 64-bit atomics)
-//! and run in QEMU's lm3s6965evb, whose flash is ROM: the registry must have been placed in
-//! FLASH by `picometrics.x`, every function must be there at zero, and the counts must be
-//! exactly what the firmware's loop implies.
+//! The firmware in `embedded-example/` built for thumbv7m (32-bit counters, no 64-bit atomics;
+//! QEMU lm3s6965evb, whose flash is ROM) and thumbv6m (no atomic read-modify-write at all:
+//! critical sections; QEMU micro:bit): the registry must have been placed in FLASH by
+//! `picometrics.x`, every function must be there at zero, and the counts must be exactly what
+//! the firmware's loop implies.
 
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
@@ -31,17 +32,20 @@ fn cargo(args: &[&str]) -> Command {
     cmd
 }
 
+/// The targets the firmware is built for, each with its QEMU board.
+const TARGETS: [&str; 2] = ["thumbv7m-none-eabi", "thumbv6m-none-eabi"];
+
 /// Builds the firmware and returns the ELF's path.
-fn build_firmware() -> PathBuf {
-    let status = cargo(&["build", "--release", "--quiet"]).status().expect("cargo");
-    assert!(status.success(), "firmware build failed");
-    firmware_dir().join("target/thumbv7m-none-eabi/release/picometrics-embedded-example")
+fn build_firmware(target: &str) -> PathBuf {
+    let status = cargo(&["build", "--release", "--quiet", "--target", target]).status().expect("cargo");
+    assert!(status.success(), "firmware build for {target} failed");
+    firmware_dir().join(format!("target/{target}/release/picometrics-embedded-example"))
 }
 
 /// Runs the built firmware in QEMU (the runner in its `.cargo/config.toml`); returns its
 /// semihosting output.
-fn run_firmware() -> String {
-    let mut child = cargo(&["run", "--release", "--quiet"])
+fn run_firmware(target: &str) -> String {
+    let mut child = cargo(&["run", "--release", "--quiet", "--target", target])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -70,7 +74,13 @@ const FLASH: std::ops::Range<u64> = 0..256 * 1024;
 
 #[test]
 fn registry_is_linked_into_flash_after_rodata() {
-    let elf = std::fs::read(build_firmware()).unwrap();
+    for target in TARGETS {
+        registry_in_flash(target);
+    }
+}
+
+fn registry_in_flash(target: &str) {
+    let elf = std::fs::read(build_firmware(target)).unwrap();
     let file = object::File::parse(&*elf).unwrap();
     let section = |name: &str| {
         let s = file.section_by_name(name).unwrap_or_else(|| panic!("no section {name}"));
@@ -79,9 +89,12 @@ fn registry_is_linked_into_flash_after_rodata() {
     let (registry, size) = section("linkme_PICOMETRICS_FUNCTIONS");
     let (rodata, rodata_size) = section(".rodata");
     let (vectors, vectors_size) = section(".vector_table");
-    assert!(FLASH.contains(&registry) && FLASH.contains(&(registry + size - 1)), "registry at {registry:#x}");
-    assert!(registry >= rodata + rodata_size, "registry {registry:#x} not after .rodata");
-    assert!(registry >= vectors + vectors_size, "registry overlaps the vector table");
+    assert!(
+        FLASH.contains(&registry) && FLASH.contains(&(registry + size - 1)),
+        "{target}: registry at {registry:#x}"
+    );
+    assert!(registry >= rodata + rodata_size, "{target}: registry {registry:#x} not after .rodata");
+    assert!(registry >= vectors + vectors_size, "{target}: registry overlaps the vector table");
     // Three instrumented functions, one descriptor each.
     let descriptor = size / 3;
     assert_eq!(size, 3 * descriptor);
@@ -90,9 +103,15 @@ fn registry_is_linked_into_flash_after_rodata() {
 
 #[test]
 fn firmware_metrics_in_qemu_are_exact() {
-    build_firmware();
-    let text = run_firmware();
-    assert!(text.contains("# firmware: 50 calls, 10 errors"), "{text}");
+    for target in TARGETS {
+        metrics_are_exact(target);
+    }
+}
+
+fn metrics_are_exact(target: &str) {
+    build_firmware(target);
+    let text = run_firmware(target);
+    assert!(text.contains("# firmware: 50 calls, 10 errors"), "{target}: {text}");
     let samples = parse(&text);
 
     let calls = |f: &str, caller: &str, result: &str| {
