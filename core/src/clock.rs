@@ -15,7 +15,10 @@
 
 /// Converts `ticks` of a clock running at `HZ` to nanoseconds, saturating on overflow.
 ///
-/// With `HZ` a divisor of 10⁹ (1 kHz, 1 MHz, 8 MHz, …) this is one multiply.
+/// With `HZ` a divisor of 10⁹ (1 kHz, 1 MHz, 8 MHz, …) this is one multiply. Otherwise (12 MHz,
+/// 32.768 kHz, …) durations below 2³² ticks use a 32.32 fixed-point multiply, exact to within
+/// 1 ns, so a Cortex-M0 never runs a 128-bit division on the hot path; longer ones take the
+/// exact 128-bit path.
 #[inline(always)]
 pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
     const NANOS: u64 = 1_000_000_000;
@@ -23,7 +26,14 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
         panic!("picometrics: a clock rate of 0 Hz");
     }
     if NANOS % HZ == 0 {
-        ticks.saturating_mul(NANOS / HZ)
+        return ticks.saturating_mul(NANOS / HZ);
+    }
+    let whole = NANOS / HZ;
+    // The fractional nanoseconds per tick as a 0.32 fixed-point number, rounded up so that
+    // whole tick counts of whole nanoseconds (12 ticks at 12 MHz = 1000 ns) come out exact.
+    let frac = (((NANOS % HZ) << 32) + HZ - 1) / HZ;
+    if ticks <= u32::MAX as u64 && whole <= u32::MAX as u64 {
+        ticks * whole + ((ticks * frac) >> 32)
     } else {
         let n = ticks as u128 * NANOS as u128 / HZ as u128;
         if n > u64::MAX as u128 {
@@ -159,6 +169,22 @@ macro_rules! clock {
 #[cfg(test)]
 mod tests {
     use super::ticks_to_nanos;
+
+    #[test]
+    fn fixed_point_is_within_a_nanosecond_of_exact() {
+        fn check<const HZ: u64>() {
+            for ticks in (0..100_000u64).chain([u32::MAX as u64 - 1, u32::MAX as u64, 1 << 40]) {
+                let exact = (ticks as u128 * 1_000_000_000 / HZ as u128).min(u64::MAX as u128) as u64;
+                let got = ticks_to_nanos::<HZ>(ticks);
+                assert!(got.abs_diff(exact) <= 1, "{HZ} Hz, {ticks} ticks: {got} vs {exact}");
+            }
+        }
+        check::<12_000_000>();
+        check::<32_768>();
+        check::<48_000_000>();
+        check::<3>();
+        check::<1_000_000_007>();
+    }
 
     #[test]
     fn conversions() {
