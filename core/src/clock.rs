@@ -31,7 +31,7 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
     let whole = NANOS / HZ;
     // The fractional nanoseconds per tick as a 0.32 fixed-point number, rounded up so that
     // whole tick counts of whole nanoseconds (12 ticks at 12 MHz = 1000 ns) come out exact.
-    let frac = (((NANOS % HZ) << 32) + HZ - 1) / HZ;
+    let frac = ((NANOS % HZ) << 32).div_ceil(HZ);
     if ticks <= u32::MAX as u64 && whole <= u32::MAX as u64 {
         ticks * whole + ((ticks * frac) >> 32)
     } else {
