@@ -4,4 +4,4 @@
 # per-function summary on Ctrl-C. Extra arguments go to the demo (--listen ADDR, --duration S).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo run -q -p picometrics-exporter --example demo -- "$@"
+exec cargo run -q -p picometrics-exporter --features exemplars --example demo -- "$@"

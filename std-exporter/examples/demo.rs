@@ -58,6 +58,27 @@ mod cache {
     }
 }
 
+/// With the `exemplars` feature, every request runs under a (made-up) trace, so histogram
+/// buckets carry exemplars in OpenMetrics output, as they would with a real tracer.
+#[cfg(feature = "exemplars")]
+mod traces {
+    use picometrics::exemplars::TraceContext;
+    use std::cell::Cell;
+
+    thread_local! {
+        static CURRENT: Cell<Option<TraceContext>> = const { Cell::new(None) };
+    }
+
+    pub fn install() {
+        let _ = picometrics::exemplars::set_source(|| CURRENT.with(Cell::get));
+    }
+
+    pub fn enter(request: u64) {
+        let trace_id = 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c ^ u128::from(request);
+        CURRENT.with(|c| c.set(Some(TraceContext { trace_id, span_id: request + 1 })));
+    }
+}
+
 fn main() -> std::io::Result<()> {
     if std::env::args().any(|a| a == "--rules") {
         // The Prometheus rules for this program's objectives, from its link-time registry.
@@ -95,6 +116,8 @@ fn main() -> std::io::Result<()> {
     }
     println!();
 
+    #[cfg(feature = "exemplars")]
+    traces::install();
     let stop = Arc::new(AtomicBool::new(false));
     let on_signal = stop.clone();
     ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)).expect("a Ctrl-C handler");
@@ -105,6 +128,8 @@ fn main() -> std::io::Result<()> {
             std::thread::spawn(move || {
                 let mut id = w;
                 while !stop.load(Ordering::Relaxed) {
+                    #[cfg(feature = "exemplars")]
+                    traces::enter(id);
                     let _ = handle_request(id);
                     id += 2;
                 }

@@ -29,7 +29,17 @@ fn free_port() -> u16 {
 /// Starts the demo; returns it and its `host:port`.
 fn start_demo(root: &Path) -> (Running, String) {
     let mut child = Command::new(env!("CARGO"))
-        .args(["run", "-q", "-p", "picometrics-exporter", "--example", "demo", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "picometrics-exporter",
+            "--features",
+            "exemplars",
+            "--example",
+            "demo",
+            "--",
+        ])
         .args(["--listen", "127.0.0.1:0", "--duration", "120"])
         .current_dir(root)
         .stdout(Stdio::piped())
@@ -69,6 +79,7 @@ fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
         .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--log.level=warn")
+        .arg("--enable-feature=exemplar-storage")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -195,6 +206,35 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
     // Every demo call finishes far below 250 ms.
     let latency = query(&base, "slo:sli_error:ratio_rate5m{sloth_slo=\"api-latency\"}");
     assert_eq!(latency[0].1, 0.0);
+    // Exemplars (the demo runs each request under a trace) made it through OpenMetrics into
+    // Prometheus' exemplar storage, with their trace and span ids.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let text = ureq::get(&format!("{base}/api/v1/query_exemplars"))
+        .query("query", "function_calls_duration_seconds_bucket{function=\"handle_request\"}")
+        .query("start", (now - 300).to_string())
+        .query("end", (now + 60).to_string())
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let exemplars: Vec<&serde_json::Value> = body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .flat_map(|series| series["exemplars"].as_array().unwrap().iter())
+        .collect();
+    assert!(!exemplars.is_empty(), "no exemplars stored: {body}");
+    for e in &exemplars {
+        let trace = e["labels"]["trace_id"].as_str().unwrap();
+        assert_eq!(trace.len(), 32, "{e}");
+        assert!(trace.starts_with("0af7651916cd43dd8448eb211c80"), "{e}");
+        assert_eq!(e["labels"]["span_id"].as_str().unwrap().len(), 16);
+        let seconds: f64 = e["value"].as_str().unwrap().parse().unwrap();
+        assert!((0.0..1.0).contains(&seconds), "{e}");
+    }
+
     let info = query(&base, "build_info{job=\"demo\"}");
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].0["service_name"], "picometrics-exporter");
