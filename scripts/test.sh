@@ -24,6 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 rustup component add clippy rustfmt
 rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf
+rustup component add miri rust-src --toolchain nightly
 
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"
@@ -70,6 +71,15 @@ ctest -p picometrics --features serde --test serde_snapshot
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
 ctest -p picometrics --features exemplars --lib --test exemplars
 ctest -p picometrics-exporter --all-features
+
+step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, pin projection)"
+# Instant instead of quanta: Miri cannot execute `rdtsc`. Nightly's own lints may differ from
+# stable's, so `-D warnings` stays with the stable steps above.
+(
+  unset RUSTFLAGS
+  cargo +nightly miri setup >/dev/null
+  cargo +nightly miri test -p picometrics --no-default-features --features std --lib 2>&1 | tee -a "$results"
+)
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
 (cd benches && ctest --release)

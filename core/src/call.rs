@@ -149,3 +149,61 @@ impl<T> ClassifyOther for &Classify<'_, T> {
 pub fn classify_with<T>(predicate: impl FnOnce(&T) -> bool, result: &T) -> bool {
     predicate(result)
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::build_info::BuildInfo;
+    use crate::caller;
+
+    static BUILD: BuildInfo = BuildInfo {
+        version: "0",
+        commit: "",
+        branch: "",
+        service_name: "t",
+        repository_url: "",
+        is_binary: false,
+    };
+    const BOUNDS: [u64; 1] = [1_000_000_000];
+    static SLOT: FunctionSlot<1, 1> = FunctionSlot::new();
+    static F: FunctionDescriptor = FunctionDescriptor::new("f", "m", None, &BOUNDS, true, &BUILD, &SLOT);
+
+    /// The pinned projection in `WithCaller::poll` and the caller scope around each poll (run
+    /// under Miri too).
+    #[test]
+    fn with_caller_sets_the_context_only_while_polling() {
+        let mut polls = 0;
+        let inner = core::future::poll_fn(|cx| {
+            assert!(core::ptr::eq(caller::current().unwrap(), &F));
+            polls += 1;
+            if polls < 3 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(7)
+            }
+        });
+        let mut fut = core::pin::pin!(WithCaller::new(&F, inner));
+        let mut cx = Context::from_waker(core::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert!(caller::current().is_none());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(7));
+        assert!(caller::current().is_none());
+    }
+
+    /// A guard dropped without `finish` outside a panic is a cancelled call: the gauge is
+    /// restored and nothing is recorded.
+    #[test]
+    fn cancelled_guard_restores_the_gauge() {
+        let guard = CallGuard::start(&SLOT, &BOUNDS, true);
+        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 1);
+        drop(guard);
+        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 0);
+        assert_eq!(crate::slot::SlotStorage::histogram(&SLOT).count(), 0);
+        let guard = CallGuard::start(&SLOT, &BOUNDS, true);
+        guard.finish(true);
+        assert_eq!(crate::slot::SlotStorage::calls(&SLOT).root.error, 1);
+        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 0);
+    }
+}

@@ -270,7 +270,43 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build_info::BuildInfo;
     use core::mem::size_of;
+
+    static BUILD: BuildInfo = BuildInfo {
+        version: "0",
+        commit: "",
+        branch: "",
+        service_name: "test",
+        repository_url: "",
+        is_binary: false,
+    };
+    const BOUNDS: [u64; 2] = [10, 20];
+    static SLOT: FunctionSlot<2, 2> = FunctionSlot::new();
+    static OTHER: FunctionSlot<2, 2> = FunctionSlot::new();
+    static CALLEE: FunctionDescriptor =
+        FunctionDescriptor::new("callee", "m", None, &BOUNDS, false, &BUILD, &SLOT);
+    static A: FunctionDescriptor = FunctionDescriptor::new("a", "m", None, &BOUNDS, false, &BUILD, &OTHER);
+    static B: FunctionDescriptor = FunctionDescriptor::new("b", "m", None, &BOUNDS, false, &BUILD, &OTHER);
+    static C: FunctionDescriptor = FunctionDescriptor::new("c", "m", None, &BOUNDS, false, &BUILD, &OTHER);
+
+    /// Claims edges through the raw-pointer path and reads them back (run under Miri too).
+    #[test]
+    fn caller_edges_claim_then_overflow() {
+        for (caller, is_error) in
+            [(Some(&A), false), (Some(&B), true), (Some(&A), true), (Some(&C), false), (None, false)]
+        {
+            let calls = SLOT.calls_from(caller);
+            SLOT.record(&BOUNDS, calls, 15, is_error);
+        }
+        let snapshot = SLOT.calls();
+        let edges: heapless::Vec<_, 4> =
+            snapshot.callers.iter().map(|c| (c.function, c.calls.ok, c.calls.error)).collect();
+        assert_eq!(edges, [("a", 1, 1), ("b", 0, 1)]);
+        assert_eq!((snapshot.overflow.ok, snapshot.overflow.error), (1, 0));
+        assert_eq!((snapshot.root.ok, snapshot.root.error), (1, 0));
+        assert_eq!(CALLEE.snapshot().histogram.count(), 5);
+    }
 
     #[test]
     fn ram_per_slot_is_pinned() {
