@@ -25,26 +25,14 @@ pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
-    /// Starts timing a call of the function whose slot is `slot`, made from the current caller.
+    /// Starts timing a call of the function whose slot is `slot`.
     #[inline(always)]
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS>,
         bounds: &'static [u64; BOUNDS],
         track_concurrency: bool,
     ) -> Self {
-        Self::start_from(slot, bounds, track_concurrency, caller::current())
-    }
-
-    /// [`CallGuard::start`] with the caller already known (a sync call's [`CallerScope`] read
-    /// it when entering), saving a second thread-local read.
-    #[inline(always)]
-    pub fn start_from(
-        slot: &'static FunctionSlot<BOUNDS, CALLERS>,
-        bounds: &'static [u64; BOUNDS],
-        track_concurrency: bool,
-        caller: Option<&'static FunctionDescriptor>,
-    ) -> Self {
-        let calls = slot.calls_from(caller);
+        let calls = slot.calls_from(caller::current());
         if track_concurrency {
             slot.enter();
         }

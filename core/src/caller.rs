@@ -78,12 +78,6 @@ impl CallerScope {
     pub fn enter(function: &'static FunctionDescriptor) -> Self {
         Self { previous: imp::replace(Some(function)) }
     }
-
-    /// The function that was current before: the caller of the entered one.
-    #[inline(always)]
-    pub fn caller(&self) -> Option<&'static FunctionDescriptor> {
-        self.previous
-    }
 }
 
 impl Drop for CallerScope {

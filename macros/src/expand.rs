@@ -260,13 +260,8 @@ fn instrument_fn(
     } else {
         quote! {
             #statics
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track);
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
-            let __picometrics_guard = #private::CallGuard::start_from(
-                &__PICOMETRICS_SLOT,
-                &#bounds,
-                #track,
-                __picometrics_scope.caller(),
-            );
             // A closure, so `return` and `?` in the body end the body, not the bookkeeping.
             #[allow(clippy::redundant_closure_call)]
             let #result: #result_ty = (move || #block)();
