@@ -242,24 +242,30 @@ pub mod prometheus_case {
         pub duration: HistogramVec,
     }
 
+    impl Metrics {
+        /// The two families in a fresh registry.
+        #[allow(clippy::new_without_default)] // a bench fixture, not an API
+        pub fn new() -> Self {
+            let registry = Registry::new();
+            let calls = IntCounterVec::new(
+                Opts::new("function_calls_total", "Autometrics counter for tracking function calls"),
+                &["function", "module", "result"],
+            )
+            .unwrap();
+            let duration = HistogramVec::new(
+                HistogramOpts::new("function_calls_duration_seconds", "Autometrics histogram")
+                    .buckets(picometrics::buckets::DEFAULT.iter().map(|&n| n as f64 / 1e9).collect()),
+                &["function", "module"],
+            )
+            .unwrap();
+            registry.register(Box::new(calls.clone())).unwrap();
+            registry.register(Box::new(duration.clone())).unwrap();
+            Metrics { registry, calls, duration }
+        }
+    }
+
     /// Created on first use.
-    pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
-        let registry = Registry::new();
-        let calls = IntCounterVec::new(
-            Opts::new("function_calls_total", "Autometrics counter for tracking function calls"),
-            &["function", "module", "result"],
-        )
-        .unwrap();
-        let duration = HistogramVec::new(
-            HistogramOpts::new("function_calls_duration_seconds", "Autometrics histogram")
-                .buckets(picometrics::buckets::DEFAULT.iter().map(|&n| n as f64 / 1e9).collect()),
-            &["function", "module"],
-        )
-        .unwrap();
-        registry.register(Box::new(calls.clone())).unwrap();
-        registry.register(Box::new(duration.clone())).unwrap();
-        Metrics { registry, calls, duration }
-    });
+    pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
     /// `with_label_values` on every call.
     #[inline(never)]
@@ -329,15 +335,21 @@ pub mod prometheus_client_case {
         Histogram::new(picometrics::buckets::DEFAULT.map(|n| n as f64 / 1e9))
     }
 
+    impl Metrics {
+        /// The two families in a fresh registry.
+        #[allow(clippy::new_without_default)] // a bench fixture, not an API
+        pub fn new() -> Self {
+            let mut registry = Registry::default();
+            let calls = Family::<CallLabels, Counter>::default();
+            let duration: HistogramFamily = Family::new_with_constructor(histogram);
+            registry.register("function_calls", "Autometrics counter", calls.clone());
+            registry.register("function_calls_duration_seconds", "Autometrics histogram", duration.clone());
+            Metrics { registry, calls, duration }
+        }
+    }
+
     /// Created on first use.
-    pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
-        let mut registry = Registry::default();
-        let calls = Family::<CallLabels, Counter>::default();
-        let duration: HistogramFamily = Family::new_with_constructor(histogram);
-        registry.register("function_calls", "Autometrics counter", calls.clone());
-        registry.register("function_calls_duration_seconds", "Autometrics histogram", duration.clone());
-        Metrics { registry, calls, duration }
-    });
+    pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
     /// `get_or_create` on every call.
     #[inline(never)]

@@ -46,19 +46,8 @@ pub struct PrometheusPeer {
 impl PrometheusPeer {
     /// Registers the series of `n` functions with the recorded values.
     pub fn new(n: usize) -> Self {
-        use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-        let registry = Registry::new();
-        let calls =
-            IntCounterVec::new(Opts::new("function_calls_total", "calls"), &["function", "module", "result"])
-                .unwrap();
-        let duration = HistogramVec::new(
-            HistogramOpts::new("function_calls_duration_seconds", "duration")
-                .buckets(picometrics::buckets::DEFAULT.iter().map(|&b| b as f64 / 1e9).collect()),
-            &["function", "module"],
-        )
-        .unwrap();
-        registry.register(Box::new(calls.clone())).unwrap();
-        registry.register(Box::new(duration.clone())).unwrap();
+        let crate::prometheus_case::Metrics { registry, calls, duration } =
+            crate::prometheus_case::Metrics::new();
         for name in &many::NAMES[..n] {
             calls.with_label_values(&[*name, "many", "ok"]).inc_by(11);
             calls.with_label_values(&[*name, "many", "error"]).inc_by(1);
@@ -85,15 +74,8 @@ pub struct PrometheusClientPeer {
 impl PrometheusClientPeer {
     /// Registers the series of `n` functions with the recorded values.
     pub fn new(n: usize) -> Self {
-        use crate::prometheus_client_case::{CallLabels, FunctionLabels};
-        use prometheus_client::metrics::{counter::Counter, family::Family, histogram::Histogram};
-        let mut registry = prometheus_client::registry::Registry::default();
-        let calls = Family::<CallLabels, Counter>::default();
-        let duration = Family::<FunctionLabels, Histogram, _>::new_with_constructor(|| {
-            Histogram::new(picometrics::buckets::DEFAULT.map(|b| b as f64 / 1e9))
-        });
-        registry.register("function_calls", "calls", calls.clone());
-        registry.register("function_calls_duration_seconds", "duration", duration.clone());
+        use crate::prometheus_client_case::{CallLabels, FunctionLabels, Metrics};
+        let Metrics { registry, calls, duration } = Metrics::new();
         for name in &many::NAMES[..n] {
             calls.get_or_create(&CallLabels { function: name, module: "many", result: "ok" }).inc_by(11);
             calls.get_or_create(&CallLabels { function: name, module: "many", result: "error" }).inc_by(1);
