@@ -76,6 +76,8 @@ pub mod clock;
 pub mod counter;
 #[cfg(feature = "exemplars")]
 pub mod exemplars;
+#[cfg(feature = "frames")]
+pub mod frame;
 pub mod objectives;
 pub mod queries;
 pub mod registry;

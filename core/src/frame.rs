@@ -1,0 +1,314 @@
+//! A machine-readable dump of the registry for hosts: versioned [`postcard`] messages with a
+//! CRC-32, framed with COBS so they can share a byte stream (a UART) with nothing else.
+//!
+//! A dump is one [`Message::Begin`] (device, dump number, build info), one
+//! [`Message::Function`] per registered function, and one [`Message::End`]. Each message is
+//! its own frame, so the firmware needs one frame buffer of [`MAX_FRAME`] bytes on the stack,
+//! whatever the number of functions.
+//!
+//! ## Wire format (version [`VERSION`])
+//!
+//! ```text
+//! frame   = cobs(payload) 0x00
+//! payload = version:u8  postcard(Message)  crc32(version ‖ message):u32 little-endian
+//! ```
+//!
+//! The CRC is CRC-32/ISCSI (Castagnoli). Counters are postcard varints, so the 32-bit counters
+//! of small targets and the 64-bit ones of hosts decode to the same `u64` fields. A decoder
+//! skips a frame whose CRC does not match, whose version it does not know, or that does not
+//! parse — [`decode`] says which.
+//!
+//! ```
+//! # #[picometrics::picometrics] fn framed() {}
+//! # framed();
+//! use picometrics::frame::{self, Message};
+//!
+//! let mut stream = Vec::new();
+//! frame::write_dump("dev-1", 7, |bytes| {
+//!     stream.extend_from_slice(bytes);
+//!     Ok::<_, core::convert::Infallible>(())
+//! })
+//! .unwrap();
+//!
+//! let mut frames = stream.split_mut(|&b| b == 0).filter(|f| !f.is_empty());
+//! let Message::Begin(begin) = frame::decode(frames.next().unwrap()).unwrap() else { panic!() };
+//! assert_eq!((begin.device, begin.seq), ("dev-1", 7));
+//! ```
+
+use crate::buckets::MAX_BOUNDS;
+use crate::build_info::{build_info, service_name};
+use crate::counter::CounterValue;
+use crate::registry::{functions, FunctionDescriptor};
+use crate::slot::MAX_CALLERS;
+use crate::snapshot::{CallerTotals, ResultTotals};
+use core::fmt;
+use crc::{Crc, CRC_32_ISCSI};
+use serde::{Deserialize, Serialize};
+
+/// The wire format version, the first byte of every payload.
+pub const VERSION: u8 = 1;
+
+/// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
+/// with [`FrameError::TooLarge`] beyond it, decoders may reject longer runs without buffering
+/// them.
+pub const MAX_FRAME: usize = 1024;
+
+const CRC: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
+
+/// One frame's content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message<'a> {
+    /// Starts a dump.
+    #[serde(borrow)]
+    Begin(Begin<'a>),
+    /// One function's metrics.
+    #[serde(borrow)]
+    Function(FunctionRecord<'a>),
+    /// Ends a dump: `functions` function frames were sent since its `Begin`.
+    End {
+        /// The dump's number, as in its [`Begin`].
+        seq: u32,
+        /// How many [`Message::Function`] frames the dump holds.
+        functions: u16,
+    },
+}
+
+/// The start of a dump.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Begin<'a> {
+    /// Names the device (e.g. its serial number); the host keeps one snapshot per device.
+    pub device: &'a str,
+    /// Dumps since the device started: a smaller number than the last one means it restarted.
+    pub seq: u32,
+    /// The `build_info` labels.
+    #[serde(borrow)]
+    pub build: BuildRecord<'a>,
+}
+
+/// The labels of `build_info`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BuildRecord<'a> {
+    /// `version`.
+    pub version: &'a str,
+    /// `commit`.
+    pub commit: &'a str,
+    /// `branch`.
+    pub branch: &'a str,
+    /// `service_name`.
+    pub service_name: &'a str,
+    /// `repository_url`.
+    pub repository_url: &'a str,
+}
+
+/// An objective's labels, as rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveRecord<'a> {
+    /// `objective_name`.
+    pub name: &'a str,
+    /// `objective_percentile` of the success-rate objective, if any.
+    pub success_percentile: Option<&'a str>,
+    /// `objective_latency_threshold` and `objective_percentile` of the latency objective.
+    pub latency: Option<(&'a str, &'a str)>,
+}
+
+/// Ok and error totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// `result="ok"`.
+    pub ok: u64,
+    /// `result="error"`.
+    pub error: u64,
+}
+
+/// Calls from one instrumented caller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallerRecord<'a> {
+    /// `caller_function`.
+    pub function: &'a str,
+    /// `caller_module`.
+    pub module: &'a str,
+    /// Its calls.
+    pub calls: Totals,
+}
+
+/// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
+/// frame claiming more is an error, not an allocation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FunctionRecord<'a> {
+    /// `function`.
+    pub function: &'a str,
+    /// `module`.
+    pub module: &'a str,
+    /// The objective's labels.
+    #[serde(borrow)]
+    pub objective: Option<ObjectiveRecord<'a>>,
+    /// Histogram bounds in nanoseconds.
+    pub bounds: heapless::Vec<u64, MAX_BOUNDS>,
+    /// Per-bucket (not cumulative) counts, the last one `+Inf`.
+    pub counts: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
+    /// Sum of durations in nanoseconds.
+    pub sum_nanos: u64,
+    /// Calls from code that is not instrumented.
+    pub root: Totals,
+    /// Calls by instrumented caller.
+    #[serde(borrow)]
+    pub callers: heapless::Vec<CallerRecord<'a>, MAX_CALLERS>,
+    /// Calls from callers that found every edge taken (`caller_function="(overflow)"`).
+    pub overflow: Totals,
+    /// `function_calls_concurrent`, when tracked.
+    pub concurrent: Option<u64>,
+}
+
+/// What the encoder writes for a function: the same fields as [`FunctionRecord`] in the same
+/// order, borrowed from a snapshot instead of copied (`CounterValue` may be `u32`: postcard
+/// writes both widths as the same varint).
+#[derive(Serialize)]
+struct FunctionOut<'a> {
+    function: &'a str,
+    module: &'a str,
+    objective: Option<ObjectiveRecord<'a>>,
+    bounds: &'a [u64],
+    counts: &'a [CounterValue],
+    sum_nanos: u64,
+    root: ResultTotals,
+    callers: &'a [CallerTotals],
+    overflow: ResultTotals,
+    concurrent: Option<CounterValue>,
+}
+
+/// [`Message`] on the encoding side.
+#[derive(Serialize)]
+enum MessageOut<'a> {
+    Begin(Begin<'a>),
+    Function(FunctionOut<'a>),
+    End { seq: u32, functions: u16 },
+}
+
+/// Why a frame could not be written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameError<E> {
+    /// A message does not fit [`MAX_FRAME`] (very long names).
+    TooLarge,
+    /// The sink failed.
+    Write(E),
+}
+
+impl<E: fmt::Debug> fmt::Display for FrameError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge => write!(f, "a message does not fit {MAX_FRAME} bytes"),
+            Self::Write(e) => write!(f, "writing a frame failed: {e:?}"),
+        }
+    }
+}
+
+/// Writes a dump of every registered function as frames, each passed to `sink` as one slice
+/// ending in `0x00`. Allocates nothing; uses [`MAX_FRAME`] bytes of stack.
+pub fn write_dump<E>(
+    device: &str,
+    seq: u32,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), FrameError<E>> {
+    write_dump_of(device, seq, functions(), sink)
+}
+
+/// Like [`write_dump`], for a chosen set of functions.
+pub fn write_dump_of<'f, E>(
+    device: &str,
+    seq: u32,
+    functions: impl IntoIterator<Item = &'f FunctionDescriptor>,
+    mut sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), FrameError<E>> {
+    let mut buf = [0u8; MAX_FRAME];
+    let b = build_info();
+    let build = BuildRecord {
+        version: b.version,
+        commit: b.commit,
+        branch: b.branch,
+        service_name: service_name(),
+        repository_url: b.repository_url,
+    };
+    let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
+    send(&MessageOut::Begin(Begin { device, seq, build }))?;
+    let mut count = 0u16;
+    for f in functions {
+        let s = f.snapshot();
+        let objective = f.objective.map(|o| ObjectiveRecord {
+            name: o.name,
+            success_percentile: o.success_rate.map(|p| p.as_str()),
+            latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
+        });
+        send(&MessageOut::Function(FunctionOut {
+            function: s.function,
+            module: s.module,
+            objective,
+            bounds: s.bounds,
+            counts: &s.histogram.counts,
+            sum_nanos: s.histogram.sum_nanos,
+            root: s.calls.root,
+            callers: &s.calls.callers,
+            overflow: s.calls.overflow,
+            concurrent: s.concurrent,
+        }))?;
+        count = count.wrapping_add(1);
+    }
+    send(&MessageOut::End { seq, functions: count })
+}
+
+/// `version ‖ postcard(message) ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
+fn encode<'b, E>(message: &MessageOut<'_>, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError<E>> {
+    use postcard::ser_flavors::{crc::CrcModifier, Cobs, Slice};
+    let flavor = Cobs::try_new(Slice::new(buf)).map_err(|_| FrameError::TooLarge)?;
+    let flavor = CrcModifier::new(flavor, CRC.digest());
+    let out =
+        postcard::serialize_with_flavor(&(VERSION, message), flavor).map_err(|_| FrameError::TooLarge)?;
+    Ok(out)
+}
+
+/// Why a frame was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not valid COBS (a stray zero, a bad length code): line noise or a cut frame.
+    Cobs,
+    /// Shorter than a version byte and a CRC.
+    TooShort,
+    /// The CRC does not match: bytes were lost or corrupted.
+    Crc,
+    /// A version this decoder does not know.
+    Version(u8),
+    /// The CRC matched but the message did not parse (a bug, or a sequence over capacity).
+    Message,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cobs => f.write_str("not a COBS frame"),
+            Self::TooShort => f.write_str("frame too short"),
+            Self::Crc => f.write_str("CRC mismatch"),
+            Self::Version(v) => write!(f, "unknown frame version {v} (this decoder reads {VERSION})"),
+            Self::Message => f.write_str("message does not parse"),
+        }
+    }
+}
+
+/// Decodes one frame: the bytes between two `0x00` delimiters (without them). Decodes in
+/// place; strings in the result borrow from `frame`.
+pub fn decode(frame: &mut [u8]) -> Result<Message<'_>, DecodeError> {
+    let len = cobs::decode_in_place(frame).map_err(|_| DecodeError::Cobs)?;
+    let payload = &frame[..len];
+    if payload.len() < 1 + 4 {
+        return Err(DecodeError::TooShort);
+    }
+    let (body, crc) = payload.split_at(payload.len() - 4);
+    if CRC.checksum(body).to_le_bytes() != crc {
+        return Err(DecodeError::Crc);
+    }
+    if body[0] != VERSION {
+        return Err(DecodeError::Version(body[0]));
+    }
+    match postcard::take_from_bytes::<Message<'_>>(&body[1..]) {
+        Ok((message, [])) => Ok(message),
+        _ => Err(DecodeError::Message),
+    }
+}

@@ -1,0 +1,150 @@
+//! The frame format (feature `frames`): a dump decodes to exactly the registry's snapshots, and
+//! every kind of damage is reported as such. Run with
+//! `cargo test -p picometrics --features frames --test frames`.
+#![cfg(feature = "frames")]
+
+use picometrics::frame::{self, DecodeError, FrameError, Message, MAX_FRAME, VERSION};
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+use picometrics::picometrics;
+use picometrics::registry::find;
+
+const SLO: Objective = Objective::new("api")
+    .success_rate(ObjectivePercentile::P99_9)
+    .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+
+#[picometrics(objective = SLO, track_concurrency)]
+fn leaf(fail: bool) -> Result<(), ()> {
+    if fail {
+        Err(())
+    } else {
+        Ok(())
+    }
+}
+
+#[picometrics]
+fn parent() {
+    let _ = leaf(true);
+    let _ = leaf(false);
+}
+
+/// Writes a dump of `leaf` and `parent` and splits it into frames (without delimiters).
+fn dump(seq: u32) -> Vec<Vec<u8>> {
+    let fs = [find("leaf", module_path!()).unwrap(), find("parent", module_path!()).unwrap()];
+    let mut frames = Vec::new();
+    frame::write_dump_of("dev", seq, fs, |bytes| {
+        assert!(bytes.len() <= MAX_FRAME);
+        assert_eq!(bytes.last(), Some(&0), "each frame ends with its delimiter");
+        assert!(!bytes[..bytes.len() - 1].contains(&0), "COBS leaves no zero inside a frame");
+        frames.push(bytes[..bytes.len() - 1].to_vec());
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    frames
+}
+
+#[test]
+fn a_dump_decodes_to_the_snapshots() {
+    let _ = leaf(false);
+    parent();
+    let mut frames = dump(3);
+    let [begin, leaf_frame, parent_frame, end] = &mut frames[..] else { panic!("begin, two functions, end") };
+
+    let Message::Begin(begin) = frame::decode(begin).unwrap() else { panic!("no Begin") };
+    assert_eq!((begin.device, begin.seq), ("dev", 3));
+    assert_eq!(begin.build.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(begin.build.service_name, picometrics::build_info::service_name());
+
+    let snapshot = find("leaf", module_path!()).unwrap().snapshot();
+    let Message::Function(f) = frame::decode(leaf_frame).unwrap() else { panic!("no Function") };
+    assert_eq!((f.function, f.module), ("leaf", module_path!()));
+    assert_eq!(f.bounds.as_slice(), snapshot.bounds);
+    let counts: Vec<u64> = snapshot.histogram.counts.iter().map(|&c| c.into()).collect();
+    assert_eq!(f.counts.as_slice(), counts.as_slice());
+    assert_eq!(f.counts.iter().sum::<u64>(), 3);
+    assert_eq!(f.sum_nanos, snapshot.histogram.sum_nanos);
+    assert_eq!((f.root.ok, f.root.error), (1, 0));
+    assert_eq!(f.callers.len(), 1);
+    assert_eq!((f.callers[0].function, f.callers[0].calls.ok, f.callers[0].calls.error), ("parent", 1, 1));
+    assert_eq!((f.overflow.ok, f.overflow.error), (0, 0));
+    assert_eq!(f.concurrent, Some(0));
+    let o = f.objective.unwrap();
+    assert_eq!((o.name, o.success_percentile, o.latency), ("api", Some("99.9"), Some(("0.25", "99"))));
+
+    let Message::Function(p) = frame::decode(parent_frame).unwrap() else { panic!("no Function") };
+    assert_eq!((p.function, p.concurrent, p.objective), ("parent", None, None));
+    assert_eq!(frame::decode(end).unwrap(), Message::End { seq: 3, functions: 2 });
+}
+
+#[test]
+fn damage_is_named() {
+    let frames = dump(1);
+    // Every single-bit flip of a function frame is caught, whatever byte it hits.
+    for i in 0..frames[1].len() {
+        for bit in 0..8 {
+            let mut f = frames[1].clone();
+            f[i] ^= 1 << bit;
+            let e = frame::decode(&mut f).expect_err("a flipped bit must not decode");
+            assert!(
+                matches!(e, DecodeError::Cobs | DecodeError::Crc | DecodeError::TooShort),
+                "{i}/{bit}: {e}"
+            );
+        }
+    }
+    // Cut short, at any length.
+    for len in 0..frames[1].len() {
+        let mut f = frames[1][..len].to_vec();
+        assert!(frame::decode(&mut f).is_err(), "a frame cut to {len} bytes decoded");
+    }
+    assert!(frame::decode(&mut []).is_err());
+    assert_eq!(frame::decode(&mut b"hello, world".to_vec()).unwrap_err(), DecodeError::Cobs);
+}
+
+/// A frame of `payload` with a valid CRC, as a future encoder would write it.
+fn frame_of(payload: &[u8]) -> Vec<u8> {
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(payload);
+    let mut raw = payload.to_vec();
+    raw.extend_from_slice(&crc.to_le_bytes());
+    let mut out = vec![0; raw.len() + raw.len() / 254 + 2];
+    let n = cobs::encode(&raw, &mut out);
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn unknown_versions_and_bad_messages_are_named() {
+    assert_eq!(frame::decode(&mut frame_of(&[VERSION + 1, 2, 0, 0])), Err(DecodeError::Version(VERSION + 1)));
+    // A valid CRC over a message that does not parse: variant 9 does not exist.
+    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 9])), Err(DecodeError::Message));
+    // More histogram bounds than any encoder can send: an error, not an allocation.
+    let mut m = vec![VERSION, 1, 1, b'f', 1, b'm', 0, 40];
+    m.extend(std::iter::repeat_n(1, 40));
+    assert_eq!(frame::decode(&mut frame_of(&m)), Err(DecodeError::Message));
+    // Trailing bytes after a message.
+    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 2, 1, 0, 7])), Err(DecodeError::Message));
+    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 2, 1, 0])), Ok(Message::End { seq: 1, functions: 0 }));
+}
+
+#[test]
+fn names_too_long_for_a_frame_are_an_error() {
+    #[picometrics]
+    #[allow(clippy::items_after_statements)]
+    fn a_function_whose_name_is_long_but_fine() {}
+    a_function_whose_name_is_long_but_fine();
+    let f = find("a_function_whose_name_is_long_but_fine", module_path!()).unwrap();
+    assert!(frame::write_dump_of("d", 0, [f], |_| Ok::<_, ()>(())).is_ok());
+    let long = "x".repeat(MAX_FRAME);
+    assert_eq!(frame::write_dump_of(&long, 0, [f], |_| Ok::<_, ()>(())), Err(FrameError::TooLarge));
+    assert_eq!(frame::write_dump_of("d", 0, [f], |_| Err("unplugged")), Err(FrameError::Write("unplugged")));
+}
+
+#[test]
+fn counters_of_both_widths_encode_alike() {
+    // Firmware counters are u32, host decoders read u64: postcard's varints agree.
+    for v in [0u32, 1, 127, 128, 300, u32::MAX] {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        assert_eq!(
+            postcard::to_slice(&v, &mut a).unwrap(),
+            postcard::to_slice(&u64::from(v), &mut b).unwrap()
+        );
+    }
+}
