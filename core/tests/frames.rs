@@ -58,7 +58,7 @@ fn a_dump_decodes_to_the_snapshots() {
     let Message::Function(f) = frame::decode(leaf_frame).unwrap() else { panic!("no Function") };
     assert_eq!((f.function, f.module), ("leaf", module_path!()));
     assert_eq!(f.bounds.as_slice(), snapshot.bounds);
-    let counts: Vec<u64> = snapshot.histogram.counts.iter().map(|&c| c.into()).collect();
+    let counts: Vec<u64> = snapshot.histogram.counts.to_vec();
     assert_eq!(f.counts.as_slice(), counts.as_slice());
     assert_eq!(f.counts.iter().sum::<u64>(), 3);
     assert_eq!(f.sum_nanos, snapshot.histogram.sum_nanos);
