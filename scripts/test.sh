@@ -25,6 +25,9 @@ fi
 rustup component add clippy rustfmt
 rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf
 rustup component add miri rust-src --toolchain nightly
+# Decodes the firmware's defmt frames (tests/tests/firmware_qemu.rs).
+command -v defmt-print >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/defmt-print" ] \
+  || cargo install defmt-print --locked --version 1.2.0
 
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"
@@ -34,16 +37,23 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo fmt --check and clippy (firmware; its own workspace and linker flags)"
-(cd embedded-example && cargo fmt -- --check \
-  && env -u RUSTFLAGS cargo clippy --release -- -D warnings \
-  && env -u RUSTFLAGS cargo clippy --release --target thumbv6m-none-eabi -- -D warnings)
+(
+  cd embedded-example
+  cargo fmt -- --check
+  unset RUSTFLAGS
+  for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    for features in text,frames defmt text,embassy uninstrumented,extra-functions; do
+      cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
+    done
+  done
+)
 
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
 (cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p picometrics --all-targets --features exemplars,serde -- -D warnings
+cargo clippy -p picometrics --all-targets --features exemplars,serde,frames -- -D warnings
 cargo clippy -p picometrics-exporter --all-targets --all-features -- -D warnings
 
 step "cargo doc"
@@ -53,9 +63,9 @@ cargo doc -p picometrics-exporter --no-deps --all-features
 step "bare-metal builds of the core (no CAS: thumbv6m; 32-bit atomics: thumbv7em)"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo build -p picometrics --no-default-features --target "$target"
-  cargo build -p picometrics --no-default-features --features defmt,serde --target "$target"
+  cargo build -p picometrics --no-default-features --features defmt,serde,frames --target "$target"
   cargo build -p picometrics --no-default-features --features embassy-time --target "$target"
-  cargo clippy -p picometrics --no-default-features --features defmt,serde --target "$target" -- -D warnings
+  cargo clippy -p picometrics --no-default-features --features defmt,serde,frames --target "$target" -- -D warnings
 done
 
 step "cargo test"
@@ -66,8 +76,10 @@ step "cargo test: the core's other clocks and features"
 ctest -p picometrics --no-default-features --test bare_metal_clock
 # embassy-time's clock, driven by its mock driver.
 ctest -p picometrics --features embassy-time --test embassy_clock
-# serde snapshots.
+# serde snapshots and the frame format.
 ctest -p picometrics --features serde --test serde_snapshot
+ctest -p picometrics --features frames --test frames
+ctest -p picometrics --features frames --doc frame
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
 ctest -p picometrics --features exemplars --lib --test exemplars
 ctest -p picometrics-exporter --all-features

@@ -57,11 +57,12 @@
 //!
 //! * Link `picometrics.x` after cortex-m-rt's `link.x` (`-C link-arg=-Tpicometrics.x`): it
 //!   keeps the registry in FLASH. The build script puts it on the linker search path.
-//! * On targets without atomic read-modify-write (thumbv6m) counters update inside
-//!   `critical_section::with`; link an implementation (e.g. cortex-m's
-//!   `critical-section-single-core` feature).
+//! * On targets without 64-bit atomics the histogram sum (64-bit nanoseconds) is added inside
+//!   `critical_section::with`, and on targets without atomic read-modify-write (thumbv6m) every
+//!   counter is; link an implementation (e.g. cortex-m's `critical-section-single-core`
+//!   feature).
 //! * Counters are 32-bit where the target lacks 64-bit atomics ([`counter`]); a slot with the
-//!   default 14 buckets takes 120 bytes of RAM there ([`slot`]).
+//!   default 14 buckets takes 128 bytes of RAM there ([`slot`]).
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 

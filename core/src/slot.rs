@@ -7,14 +7,14 @@
 //! | part                         | counters / pointers         |
 //! |------------------------------|-----------------------------|
 //! | histogram buckets + `+Inf`   | `B + 1` counters            |
-//! | histogram sum                | 1 counter                   |
+//! | histogram sum                | 64-bit nanoseconds          |
 //! | concurrency gauge            | 1 counter                   |
 //! | calls with no caller         | 2 counters (ok, error)      |
 //! | caller edges                 | `C` × (pointer + 2 counters)|
 //! | calls past the last edge     | 2 counters (ok, error)      |
 //!
-//! With the 14 default bounds and 3 caller edges that is **120 bytes** on 32-bit targets
-//! (thumbv6m/v7em: 4-byte counters and pointers) and **240 bytes** on 64-bit targets; both
+//! With the 14 default bounds and 3 caller edges that is **128 bytes** on 32-bit targets
+//! (thumbv6m/v7em: 4-byte counters and pointers, an 8-byte sum) and **240 bytes** on 64-bit targets; both
 //! are pinned by tests.
 //!
 //! ## Consistency
@@ -25,7 +25,7 @@
 //! includes a call the count misses.
 
 use crate::buckets;
-use crate::counter::{Counter, CounterValue};
+use crate::counter::{Counter, CounterValue, Sum};
 use crate::registry::FunctionDescriptor;
 use crate::snapshot::{CallerTotals, CallsSnapshot, HistogramSnapshot, ResultTotals};
 use core::ptr;
@@ -115,7 +115,7 @@ fn cas_null(slot: &AtomicPtr<FunctionDescriptor>, new: *mut FunctionDescriptor) 
 pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALLERS> {
     buckets: [Counter; BOUNDS],
     inf: Counter,
-    sum: Counter,
+    sum: Sum,
     concurrent: Counter,
     root: ResultCounts,
     edges: [CallerEdge; CALLERS],
@@ -136,7 +136,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
         Self {
             buckets: [const { Counter::new() }; BOUNDS],
             inf: Counter::new(),
-            sum: Counter::new(),
+            sum: Sum::new(),
             concurrent: Counter::new(),
             root: ResultCounts::new(),
             edges: [const { CallerEdge::new() }; CALLERS],
@@ -175,7 +175,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
             self.exemplars.get(i).store(trace, elapsed_nanos);
         }
         // Release: a snapshot that sees this sum sees the bucket above (see module docs).
-        self.sum.add_release(sum_units(elapsed_nanos));
+        self.sum.add_release(elapsed_nanos);
     }
 
     /// Marks a call as started (concurrency gauge).
@@ -194,28 +194,11 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
 // The RAM figures in the module docs, checked on every build for 32- and 64-bit targets (the
 // test command builds thumbv6m and thumbv7em). Exemplars add 48 bytes per bucket (std only).
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 120);
+const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 128);
 #[cfg(all(target_pointer_width = "64", target_has_atomic = "64", not(feature = "exemplars")))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240);
 #[cfg(all(target_pointer_width = "64", target_has_atomic = "64", feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
-
-/// The histogram sum is kept in nanoseconds where counters are 64-bit. With 32-bit counters
-/// nanoseconds would wrap after 4.3 s of total time, so the sum is kept in microseconds
-/// (rounded to nearest; wraps after 71 minutes of total time, which `rate()` reads as a reset).
-#[cfg(target_has_atomic = "64")]
-pub(crate) const SUM_UNIT_NANOS: u64 = 1;
-#[cfg(not(target_has_atomic = "64"))]
-pub(crate) const SUM_UNIT_NANOS: u64 = 1_000;
-
-#[inline(always)]
-fn sum_units(nanos: u64) -> CounterValue {
-    if SUM_UNIT_NANOS == 1 {
-        nanos as CounterValue
-    } else {
-        (nanos.saturating_add(SUM_UNIT_NANOS / 2) / SUM_UNIT_NANOS) as CounterValue
-    }
-}
 
 /// Read access to a slot of any size, for the registry and the renderers.
 pub trait SlotStorage: Sync {
@@ -239,7 +222,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
             // Cannot fail: BOUNDS + 1 <= MAX_BOUNDS + 1 is checked in `new`.
             let _ = counts.push(c.get());
         }
-        HistogramSnapshot { counts, sum_nanos: u64::from(sum) * SUM_UNIT_NANOS }
+        HistogramSnapshot { counts, sum_nanos: sum }
     }
 
     fn calls(&self) -> CallsSnapshot {
@@ -315,18 +298,10 @@ mod tests {
         let exemplars = if cfg!(feature = "exemplars") { 15 * 48 } else { 0 };
         assert_eq!(
             size_of::<FunctionSlot<14, 3>>(),
-            (15 + 1 + 1 + 2 + 2) * counter + 3 * (word + 2 * counter) + exemplars
+            ((15 + 1 + 2 + 2) * counter + 8 + 3 * (word + 2 * counter) + exemplars)
+                .next_multiple_of(align_of::<FunctionSlot<14, 3>>())
         );
         #[cfg(all(target_pointer_width = "64", not(feature = "exemplars")))]
         assert_eq!(size_of::<FunctionSlot<14>>(), 240);
-    }
-
-    #[test]
-    #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
-    fn sum_units_round() {
-        assert_eq!(
-            u64::from(sum_units(1_234)) * SUM_UNIT_NANOS,
-            if SUM_UNIT_NANOS == 1 { 1_234 } else { 1_000 }
-        );
     }
 }

@@ -63,7 +63,7 @@ impl CallsSnapshot {
 pub struct HistogramSnapshot {
     /// Observations per bucket; `counts.len()` is the number of bounds plus one.
     pub counts: heapless::Vec<CounterValue, { MAX_BOUNDS + 1 }>,
-    /// Sum of observed durations in nanoseconds (microsecond resolution on 32-bit targets).
+    /// Sum of observed durations in nanoseconds.
     pub sum_nanos: u64,
 }
 

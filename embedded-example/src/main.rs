@@ -1,50 +1,40 @@
 //! Firmware instrumented with `#[picometrics]`: a few functions driven by a loop, timed by
-//! SysTick, then the Prometheus text dumped over semihosting and QEMU exited.
+//! SysTick, then the metrics dumped over every channel the features select:
 //!
-//! Builds for thumbv7m (QEMU lm3s6965evb, Cortex-M3) and thumbv6m (QEMU micro:bit, Cortex-M0,
-//! no atomic read-modify-write: counters go through `critical_section`, implemented here by
-//! cortex-m's single-core feature). `cargo run --release [--target thumbv6m-none-eabi]`.
+//! - `text` (default): the Prometheus text over semihosting, through a 256-byte buffer;
+//! - `frames` (default): postcard/COBS frames on UART0 after each round, for `picometrics-bridge`;
+//! - `defmt`: defmt frames over semihosting, decoded on the host by `defmt-print`.
+//!
+//! Then it prints a summary (calls, errors, stack high-water marks) and exits QEMU through
+//! semihosting. Targets: thumbv7em-none-eabihf (Cortex-M4F on QEMU's lm3s6965evb, default),
+//! thumbv7m-none-eabi (Cortex-M3, same board), thumbv6m-none-eabi (Cortex-M0 on QEMU's micro:bit:
+//! no atomic read-modify-write, so counters go through `critical_section`, implemented here by
+//! cortex-m's single-core feature). `cargo run --release [--target …] [--features …]`.
 #![no_std]
 #![no_main]
 
-use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, Ordering};
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m_rt::{entry, exception};
-use cortex_m_semihosting::{debug, hprint};
-use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
-use picometrics::picometrics;
+#[cfg(all(feature = "text", feature = "defmt"))]
+compile_error!("`text` and `defmt` both write to semihosting's stdout: pick one");
+#[cfg(all(feature = "uninstrumented", any(feature = "text", feature = "frames", feature = "defmt")))]
+compile_error!("`uninstrumented` has nothing to dump: build it with --no-default-features");
 
-/// SysTick's rate as QEMU's lm3s6965evb models it (12 MHz reference). The micro:bit build
-/// uses the same constant; its durations are indicative, its counts as exact as on the M3.
-const SYSTICK_HZ: u32 = 12_000_000;
-/// SysTick reload: wraps every 2^24 ticks; the interrupt extends it to 64 bits.
-const RELOAD: u32 = 0x00FF_FFFF;
+#[cfg(feature = "frames")]
+mod board;
+mod clock;
+mod stack;
 
-static WRAPS: AtomicU32 = AtomicU32::new(0);
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug;
+#[cfg(not(feature = "uninstrumented"))]
+use picometrics::{
+    objectives::{Objective, ObjectiveLatency, ObjectivePercentile},
+    picometrics,
+};
 
-/// A 64-bit tick count from SysTick (24-bit, counting down) and its wrap interrupt.
-fn ticks() -> u64 {
-    cortex_m::interrupt::free(|_| {
-        let mut wraps = WRAPS.load(Ordering::Relaxed);
-        let current = cortex_m::peripheral::SYST::get_current();
-        // Wrapped but the interrupt has not run yet: the counter just reloaded.
-        if cortex_m::peripheral::SCB::is_pendst_pending() && current > RELOAD / 2 {
-            wraps += 1;
-        }
-        u64::from(wraps) * (u64::from(RELOAD) + 1) + u64::from(RELOAD - current)
-    })
-}
+#[cfg(feature = "defmt")]
+use defmt_semihosting as _;
 
-picometrics::clock!(SYSTICK_HZ as u64, ticks());
-
-#[exception]
-fn SysTick() {
-    // Load and store, not `fetch_add`: thumbv6m has no atomic read-modify-write, and this
-    // handler is the only writer.
-    WRAPS.store(WRAPS.load(Ordering::Relaxed) + 1, Ordering::Release);
-}
-
+#[cfg(not(feature = "uninstrumented"))]
 const SENSOR_SLO: Objective =
     Objective::new("sensor").latency(ObjectiveLatency::Ms5, ObjectivePercentile::P99);
 
@@ -52,7 +42,7 @@ const SENSOR_SLO: Objective =
 struct ChecksumError;
 
 /// Fails every fifth reading.
-#[picometrics]
+#[cfg_attr(not(feature = "uninstrumented"), picometrics)]
 fn validate(reading: u32) -> Result<u32, ChecksumError> {
     if reading.is_multiple_of(5) {
         Err(ChecksumError)
@@ -62,87 +52,183 @@ fn validate(reading: u32) -> Result<u32, ChecksumError> {
 }
 
 /// Reads and validates one sample (calls `validate`: caller labels).
-#[picometrics(objective = SENSOR_SLO)]
+#[cfg_attr(not(feature = "uninstrumented"), picometrics(objective = SENSOR_SLO))]
 fn sample(i: u32) -> Result<u32, ChecksumError> {
     let raw = i.wrapping_mul(2_654_435_761) >> 8;
     validate(raw % 100)
 }
 
-#[picometrics]
+#[cfg_attr(not(feature = "uninstrumented"), picometrics)]
 fn never_called() {}
 
-const LOOPS: u32 = 50;
+/// Functions that exist for the size report: each does a little different work so the
+/// compiler cannot merge them.
+#[cfg(feature = "extra-functions")]
+mod extra {
+    #[cfg(not(feature = "uninstrumented"))]
+    use picometrics::picometrics;
+
+    macro_rules! extra {
+        ($($name:ident = $k:literal),*) => {
+            $(
+                #[cfg_attr(not(feature = "uninstrumented"), picometrics)]
+                #[inline(never)]
+                fn $name(x: u32) -> u32 {
+                    x.rotate_left($k) ^ $k
+                }
+            )*
+            /// Calls each once.
+            pub fn run(x: u32) -> u32 {
+                0 $(^ $name(x))*
+            }
+        };
+    }
+    extra!(e1 = 1, e2 = 2, e3 = 3, e4 = 4, e5 = 5, e6 = 6, e7 = 7, e8 = 8);
+}
+
+/// Rounds of the loop; the frames are dumped after each.
+const ROUNDS: u32 = 2;
+/// `sample` calls per round.
+const PER_ROUND: u32 = 25;
 
 #[entry]
 fn main() -> ! {
-    let mut core = cortex_m::Peripherals::take().unwrap();
-    core.SYST.set_clock_source(SystClkSource::Core);
-    core.SYST.set_reload(RELOAD);
-    core.SYST.clear_current();
-    core.SYST.enable_interrupt();
-    core.SYST.enable_counter();
+    let core = cortex_m::Peripherals::take().unwrap();
+    clock::start(core.SYST);
+    #[cfg(feature = "frames")]
+    let mut uart = board::Uart::take();
 
+    stack::paint();
     let mut errors = 0;
-    for i in 0..LOOPS {
-        if sample(i).is_err() {
-            errors += 1;
+    #[cfg_attr(not(feature = "extra-functions"), allow(unused_mut))]
+    let mut extra = 0;
+    for round in 0..ROUNDS {
+        for i in round * PER_ROUND..(round + 1) * PER_ROUND {
+            if sample(i).is_err() {
+                errors += 1;
+            }
+            #[cfg(feature = "extra-functions")]
+            {
+                extra ^= extra::run(i);
+            }
+        }
+        #[cfg(feature = "frames")]
+        if let Err(e) = picometrics::frame::write_dump(board::DEVICE, round, |bytes| {
+            uart.write(bytes);
+            Ok::<_, core::convert::Infallible>(())
+        }) {
+            fail(format_args!("frames: {e}"));
         }
     }
-
-    let mut out = Semihosting::<256>::new();
-    let rendered = picometrics::render_prometheus(&mut out).and_then(|()| out.flush());
-    hprint!("# firmware: {} calls, {} errors\n", LOOPS, errors);
     let _ = never_called;
-    debug::exit(if rendered.is_ok() { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    let stack = stack::Usage::measure();
+
+    #[cfg(feature = "text")]
+    text::dump();
+    #[cfg(feature = "defmt")]
+    dump_defmt();
+
+    summary(errors, extra, stack);
+    debug::exit(debug::EXIT_SUCCESS);
     loop {
         cortex_m::asm::wfi();
     }
 }
 
-/// Streams text to the host through an `N`-byte buffer: the exposition text never needs to
-/// fit in RAM at once.
-struct Semihosting<const N: usize> {
-    buf: heapless::String<N>,
+/// Each registered function's snapshot as one defmt frame (`defmt::Format`), then `build_info`.
+#[cfg(feature = "defmt")]
+fn dump_defmt() {
+    for f in picometrics::functions() {
+        defmt::info!("{}", f.snapshot());
+    }
+    defmt::info!("{}", picometrics::build_info::build_info());
 }
 
-impl<const N: usize> Semihosting<N> {
-    fn new() -> Self {
-        Self { buf: heapless::String::new() }
-    }
+/// The Prometheus text, streamed through a small buffer.
+#[cfg(feature = "text")]
+mod text {
+    use core::fmt::Write;
+    use cortex_m_semihosting::hprint;
 
-    fn flush(&mut self) -> core::fmt::Result {
-        hprint!("{}", self.buf);
-        self.buf.clear();
-        Ok(())
-    }
-}
-
-impl<const N: usize> Write for Semihosting<N> {
-    fn write_str(&mut self, mut s: &str) -> core::fmt::Result {
-        while !s.is_empty() {
-            if self.buf.len() == N {
-                self.flush()?;
-            }
-            let mut take = (N - self.buf.len()).min(s.len());
-            while !s.is_char_boundary(take) {
-                take -= 1;
-            }
-            if take == 0 {
-                self.flush()?;
-                continue;
-            }
-            self.buf.push_str(&s[..take]).map_err(|_| core::fmt::Error)?;
-            s = &s[take..];
+    pub fn dump() {
+        let mut out = Semihosting::<256>::new();
+        if picometrics::render_prometheus(&mut out).and_then(|()| out.flush()).is_err() {
+            super::fail(format_args!("rendering failed"));
         }
-        Ok(())
+    }
+
+    /// Streams text to the host through an `N`-byte buffer: the exposition text never needs to
+    /// fit in RAM at once.
+    struct Semihosting<const N: usize> {
+        buf: heapless::String<N>,
+    }
+
+    impl<const N: usize> Semihosting<N> {
+        fn new() -> Self {
+            Self { buf: heapless::String::new() }
+        }
+
+        fn flush(&mut self) -> core::fmt::Result {
+            hprint!("{}", self.buf);
+            self.buf.clear();
+            Ok(())
+        }
+    }
+
+    impl<const N: usize> Write for Semihosting<N> {
+        fn write_str(&mut self, mut s: &str) -> core::fmt::Result {
+            while !s.is_empty() {
+                let mut take = (N - self.buf.len()).min(s.len());
+                while !s.is_char_boundary(take) {
+                    take -= 1;
+                }
+                if take == 0 {
+                    self.flush()?;
+                    continue;
+                }
+                self.buf.push_str(&s[..take]).map_err(|_| core::fmt::Error)?;
+                s = &s[take..];
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One line the tests and the size report read: what the loop did and the stack it took.
+fn summary(errors: u32, extra: u32, stack: stack::Usage) {
+    let calls = ROUNDS * PER_ROUND;
+    #[cfg(feature = "defmt")]
+    defmt::info!(
+        "firmware: {} calls, {} errors, extra {}, stack {} B, dumps {} B",
+        calls,
+        errors,
+        extra,
+        stack.loop_bytes,
+        stack.after_dumps()
+    );
+    #[cfg(not(feature = "defmt"))]
+    cortex_m_semihosting::hprint!(
+        "# firmware: {} calls, {} errors, extra {}, stack {} B, dumps {} B\n",
+        calls,
+        errors,
+        extra,
+        stack.loop_bytes,
+        stack.after_dumps()
+    );
+}
+
+fn fail(why: core::fmt::Arguments<'_>) -> ! {
+    #[cfg(feature = "defmt")]
+    defmt::error!("{}", defmt::Display2Format(&why));
+    #[cfg(not(feature = "defmt"))]
+    cortex_m_semihosting::hprint!("error: {}\n", why);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
     }
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    let mut msg = heapless::String::<256>::new();
-    let _ = write!(msg, "{info}");
-    hprint!("panic: {}\n", msg);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    fail(format_args!("{info}"))
 }

@@ -1,146 +1,205 @@
-//! The firmware in `embedded-example/` built for thumbv7m (32-bit counters, no 64-bit atomics;
-//! QEMU lm3s6965evb, whose flash is ROM) and thumbv6m (no atomic read-modify-write at all:
-//! critical sections; QEMU micro:bit): the registry must have been placed in FLASH by
-//! `picometrics.x`, every function must be there at zero, and the counts must be exactly what
-//! the firmware's loop implies.
+//! The firmware in `embedded-example/`, built for each core and run in QEMU:
+//! thumbv7em (Cortex-M4F) and thumbv7m (Cortex-M3) on lm3s6965evb, whose flash is ROM, and
+//! thumbv6m (Cortex-M0, no atomic read-modify-write: critical sections) on the micro:bit.
+//! The registry must have been placed in FLASH by `picometrics.x`, and every dump channel —
+//! Prometheus text over semihosting, postcard/COBS frames on the UART, defmt frames decoded by
+//! `defmt-print` — must carry exactly the counts the firmware's loop implies.
 
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
 
-use common::{all, check_histograms, parse, value};
+use common::{all, check_histograms, parse, value, Sample};
 use object::{Object, ObjectSection};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use picometrics::frame::{self, FunctionRecord, Message};
+use picometrics_integration_tests::firmware;
 
 const M: &str = "picometrics_embedded_example";
 
-fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../embedded-example")
+/// Every core, and the two the issue names first.
+const TARGETS: [&str; 3] = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi", "thumbv7m-none-eabi"];
+const DEFAULT: &[&str] = &["text", "frames"];
+
+/// The firmware's loop: `sample(i)` for i in 0..50 in two rounds of 25; `validate` fails when
+/// the scrambled reading is a multiple of 5. Returns (calls, errors) of the first `n` calls.
+fn expected(n: u32) -> (u64, u64) {
+    let errors = (0..n).filter(|i| (i.wrapping_mul(2_654_435_761) >> 8) % 100 % 5 == 0).count();
+    (u64::from(n), errors as u64)
 }
 
-/// `cargo <args>` in the firmware's own workspace.
-fn cargo(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(args)
-        .current_dir(firmware_dir())
-        // The firmware's own `.cargo/config.toml` sets its linker scripts; a RUSTFLAGS from the
-        // outer test run would replace them.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    cmd
-}
-
-/// The targets the firmware is built for, each with its QEMU board.
-const TARGETS: [&str; 2] = ["thumbv7m-none-eabi", "thumbv6m-none-eabi"];
-
-/// Builds the firmware and returns the ELF's path.
-fn build_firmware(target: &str) -> PathBuf {
-    let status = cargo(&["build", "--release", "--quiet", "--target", target]).status().expect("cargo");
-    assert!(status.success(), "firmware build for {target} failed");
-    firmware_dir().join(format!("target/{target}/release/picometrics-embedded-example"))
-}
-
-/// Runs the built firmware in QEMU (the runner in its `.cargo/config.toml`); returns its
-/// semihosting output.
-fn run_firmware(target: &str) -> String {
-    let mut child = cargo(&["run", "--release", "--quiet", "--target", target])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cargo");
-    // A registry linked over the vector table hangs the firmware: fail instead of waiting.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the firmware did not exit within 60 s in QEMU");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(status.success(), "firmware failed ({status}):\n{stdout}\n{stderr}");
-    stdout
-}
-
-/// lm3s6965evb flash, as in `embedded-example/memory.x`.
+/// lm3s6965evb and micro:bit flash (both 256 KiB at 0), as in `embedded-example/memory-*.x`.
 const FLASH: std::ops::Range<u64> = 0..256 * 1024;
 
 #[test]
 fn registry_is_linked_into_flash_after_rodata() {
     for target in TARGETS {
-        registry_in_flash(target);
+        let elf = std::fs::read(firmware::build(target, DEFAULT)).unwrap();
+        let file = object::File::parse(&*elf).unwrap();
+        let section = |name: &str| {
+            let s = file.section_by_name(name).unwrap_or_else(|| panic!("{target}: no section {name}"));
+            (s.address(), s.size())
+        };
+        let (registry, size) = section("linkme_PICOMETRICS_FUNCTIONS");
+        let (rodata, rodata_size) = section(".rodata");
+        let (vectors, vectors_size) = section(".vector_table");
+        assert!(
+            FLASH.contains(&registry) && FLASH.contains(&(registry + size - 1)),
+            "{target}: registry at {registry:#x}"
+        );
+        assert!(registry >= rodata + rodata_size, "{target}: registry {registry:#x} not after .rodata");
+        assert!(registry >= vectors + vectors_size, "{target}: registry overlaps the vector table");
+        // Three instrumented functions, one descriptor each.
+        let descriptor = size / 3;
+        assert_eq!(size, 3 * descriptor);
+        assert!(descriptor > 0 && descriptor <= 64, "descriptor of {descriptor} bytes");
     }
 }
 
-fn registry_in_flash(target: &str) {
-    let elf = std::fs::read(build_firmware(target)).unwrap();
-    let file = object::File::parse(&*elf).unwrap();
-    let section = |name: &str| {
-        let s = file.section_by_name(name).unwrap_or_else(|| panic!("no section {name}"));
-        (s.address(), s.size())
-    };
-    let (registry, size) = section("linkme_PICOMETRICS_FUNCTIONS");
-    let (rodata, rodata_size) = section(".rodata");
-    let (vectors, vectors_size) = section(".vector_table");
-    assert!(
-        FLASH.contains(&registry) && FLASH.contains(&(registry + size - 1)),
-        "{target}: registry at {registry:#x}"
-    );
-    assert!(registry >= rodata + rodata_size, "{target}: registry {registry:#x} not after .rodata");
-    assert!(registry >= vectors + vectors_size, "{target}: registry overlaps the vector table");
-    // Three instrumented functions, one descriptor each.
-    let descriptor = size / 3;
-    assert_eq!(size, 3 * descriptor);
-    assert!(descriptor > 0 && descriptor <= 64, "descriptor of {descriptor} bytes");
-}
-
-#[test]
-fn firmware_metrics_in_qemu_are_exact() {
-    for target in TARGETS {
-        metrics_are_exact(target);
-    }
-}
-
-fn metrics_are_exact(target: &str) {
-    build_firmware(target);
-    let text = run_firmware(target);
-    assert!(text.contains("# firmware: 50 calls, 10 errors"), "{target}: {text}");
-    let samples = parse(&text);
-
-    let calls = |f: &str, caller: &str, result: &str| {
+/// The text dump's counts are exactly the loop's.
+fn check_text(target: &str, samples: &[Sample]) {
+    let (calls, errors) = expected(50);
+    let ok = calls - errors;
+    let c = |f: &str, caller: &str, result: &str| {
         value(
-            &samples,
+            samples,
             "function_calls_total",
             &[("function", f), ("module", M), ("caller_function", caller), ("result", result)],
         )
     };
-    assert_eq!(calls("sample", "", "ok"), 40.0);
-    assert_eq!(calls("sample", "", "error"), 10.0);
-    assert_eq!(calls("validate", "sample", "ok"), 40.0);
-    assert_eq!(calls("validate", "sample", "error"), 10.0);
-    assert_eq!(calls("validate", "", "ok"), 0.0);
-    assert_eq!(calls("never_called", "", "ok"), 0.0);
-    assert_eq!(calls("never_called", "", "error"), 0.0);
+    assert_eq!((c("sample", "", "ok"), c("sample", "", "error")), (ok as f64, errors as f64), "{target}");
+    assert_eq!((c("validate", "sample", "ok"), c("validate", "sample", "error")), (ok as f64, errors as f64));
+    assert_eq!(
+        (c("validate", "", "ok"), c("never_called", "", "ok"), c("never_called", "", "error")),
+        (0.0, 0.0, 0.0)
+    );
 
-    assert_eq!(check_histograms(&samples), 3);
-    let count = |f| value(&samples, "function_calls_duration_seconds_count", &[("function", f)]);
-    assert_eq!(count("sample"), 50.0);
-    assert_eq!(count("validate"), 50.0);
-    assert_eq!(count("never_called"), 0.0);
+    assert_eq!(check_histograms(samples), 3);
+    let h = |metric: &str, f: &str| value(samples, metric, &[("function", f)]);
+    assert_eq!(h("function_calls_duration_seconds_count", "sample"), calls as f64);
+    assert_eq!(h("function_calls_duration_seconds_count", "validate"), calls as f64);
+    assert_eq!(h("function_calls_duration_seconds_count", "never_called"), 0.0);
+    // Durations add up even though each call takes well under a microsecond, and the caller's
+    // time includes its callee's.
+    let (sample_sum, validate_sum) = (
+        h("function_calls_duration_seconds_sum", "sample"),
+        h("function_calls_duration_seconds_sum", "validate"),
+    );
+    assert!(validate_sum > 0.0 && sample_sum > validate_sum, "{target}: sums {sample_sum} {validate_sum}");
+    assert_eq!(h("function_calls_duration_seconds_sum", "never_called"), 0.0);
     // The latency objective's labels made it through the 32-bit build.
     let b =
-        all(&samples, "function_calls_duration_seconds_bucket", &[("function", "sample"), ("le", "0.005")]);
+        all(samples, "function_calls_duration_seconds_bucket", &[("function", "sample"), ("le", "0.005")]);
     assert_eq!(b[0].label("objective_latency_threshold"), Some("0.005"));
-    assert_eq!(b[0].value, 50.0, "every call is far below 5 ms");
+    assert_eq!(b[0].value, calls as f64, "every call is far below 5 ms");
 
-    let info = all(&samples, "build_info", &[]);
+    let info = all(samples, "build_info", &[]);
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].label("service_name"), Some("picometrics-embedded-example"));
+}
+
+/// Splits a UART capture into decoded messages; every frame must decode.
+fn decode_all(uart: &mut [u8]) -> Vec<Message<'_>> {
+    uart.split_mut(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| frame::decode(f).expect("a frame from QEMU's UART did not decode"))
+        .collect()
+}
+
+/// The UART carries two dumps, one per round, each Begin / 3 functions / End, and each
+/// with the counts of the calls made so far; the last one equals the text dump.
+fn check_frames(target: &str, mut uart: Vec<u8>, samples: &[Sample]) {
+    let messages = decode_all(&mut uart);
+    assert_eq!(messages.len(), 2 * 5, "{target}: {messages:#?}");
+    for (round, dump) in messages.chunks(5).enumerate() {
+        let Message::Begin(begin) = &dump[0] else { panic!("{target}: no Begin: {dump:?}") };
+        let device = if target.starts_with("thumbv6m") { "microbit" } else { "lm3s6965evb" };
+        assert_eq!((begin.device, begin.seq), (device, round as u32));
+        assert_eq!(begin.build.service_name, "picometrics-embedded-example");
+        assert_eq!(dump[4], Message::End { seq: round as u32, functions: 3 });
+        let function = |name: &str| -> &FunctionRecord<'_> {
+            dump.iter()
+                .find_map(|m| match m {
+                    Message::Function(f) if f.function == name => Some(f),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{target}: no frame for {name}"))
+        };
+        let (calls, errors) = expected(25 * (round as u32 + 1));
+        let s = function("sample");
+        assert_eq!((s.root.ok, s.root.error), (calls - errors, errors), "{target} round {round}");
+        assert_eq!(s.counts.iter().sum::<u64>(), calls);
+        assert_eq!(s.objective.unwrap().latency, Some(("0.005", "99")));
+        let v = function("validate");
+        assert_eq!(v.callers.len(), 1);
+        assert_eq!(
+            (v.callers[0].function, v.callers[0].calls.ok, v.callers[0].calls.error),
+            ("sample", calls - errors, errors)
+        );
+        assert_eq!(function("never_called").counts.iter().sum::<u64>(), 0);
+        if round == 1 {
+            for f in [s, v] {
+                let text_sum =
+                    value(samples, "function_calls_duration_seconds_sum", &[("function", f.function)]);
+                assert!((text_sum - f.sum_nanos as f64 / 1e9).abs() < 1e-12, "{target}: {} sum", f.function);
+            }
+        }
+    }
+}
+
+#[test]
+fn text_and_frames_are_exact_on_every_core() {
+    for target in TARGETS {
+        let elf = firmware::build(target, DEFAULT);
+        let run = firmware::run(target, &elf);
+        let text = String::from_utf8(run.stdout).unwrap();
+        let [calls, errors, ..] = firmware::summary(&text);
+        assert_eq!((calls, errors), expected(50), "{target}");
+        let samples = parse(&text);
+        check_text(target, &samples);
+        check_frames(target, run.uart, &samples);
+    }
+}
+
+/// Pulls `key: <number>` out of a decoded defmt line.
+fn field(line: &str, key: &str) -> u64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).find(|s| !s.is_empty()).unwrap().parse().unwrap()
+}
+
+#[test]
+fn defmt_dump_decodes_with_defmt_print() {
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let elf = firmware::build(target, &["defmt"]);
+        let run = firmware::run(target, &elf);
+        let text = firmware::decode_defmt(&elf, &run.stdout);
+        let (calls, errors) = expected(50);
+        assert_eq!(&firmware::summary(&text)[..2], &[calls, errors], "{target}: {text}");
+        let line = |name: &str| {
+            let start = format!("FunctionSnapshot {{ function: \"{name}\", module: \"{M}\"");
+            text.lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("{target}: no {name}: {text}"))
+        };
+        let sample = line("sample");
+        assert_eq!(
+            (field(sample, "root: ResultTotals { ok: "), field(sample, "error: ")),
+            (calls - errors, errors)
+        );
+        assert_eq!(field(sample, "counts: ["), calls, "{target}: every call in the first bucket");
+        assert!(field(sample, "sum_nanos: ") > 0);
+        let validate = line("validate");
+        let edge = &validate
+            [validate.find("CallerTotals { function: \"sample\"").expect("validate's caller edge")..];
+        assert_eq!((field(edge, "ok: "), field(edge, "error: ")), (calls - errors, errors));
+        assert_eq!(field(line("never_called"), "root: ResultTotals { ok: "), 0);
+        assert!(text.contains("BuildInfo { version: \"0.1.0\""), "{text}");
+        assert!(run.uart.is_empty(), "no frames were asked for");
+    }
+}
+
+#[test]
+fn embassy_time_clock_times_the_same_calls() {
+    let target = "thumbv7em-none-eabihf";
+    let elf = firmware::build(target, &["text", "embassy"]);
+    let text = String::from_utf8(firmware::run(target, &elf).stdout).unwrap();
+    check_text(target, &parse(&text));
 }

@@ -1,0 +1,167 @@
+//! Building `embedded-example/` and running it in QEMU, for the firmware tests and the size
+//! report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The firmware crate's directory.
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../embedded-example")
+}
+
+/// `cargo <args>` in the firmware's own workspace.
+pub fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(args)
+        .current_dir(dir())
+        // The firmware's own `.cargo/config.toml` sets its linker scripts; a RUSTFLAGS from the
+        // outer test run would replace them.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+/// Builds the firmware in release for `target` with exactly `features` (no defaults) and
+/// returns the ELF's path. Each feature set gets its own target directory, so builds of
+/// different variants neither invalidate nor overwrite each other.
+pub fn build(target: &str, features: &[&str]) -> PathBuf {
+    let variant = if features.is_empty() { "none".to_owned() } else { features.join("+") };
+    let target_dir = dir().join("target/variants").join(&variant);
+    let features = features.join(",");
+    let status = cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "--target",
+        target,
+        "--no-default-features",
+        "--features",
+        &features,
+        "--target-dir",
+        target_dir.to_str().unwrap(),
+    ])
+    .status()
+    .expect("cargo");
+    assert!(status.success(), "firmware build for {target} with [{features}] failed");
+    target_dir.join(format!("{target}/release/picometrics-embedded-example"))
+}
+
+/// QEMU's machine arguments for a target (as in the firmware's `.cargo/config.toml`).
+pub fn machine(target: &str) -> &'static [&'static str] {
+    match target {
+        "thumbv6m-none-eabi" => &["-machine", "microbit"],
+        "thumbv7m-none-eabi" => &["-cpu", "cortex-m3", "-machine", "lm3s6965evb"],
+        "thumbv7em-none-eabihf" => &["-cpu", "cortex-m4", "-machine", "lm3s6965evb"],
+        other => panic!("no QEMU board for {other}"),
+    }
+}
+
+/// A QEMU command for `elf`, its UART0 on `serial` (a QEMU `-serial` value).
+pub fn qemu(target: &str, elf: &Path, serial: &str) -> Command {
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args(machine(target))
+        .args(["-nographic", "-monitor", "none", "-serial", serial, "-icount", "shift=0"])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(elf);
+    cmd
+}
+
+/// What one run printed.
+pub struct Run {
+    /// Semihosting output (text or defmt).
+    pub stdout: Vec<u8>,
+    /// Everything the firmware sent on UART0.
+    pub uart: Vec<u8>,
+}
+
+/// Runs `elf` in QEMU until it exits through semihosting (at most 60 s) and checks it exited
+/// with success.
+pub fn run(target: &str, elf: &Path) -> Run {
+    let uart = tempfile(&format!("uart-{target}"));
+    let mut child = qemu(target, elf, &format!("file:{}", uart.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qemu-system-arm (install Debian's qemu-system-arm)");
+    let status = wait(&mut child, Duration::from_secs(60));
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        status.success(),
+        "firmware failed ({status}):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let uart_bytes = std::fs::read(&uart).unwrap_or_default();
+    let _ = std::fs::remove_file(&uart);
+    Run { stdout: out.stdout, uart: uart_bytes }
+}
+
+/// Waits for `child`, killing it after `limit`: a firmware that hangs (say, a registry linked
+/// over the vector table) fails instead of stalling the test run.
+pub fn wait(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the firmware did not exit within {limit:?} in QEMU");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A fresh path in the system's temp directory.
+pub fn tempfile(stem: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    std::env::temp_dir().join(format!(
+        "picometrics-{stem}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// The summary line the firmware prints: `firmware: 50 calls, 10 errors, extra 0, stack 3132 B,
+/// dumps 3820 B`, as its numbers.
+pub fn summary(text: &str) -> [u64; 5] {
+    let line = text.lines().find_map(|l| l.split_once("firmware: ")).expect("no summary line").1;
+    let numbers: Vec<u64> =
+        line.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    numbers.try_into().unwrap_or_else(|n| panic!("summary {line:?} has not 5 numbers: {n:?}"))
+}
+
+/// `defmt-print`, which the test command installs with `cargo install`.
+pub fn defmt_print() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_default();
+    let installed = home.join("bin/defmt-print");
+    if installed.exists() {
+        installed
+    } else {
+        "defmt-print".into()
+    }
+}
+
+/// Decodes a defmt stream with `defmt-print`, one message per line (no timestamps, levels or
+/// locations).
+pub fn decode_defmt(elf: &Path, stream: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new(defmt_print())
+        .args(["--log-format", "{s}", "-e"])
+        .arg(elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("defmt-print (the test command installs it: cargo install defmt-print)");
+    child.stdin.take().unwrap().write_all(stream).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "defmt-print failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
