@@ -1,9 +1,10 @@
 //! A machine-readable dump of the registry for hosts: versioned [`postcard`] messages with a
 //! CRC-32, framed with COBS so they can share a byte stream (a UART) with nothing else.
 //!
-//! A dump is one [`Message::Begin`] (device, dump number, build info), one
-//! [`Message::Function`] per registered function, and one [`Message::End`]. Each message is
-//! its own frame, so the firmware needs one frame buffer of [`MAX_FRAME`] bytes on the stack,
+//! A dump is a lone `0x00` (it ends whatever partial frame a receiver holds from a device that
+//! reset mid-frame, so the dump that follows is not lost with it), one [`Message::Begin`]
+//! (device, dump number, build info), one [`Message::Function`] per registered function, and one
+//! [`Message::End`]. Each message is its own frame, so the firmware needs one frame buffer of [`MAX_FRAME`] bytes on the stack,
 //! whatever the number of functions.
 //!
 //! ## Wire format (version [`VERSION`])
@@ -205,8 +206,8 @@ impl<E: fmt::Debug> fmt::Display for FrameError<E> {
     }
 }
 
-/// Writes a dump of every registered function as frames, each passed to `sink` as one slice
-/// ending in `0x00`. Allocates nothing; uses [`MAX_FRAME`] bytes of stack.
+/// Writes a dump of every registered function: a lone `0x00`, then frames, each passed to
+/// `sink` as one slice ending in `0x00`. Allocates nothing; uses [`MAX_FRAME`] bytes of stack.
 pub fn write_dump<E>(
     device: &str,
     seq: u32,
@@ -231,6 +232,7 @@ pub fn write_dump_of<'f, E>(
         service_name: service_name(),
         repository_url: b.repository_url,
     };
+    sink(&[0]).map_err(FrameError::Write)?;
     let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
     send(&MessageOut::Begin(Begin { device, seq, build }))?;
     let mut count = 0u16;

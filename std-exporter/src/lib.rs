@@ -3,6 +3,7 @@
 
 #[cfg(feature = "prometheus")]
 mod bridge;
+pub mod devices;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
 pub mod rules;

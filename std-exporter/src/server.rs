@@ -32,9 +32,10 @@ pub fn serve(addr: impl ToSocketAddrs) -> io::Result<Server> {
 ///     .serve()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Builder {
     addr: SocketAddr,
+    source: Option<MetricsSource>,
     bearer_token: Option<String>,
     max_connections: usize,
     header_timeout: Duration,
@@ -46,6 +47,7 @@ impl Default for Builder {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            source: None,
             bearer_token: None,
             max_connections: 256,
             header_timeout: Duration::from_secs(10),
@@ -95,6 +97,13 @@ impl Builder {
         self
     }
 
+    /// Serves what `render` writes (Prometheus text 0.0.4) at `/metrics` instead of this
+    /// process's registry — e.g. [`crate::devices::Devices::render`] in the device bridge.
+    pub fn metrics_source(mut self, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(render));
+        self
+    }
+
     /// Binds, then serves from a new thread.
     pub fn serve(self) -> io::Result<Server> {
         let listener = std::net::TcpListener::bind(self.addr)?;
@@ -108,6 +117,22 @@ impl Builder {
             .name("picometrics-exporter".into())
             .spawn(move || runtime.block_on(accept_loop(listener, config, stopped)))?;
         Ok(Server { local_addr, stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+/// Renders `/metrics` in place of the registry.
+type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("addr", &self.addr)
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "…"))
+            .field("metrics_source", &self.source.is_some())
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -221,9 +246,17 @@ fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
         return r;
     }
-    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::from_accept(accept);
-    let body = BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes()));
+    let (format, body) = match &config.source {
+        Some(render) => {
+            let mut text = String::new();
+            render(&mut text);
+            (Format::Text, Bytes::from(text))
+        }
+        None => {
+            let format = Format::from_accept(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
+            (format, BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())))
+        }
+    };
     let mut r = Response::new(Full::new(if req.method() == Method::HEAD { Bytes::new() } else { body }));
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     r

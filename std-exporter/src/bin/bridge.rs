@@ -1,0 +1,154 @@
+//! `picometrics-bridge`: lets Prometheus scrape devices that dump their metrics as
+//! [`picometrics::frame`]s — reads the frames from a serial device, a TCP socket or stdin, keeps
+//! the latest complete dump per device and serves them all at `/metrics` (each series with a
+//! `device` label).
+//!
+//! ```text
+//! picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])
+//! ```
+//!
+//! A TCP or serial source that closes is reopened every second; stdin is read to its end. The
+//! last complete dump of each device stays served meanwhile. Every skipped frame is logged on
+//! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
+
+use picometrics_exporter::devices::{Committed, Devices, FrameReader};
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+const USAGE: &str =
+    "usage: picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])\n\
+                     serves the devices' metrics at http://ADDR/metrics (default 127.0.0.1:9465)";
+
+/// Where frames come from.
+enum Source {
+    Stdin,
+    Tcp(String),
+    Serial { path: String, baud: u32 },
+}
+
+fn main() -> ExitCode {
+    let (listen, source) = match parse(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("picometrics-bridge: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let devices = Arc::new(Devices::new());
+    let served = devices.clone();
+    let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
+        b.metrics_source(move |out| {
+            let _ = served.render(out);
+        })
+        .serve()
+    });
+    let server = match server {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("picometrics-bridge: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    log(format_args!("serving http://{}/metrics", server.local_addr()));
+    let mut reader = FrameReader::new();
+    loop {
+        match open(&source) {
+            Ok(stream) => {
+                pump(stream, &mut reader, &devices);
+                if reader.pending() > 0 {
+                    log(format_args!("source closed inside a frame: {} bytes dropped", reader.pending()));
+                }
+                reader.reset();
+                if let Some(skipped) = devices.source_closed() {
+                    log(format_args!("{skipped}"));
+                }
+            }
+            Err(e) => log(format_args!("cannot open the source: {e}")),
+        }
+        if let Source::Stdin = source {
+            // Keep serving the last dumps until stopped.
+            log(format_args!("end of input; still serving"));
+            loop {
+                std::thread::park();
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<(String, Source), String> {
+    let mut listen = "127.0.0.1:9465".to_owned();
+    let mut source = None;
+    let mut baud = 115_200;
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("`{flag}` needs a value"));
+        match flag.as_str() {
+            "--listen" => listen = value()?,
+            "--stdin" => source = Some(Source::Stdin),
+            "--tcp" => source = Some(Source::Tcp(value()?)),
+            "--serial" => source = Some(Source::Serial { path: value()?, baud: 0 }),
+            "--baud" => baud = value()?.parse().map_err(|e| format!("--baud: {e}"))?,
+            "-h" | "--help" => return Err("help".into()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    match source {
+        Some(Source::Serial { path, .. }) => Ok((listen, Source::Serial { path, baud })),
+        Some(source) => Ok((listen, source)),
+        None => Err("no source: give --stdin, --tcp or --serial".into()),
+    }
+}
+
+fn open(source: &Source) -> std::io::Result<Box<dyn Read>> {
+    Ok(match source {
+        Source::Stdin => Box::new(std::io::stdin()),
+        Source::Tcp(addr) => {
+            let stream = std::net::TcpStream::connect(addr)?;
+            log(format_args!("connected to {addr}"));
+            Box::new(stream)
+        }
+        Source::Serial { path, baud } => {
+            let port = serialport::new(path, *baud).timeout(Duration::from_secs(3600)).open()?;
+            log(format_args!("opened {path} at {baud} baud"));
+            Box::new(port)
+        }
+    })
+}
+
+/// Reads `stream` to its end, feeding every frame to `devices`.
+fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+            Err(e) => {
+                log(format_args!("read failed: {e}"));
+                return;
+            }
+        };
+        reader.feed(
+            &buf[..n],
+            |frame| match devices.ingest_frame(frame) {
+                Ok(Some(Committed::New { device })) => log(format_args!("first dump from {device:?}")),
+                Ok(Some(Committed::Restarted { device, previous_seq, seq })) => log(format_args!(
+                    "{device:?} restarted (dump {seq} after {previous_seq}): its counters start over"
+                )),
+                Ok(_) => {}
+                Err(skipped) => log(format_args!("{skipped}")),
+            },
+            |skipped| {
+                devices.count_skipped(&skipped);
+                log(format_args!("{skipped}"));
+            },
+        );
+    }
+}
+
+fn log(message: std::fmt::Arguments<'_>) {
+    eprintln!("picometrics-bridge: {message}");
+}

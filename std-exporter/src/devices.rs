@@ -1,0 +1,519 @@
+//! The host side of [`picometrics::frame`]: cut a byte stream from a device (serial line, TCP
+//! socket, stdin) into frames, assemble whole dumps, keep the latest dump per device and render
+//! them all as Prometheus text with a `device` label. The `picometrics-bridge` binary serves
+//! this over HTTP.
+//!
+//! Nothing a device sends can crash the bridge or make it allocate without bound: frames are
+//! capped at [`MAX_FRAME`] bytes, dumps at [`MAX_FUNCTIONS`] functions, the store at
+//! [`MAX_DEVICES`] devices; whatever is skipped is counted in
+//! `picometrics_bridge_frames_skipped_total{reason}` and reported to the caller with its reason.
+//!
+//! A dump replaces the device's previous one only once it is complete (its `End` frame, with
+//! the right count, arrived), so a scrape never sees half a dump, and a source that disconnects
+//! mid-dump leaves the last complete one in place: counters stay monotonic across reconnects.
+//! A device that restarts sends smaller counters — Prometheus reads that as a counter reset,
+//! like any restarted process.
+//!
+//! ```
+//! use picometrics_exporter::devices::{Devices, FrameReader};
+//!
+//! # #[picometrics::picometrics] fn handled() {}
+//! # handled();
+//! // What a device would send (here: this process's own registry).
+//! let mut wire = Vec::new();
+//! picometrics::frame::write_dump("dev-1", 0, |b| Ok::<_, ()>(wire.extend_from_slice(b))).unwrap();
+//!
+//! let devices = Devices::new();
+//! let mut reader = FrameReader::new();
+//! reader.feed(&wire, |frame| devices.ingest_frame(frame), |skipped| panic!("{skipped}"));
+//! let text = devices.render_to_string();
+//! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
+//! ```
+
+use picometrics::buckets::write_seconds;
+use picometrics::frame::{self, BuildRecord, DecodeError, FunctionRecord, Message, Totals};
+use picometrics::render::{write_escaped, AUTOMETRICS_SPEC_VERSION, OVERFLOW_CALLER};
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
+use std::sync::Mutex;
+
+pub use picometrics::frame::MAX_FRAME;
+
+/// Function frames one dump may hold; a longer dump is discarded.
+pub const MAX_FUNCTIONS: usize = 4096;
+
+/// Devices kept; dumps from further devices are discarded.
+pub const MAX_DEVICES: usize = 1024;
+
+/// Cuts a byte stream into frames at each `0x00`, in a buffer that never grows past
+/// [`MAX_FRAME`].
+#[derive(Debug)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+    /// Skipping the rest of an overlong frame, up to the next delimiter.
+    overlong: bool,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameReader {
+    /// An empty reader.
+    pub fn new() -> Self {
+        Self { buf: Vec::with_capacity(MAX_FRAME), overlong: false }
+    }
+
+    /// Feeds `bytes`: calls `frame` with each complete frame (without its delimiter, decoded in
+    /// place by [`Devices::ingest_frame`] or [`frame::decode`]) and `skipped` with the reason
+    /// for each run of bytes that cannot be a frame.
+    pub fn feed(&mut self, bytes: &[u8], mut frame: impl FnMut(&mut [u8]), mut skipped: impl FnMut(Skipped)) {
+        for chunk in bytes.split_inclusive(|&b| b == 0) {
+            let (data, ends) = match chunk.split_last() {
+                Some((0, data)) => (data, true),
+                _ => (chunk, false),
+            };
+            if !self.overlong {
+                if self.buf.len() + data.len() > MAX_FRAME {
+                    self.overlong = true;
+                    self.buf.clear();
+                    skipped(Skipped::TooLong);
+                } else {
+                    self.buf.extend_from_slice(data);
+                }
+            }
+            if ends {
+                if !self.overlong && !self.buf.is_empty() {
+                    frame(&mut self.buf);
+                }
+                self.buf.clear();
+                self.overlong = false;
+            }
+        }
+    }
+
+    /// Bytes of an unfinished frame held, e.g. when the source closes: the frame is truncated.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Forgets an unfinished frame (the source closed or reconnected).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.overlong = false;
+    }
+}
+
+/// Why bytes or frames were skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Skipped {
+    /// No delimiter within [`MAX_FRAME`] bytes.
+    TooLong,
+    /// The frame did not decode.
+    Frame(DecodeError),
+    /// A function frame or `End` with no dump started (the stream was joined mid-dump).
+    OutsideDump,
+    /// A dump ended early: a new `Begin`, a wrong `End`, or the source closed.
+    Incomplete {
+        /// The device whose dump was cut.
+        device: String,
+        /// Its dump number.
+        seq: u32,
+        /// What cut it.
+        why: &'static str,
+    },
+    /// A dump of more than [`MAX_FUNCTIONS`] functions, or from one device too many.
+    OverCapacity,
+}
+
+impl Skipped {
+    /// The `reason` label of `picometrics_bridge_frames_skipped_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLong => "too_long",
+            Self::Frame(DecodeError::Cobs | DecodeError::TooShort) => "malformed",
+            Self::Frame(DecodeError::Crc) => "crc",
+            Self::Frame(DecodeError::Version(_)) => "version",
+            Self::Frame(DecodeError::Message) => "message",
+            Self::OutsideDump => "outside_dump",
+            Self::Incomplete { .. } => "incomplete_dump",
+            Self::OverCapacity => "over_capacity",
+        }
+    }
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => write!(f, "skipped {MAX_FRAME}+ bytes without a frame delimiter"),
+            Self::Frame(e) => write!(f, "skipped a frame: {e}"),
+            Self::OutsideDump => f.write_str("skipped a frame outside any dump (joined mid-dump)"),
+            Self::Incomplete { device, seq, why } => write!(f, "discarded dump {seq} of {device:?}: {why}"),
+            Self::OverCapacity => {
+                write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_DEVICES} devices")
+            }
+        }
+    }
+}
+
+/// What a complete dump changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Committed {
+    /// A device's first dump.
+    New {
+        /// The device.
+        device: String,
+    },
+    /// A later dump of a running device.
+    Updated {
+        /// The device.
+        device: String,
+    },
+    /// The dump number went down: the device restarted and its counters start over.
+    Restarted {
+        /// The device.
+        device: String,
+        /// The dump number before.
+        previous_seq: u32,
+        /// The dump number now.
+        seq: u32,
+    },
+}
+
+/// One function's metrics, owned.
+#[derive(Clone, Debug, PartialEq)]
+struct Function {
+    function: String,
+    module: String,
+    objective: Option<Objective>,
+    bounds: Vec<u64>,
+    counts: Vec<u64>,
+    sum_nanos: u64,
+    root: Totals,
+    callers: Vec<(String, String, Totals)>,
+    overflow: Totals,
+    concurrent: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Objective {
+    name: String,
+    success_percentile: Option<String>,
+    latency: Option<(String, String)>,
+}
+
+impl From<&FunctionRecord<'_>> for Function {
+    fn from(f: &FunctionRecord<'_>) -> Self {
+        Self {
+            function: f.function.into(),
+            module: f.module.into(),
+            objective: f.objective.map(|o| Objective {
+                name: o.name.into(),
+                success_percentile: o.success_percentile.map(Into::into),
+                latency: o.latency.map(|(t, p)| (t.into(), p.into())),
+            }),
+            bounds: f.bounds.to_vec(),
+            counts: f.counts.to_vec(),
+            sum_nanos: f.sum_nanos,
+            root: f.root,
+            callers: f.callers.iter().map(|c| (c.function.into(), c.module.into(), c.calls)).collect(),
+            overflow: f.overflow,
+            concurrent: f.concurrent,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Build {
+    version: String,
+    commit: String,
+    branch: String,
+    service_name: String,
+    repository_url: String,
+}
+
+impl From<&BuildRecord<'_>> for Build {
+    fn from(b: &BuildRecord<'_>) -> Self {
+        Self {
+            version: b.version.into(),
+            commit: b.commit.into(),
+            branch: b.branch.into(),
+            service_name: b.service_name.into(),
+            repository_url: b.repository_url.into(),
+        }
+    }
+}
+
+/// A device's latest complete dump.
+#[derive(Clone, Debug)]
+struct Dump {
+    seq: u32,
+    build: Build,
+    functions: Vec<Function>,
+}
+
+/// A dump being received.
+#[derive(Debug)]
+struct Pending {
+    device: String,
+    dump: Dump,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    devices: BTreeMap<String, Dump>,
+    pending: Option<Pending>,
+    skipped: BTreeMap<&'static str, u64>,
+}
+
+/// The latest complete dump of each device, shared between the reader and the HTTP server.
+///
+/// Holds one dump in progress: feed it one source at a time (the bridge binary reads one).
+#[derive(Debug, Default)]
+pub struct Devices {
+    store: Mutex<Store>,
+}
+
+impl Devices {
+    /// No devices yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing the scrape, so a poisoned lock is used as is.
+        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Decodes one frame and takes it into the dump in progress. `Ok(Some(_))` when it
+    /// completed a dump; `Err` says why it was skipped (and counts it).
+    pub fn ingest_frame(&self, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
+        let result = match frame::decode(frame) {
+            Ok(message) => self.ingest(&message),
+            Err(e) => Err(Skipped::Frame(e)),
+        };
+        if let Err(skipped) = &result {
+            self.count_skipped(skipped);
+        }
+        result
+    }
+
+    /// Counts a skip reported by a [`FrameReader`] (or a closed source, [`Devices::source_closed`]).
+    pub fn count_skipped(&self, skipped: &Skipped) {
+        *self.store().skipped.entry(skipped.reason()).or_default() += 1;
+    }
+
+    /// The source closed or reconnected: a dump in progress will not be completed.
+    pub fn source_closed(&self) -> Option<Skipped> {
+        let pending = self.store().pending.take()?;
+        let skipped =
+            Skipped::Incomplete { device: pending.device, seq: pending.dump.seq, why: "source closed" };
+        self.count_skipped(&skipped);
+        Some(skipped)
+    }
+
+    fn ingest(&self, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
+        let mut store = self.store();
+        match message {
+            Message::Begin(begin) => {
+                let cut = store.pending.take();
+                store.pending = Some(Pending {
+                    device: begin.device.into(),
+                    dump: Dump { seq: begin.seq, build: (&begin.build).into(), functions: Vec::new() },
+                });
+                match cut {
+                    Some(p) => Err(Skipped::Incomplete {
+                        device: p.device,
+                        seq: p.dump.seq,
+                        why: "a new dump began",
+                    }),
+                    None => Ok(None),
+                }
+            }
+            Message::Function(f) => {
+                let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
+                if pending.dump.functions.len() == MAX_FUNCTIONS {
+                    store.pending = None;
+                    return Err(Skipped::OverCapacity);
+                }
+                pending.dump.functions.push(f.into());
+                Ok(None)
+            }
+            &Message::End { seq, functions } => {
+                let pending = store.pending.take().ok_or(Skipped::OutsideDump)?;
+                if seq != pending.dump.seq || usize::from(functions) != pending.dump.functions.len() {
+                    return Err(Skipped::Incomplete {
+                        device: pending.device,
+                        seq: pending.dump.seq,
+                        why: "its end does not match (frames lost)",
+                    });
+                }
+                if !store.devices.contains_key(&pending.device) && store.devices.len() == MAX_DEVICES {
+                    return Err(Skipped::OverCapacity);
+                }
+                let device = pending.device.clone();
+                let previous = store.devices.insert(pending.device, pending.dump).map(|d| d.seq);
+                Ok(Some(match previous {
+                    None => Committed::New { device },
+                    Some(previous_seq) if seq < previous_seq => {
+                        Committed::Restarted { device, previous_seq, seq }
+                    }
+                    Some(_) => Committed::Updated { device },
+                }))
+            }
+        }
+    }
+
+    /// Every device's latest dump as Prometheus text 0.0.4, each series with a `device` label,
+    /// then the bridge's own `picometrics_bridge_frames_skipped_total`.
+    pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
+        let store = self.store();
+        let devices =
+            || store.devices.iter().flat_map(|(d, dump)| dump.functions.iter().map(move |f| (d, dump, f)));
+
+        w.write_str(
+            "# HELP function_calls_total Autometrics counter for tracking function calls\n\
+             # TYPE function_calls_total counter\n",
+        )?;
+        for (device, dump, f) in devices() {
+            let success =
+                f.objective.as_ref().and_then(|o| Some((&o.name, o.success_percentile.as_ref()?, None)));
+            let callers = [("", "", f.root)]
+                .into_iter()
+                .chain(f.callers.iter().map(|(f, m, t)| (f.as_str(), m.as_str(), *t)));
+            let overflow = (f.overflow != Totals::default()).then_some((OVERFLOW_CALLER, "", f.overflow));
+            for (caller_function, caller_module, totals) in callers.chain(overflow) {
+                for (result, value) in [("ok", totals.ok), ("error", totals.error)] {
+                    w.write_str("function_calls_total{")?;
+                    labels(w, device, &dump.build.service_name, f, success)?;
+                    w.write_str(",caller_function=\"")?;
+                    write_escaped(w, caller_function)?;
+                    w.write_str("\",caller_module=\"")?;
+                    write_escaped(w, caller_module)?;
+                    writeln!(w, "\",result=\"{result}\"}} {value}")?;
+                }
+            }
+        }
+
+        w.write_str(
+            "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
+             # TYPE function_calls_duration_seconds histogram\n",
+        )?;
+        for (device, dump, f) in devices() {
+            let latency = f.objective.as_ref().and_then(|o| {
+                let (threshold, percentile) = o.latency.as_ref()?;
+                Some((&o.name, percentile, Some(threshold)))
+            });
+            let mut cumulative = 0u64;
+            for (i, count) in f.counts.iter().enumerate() {
+                cumulative = cumulative.wrapping_add(*count);
+                w.write_str("function_calls_duration_seconds_bucket{")?;
+                labels(w, device, &dump.build.service_name, f, latency)?;
+                w.write_str(",le=\"")?;
+                match f.bounds.get(i) {
+                    Some(&bound) => write_seconds(w, bound)?,
+                    None => w.write_str("+Inf")?,
+                }
+                writeln!(w, "\"}} {cumulative}")?;
+            }
+            w.write_str("function_calls_duration_seconds_sum{")?;
+            labels(w, device, &dump.build.service_name, f, latency)?;
+            w.write_str("} ")?;
+            write_seconds(w, f.sum_nanos)?;
+            w.write_str("\nfunction_calls_duration_seconds_count{")?;
+            labels(w, device, &dump.build.service_name, f, latency)?;
+            writeln!(w, "}} {cumulative}")?;
+        }
+
+        if devices().any(|(_, _, f)| f.concurrent.is_some()) {
+            w.write_str(
+                "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
+                 # TYPE function_calls_concurrent gauge\n",
+            )?;
+            for (device, dump, f) in devices() {
+                if let Some(value) = f.concurrent {
+                    w.write_str("function_calls_concurrent{")?;
+                    labels(w, device, &dump.build.service_name, f, None)?;
+                    writeln!(w, "}} {value}")?;
+                }
+            }
+        }
+
+        w.write_str(
+            "# HELP build_info Autometrics info metric for tracking software version and build details\n\
+             # TYPE build_info gauge\n",
+        )?;
+        for (device, dump) in &store.devices {
+            let b = &dump.build;
+            w.write_str("build_info{device=\"")?;
+            write_escaped(w, device)?;
+            for (key, value) in [
+                ("version", &b.version),
+                ("commit", &b.commit),
+                ("branch", &b.branch),
+                ("service_name", &b.service_name),
+                ("repository_url", &b.repository_url),
+            ] {
+                write!(w, "\",{key}=\"")?;
+                write_escaped(w, value)?;
+            }
+            writeln!(
+                w,
+                "\",repository_provider=\"{}\",autometrics_version=\"{AUTOMETRICS_SPEC_VERSION}\"}} 1",
+                picometrics::build_info::repository_provider(&b.repository_url)
+            )?;
+        }
+
+        w.write_str(
+            "# HELP picometrics_bridge_frames_skipped_total Frames and bytes from devices the bridge skipped, by reason\n\
+             # TYPE picometrics_bridge_frames_skipped_total counter\n",
+        )?;
+        for (reason, n) in &store.skipped {
+            writeln!(w, "picometrics_bridge_frames_skipped_total{{reason=\"{reason}\"}} {n}")?;
+        }
+        Ok(())
+    }
+
+    /// [`Devices::render`] into a new `String`.
+    pub fn render_to_string(&self) -> String {
+        let mut s = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = self.render(&mut s);
+        s
+    }
+}
+
+/// `device`, `function`, `module`, `service_name` and the objective labels, escaped.
+fn labels<W: Write>(
+    w: &mut W,
+    device: &str,
+    service: &str,
+    f: &Function,
+    objective: Option<(&String, &String, Option<&String>)>,
+) -> fmt::Result {
+    w.write_str("device=\"")?;
+    write_escaped(w, device)?;
+    w.write_str("\",function=\"")?;
+    write_escaped(w, &f.function)?;
+    w.write_str("\",module=\"")?;
+    write_escaped(w, &f.module)?;
+    w.write_str("\",service_name=\"")?;
+    write_escaped(w, service)?;
+    w.write_str("\"")?;
+    if let Some((name, percentile, threshold)) = objective {
+        w.write_str(",objective_name=\"")?;
+        write_escaped(w, name)?;
+        w.write_str("\",objective_percentile=\"")?;
+        write_escaped(w, percentile)?;
+        w.write_str("\"")?;
+        if let Some(threshold) = threshold {
+            w.write_str(",objective_latency_threshold=\"")?;
+            write_escaped(w, threshold)?;
+            w.write_str("\"")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The device bridge's input handling (`devices`): whatever arrives — garbage, cut frames,
+//! unknown versions, a device that restarts, a source that reconnects mid-dump — is skipped with
+//! its reason and counted, never panics, never grows a buffer past `MAX_FRAME`, and never makes a
+//! served counter go down unless the device itself restarted.
+
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
+use picometrics::frame::{self, VERSION};
+use picometrics::picometrics;
+use picometrics_exporter::devices::{Committed, Devices, FrameReader, Skipped, MAX_FRAME};
+use proptest::prelude::*;
+use std::sync::Mutex;
+
+#[picometrics]
+fn handled(fail: bool) -> Result<(), ()> {
+    if fail {
+        Err(())
+    } else {
+        Ok(())
+    }
+}
+
+#[picometrics]
+fn outer() {
+    let _ = handled(true);
+}
+
+/// Registry state is global to this test binary: tests that record calls take turns.
+static CALLS: Mutex<()> = Mutex::new(());
+
+/// A dump of this binary's `handled` and `outer`, as a device named `device` would send it.
+fn dump(device: &str, seq: u32) -> Vec<u8> {
+    let fs = ["handled", "outer"].map(|n| picometrics::registry::find(n, module_path!()).unwrap());
+    let mut wire = Vec::new();
+    frame::write_dump_of(device, seq, fs, |b| {
+        wire.extend_from_slice(b);
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    wire
+}
+
+/// Feeds `bytes`, returning what was committed and what was skipped.
+fn feed(devices: &Devices, reader: &mut FrameReader, bytes: &[u8]) -> (Vec<Committed>, Vec<Skipped>) {
+    let (mut committed, mut skipped) = (Vec::new(), Vec::new());
+    let mut reader_skips = Vec::new();
+    reader.feed(
+        bytes,
+        |f| match devices.ingest_frame(f) {
+            Ok(c) => committed.extend(c),
+            Err(s) => skipped.push(s),
+        },
+        |s| reader_skips.push(s),
+    );
+    for s in reader_skips {
+        devices.count_skipped(&s);
+        skipped.push(s);
+    }
+    (committed, skipped)
+}
+
+fn served_ok(devices: &Devices, device: &str) -> Option<f64> {
+    let samples = common::parse(&devices.render_to_string());
+    let s = common::all(
+        &samples,
+        "function_calls_total",
+        &[("device", device), ("function", "handled"), ("caller_function", ""), ("result", "ok")],
+    );
+    s.first().map(|s| s.value)
+}
+
+fn skipped_total(devices: &Devices, reason: &str) -> f64 {
+    let samples = common::parse(&devices.render_to_string());
+    common::all(&samples, "picometrics_bridge_frames_skipped_total", &[("reason", reason)])
+        .first()
+        .map_or(0.0, |s| s.value)
+}
+
+#[test]
+fn a_dump_is_served_with_a_device_label_and_the_registry_own_labels() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = handled(false);
+    outer();
+    let devices = Devices::new();
+    let (committed, skipped) = feed(&devices, &mut FrameReader::new(), &dump("dev \"1\"", 0));
+    assert_eq!(committed, [Committed::New { device: "dev \"1\"".into() }]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let text = devices.render_to_string();
+    let samples = common::parse(&text);
+    assert_eq!(common::check_histograms(&samples), 2);
+    // Every sample of the registry's own rendering is served, with the device label added.
+    let own = common::parse(&picometrics_exporter::render_to_string());
+    for s in own.iter().filter(|s| matches!(s.label("function"), Some("handled" | "outer"))) {
+        let mut want: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        want.push(("device", "dev \"1\""));
+        assert_eq!(common::value(&samples, &s.name, &want), s.value, "{} {:?}", s.name, s.labels);
+    }
+    let served = samples.iter().filter(|s| s.label("function").is_some()).count();
+    let own = own.iter().filter(|s| matches!(s.label("function"), Some("handled" | "outer"))).count();
+    assert_eq!(served, own, "nothing more, nothing less");
+    assert!(text.contains(r#"build_info{device="dev \"1\"",version=""#), "{text}");
+}
+
+#[test]
+fn garbage_truncated_frames_and_unknown_versions_are_skipped_and_counted() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+
+    // Line noise with delimiters in it.
+    let (c, s) = feed(&devices, &mut reader, b"\x00garbage\x00\x01\x02\x03\x00\xff\xff\x00");
+    assert!(c.is_empty());
+    assert!(!s.is_empty() && s.iter().all(|s| matches!(s, Skipped::Frame(_))), "{s:?}");
+    assert!(skipped_total(&devices, "malformed") + skipped_total(&devices, "crc") >= 3.0);
+
+    // A dump cut off inside a function frame, then a whole dump: only the whole one lands.
+    let whole = dump("dev", 1);
+    let cut = &dump("dev", 0)[..whole.len() / 2];
+    let mut stream = cut.to_vec();
+    stream.extend_from_slice(&whole);
+    let (c, s) = feed(&devices, &mut reader, &stream);
+    assert_eq!(c, [Committed::New { device: "dev".into() }]);
+    assert!(s.iter().any(|s| matches!(s, Skipped::Frame(_) | Skipped::Incomplete { .. })), "{s:?}");
+
+    // A frame of a future version between dumps.
+    let mut future = vec![VERSION + 1, 2, 0, 0];
+    future.extend_from_slice(&crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&future).to_le_bytes());
+    let mut encoded = vec![0; future.len() + 2];
+    let n = cobs::encode(&future, &mut encoded);
+    encoded.truncate(n);
+    encoded.push(0);
+    let (c, s) = feed(&devices, &mut reader, &encoded);
+    assert!(c.is_empty());
+    assert_eq!(s, [Skipped::Frame(frame::DecodeError::Version(VERSION + 1))]);
+    assert_eq!(skipped_total(&devices, "version"), 1.0);
+
+    // A run longer than any frame, then a whole dump again: the reader recovers.
+    let (_, s) = feed(&devices, &mut reader, &vec![0x55; 3 * MAX_FRAME]);
+    assert_eq!(s, [Skipped::TooLong]);
+    let (c, _) = feed(&devices, &mut reader, &[&[0][..], &dump("dev", 2)].concat());
+    assert_eq!(c, [Committed::Updated { device: "dev".into() }]);
+    assert_eq!(skipped_total(&devices, "too_long"), 1.0);
+}
+
+#[test]
+fn counters_stay_monotonic_across_reconnects_and_reset_when_the_device_restarts() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    let _ = handled(false);
+    feed(&devices, &mut reader, &dump("dev", 10));
+    let before = served_ok(&devices, "dev").unwrap();
+
+    // More calls; the connection drops halfway through the next dump.
+    let _ = handled(false);
+    let next = dump("dev", 11);
+    feed(&devices, &mut reader, &next[..next.len() - 3]);
+    reader.reset();
+    assert!(matches!(devices.source_closed(), Some(Skipped::Incomplete { seq: 11, .. })));
+    assert_eq!(served_ok(&devices, "dev"), Some(before), "the last complete dump stays served");
+
+    // Reconnected: the next full dump lands.
+    let (c, _) = feed(&devices, &mut reader, &dump("dev", 12));
+    assert_eq!(c, [Committed::Updated { device: "dev".into() }]);
+    assert_eq!(served_ok(&devices, "dev"), Some(before + 1.0));
+
+    // A dump whose Begin is lost (joined mid-dump): its frames are skipped, nothing changes.
+    let d = dump("dev", 13);
+    // The lone delimiter, then Begin's: start after the second.
+    let after_begin = d.iter().enumerate().filter(|(_, &b)| b == 0).nth(1).unwrap().0 + 1;
+    let (c, s) = feed(&devices, &mut reader, &d[after_begin..]);
+    assert!(c.is_empty());
+    assert!(s.iter().all(|s| *s == Skipped::OutsideDump), "{s:?}");
+
+    // The device restarts mid-stream: a new Begin cuts the dump in progress, and the restarted
+    // device's smaller dump number (and counters) replace the old ones: a counter reset.
+    let mut stream = dump("dev", 14);
+    stream.truncate(stream.len() / 2);
+    let restarted = {
+        // What the device sends after a restart: the same functions at zero.
+        let mut wire = Vec::new();
+        frame::write_dump_of("dev", 0, [], |b| {
+            wire.extend_from_slice(b);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        wire
+    };
+    stream.extend_from_slice(&[0]);
+    stream.extend_from_slice(&restarted);
+    let (c, _) = feed(&devices, &mut reader, &stream);
+    assert_eq!(c, [Committed::Restarted { device: "dev".into(), previous_seq: 12, seq: 0 }]);
+    assert_eq!(served_ok(&devices, "dev"), None, "the restarted device has reported no calls yet");
+}
+
+#[test]
+fn devices_are_kept_apart() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    feed(&devices, &mut reader, &[dump("a", 0), dump("b", 0)].concat());
+    let text = devices.render_to_string();
+    let samples = common::parse(&text);
+    assert_eq!(common::all(&samples, "build_info", &[]).len(), 2);
+    assert_eq!(common::check_histograms(&samples), 4);
+}
+
+proptest! {
+    /// Arbitrary bytes, fed in arbitrary pieces: no panic, and every skip is reported.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4 * MAX_FRAME), split in 1usize..512) {
+        let devices = Devices::new();
+        let mut reader = FrameReader::new();
+        for piece in bytes.chunks(split) {
+            reader.feed(piece, |f| { let _ = devices.ingest_frame(f); }, |s| devices.count_skipped(&s));
+            prop_assert!(reader.pending() <= MAX_FRAME);
+        }
+        let _ = devices.render_to_string();
+    }
+
+    /// Any single corrupted byte in a dump loses at most that dump, never a later one.
+    #[test]
+    fn one_corrupt_byte_costs_at_most_one_dump(at in any::<prop::sample::Index>(), with in any::<u8>()) {
+        let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut stream = dump("dev", 0);
+        let i = at.index(stream.len());
+        stream[i] = with;
+        let devices = Devices::new();
+        let mut reader = FrameReader::new();
+        feed(&devices, &mut reader, &stream);
+        let (c, _) = feed(&devices, &mut reader, &[&[0][..], &dump("dev", 1)].concat());
+        prop_assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,177 @@
+//! End to end: the firmware in QEMU sends postcard/COBS frames on its UART → `picometrics-bridge`
+//! reads them (over TCP from QEMU's serial port, or from stdin) → its `/metrics` serves exactly
+//! the samples of the firmware's own Prometheus text dump, with a `device` label added.
+
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+
+use common::{parse, Sample};
+use picometrics_integration_tests::firmware;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TARGET: &str = "thumbv7em-none-eabihf";
+const DEVICE: &str = "lm3s6965evb";
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Bridge {
+    _child: Running,
+    stdin: Option<std::process::ChildStdin>,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Bridge {
+    fn start(source: &[&str], stdin: Stdio) -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = Command::new(env!("CARGO"))
+            .args(["run", "-q", "-p", "picometrics-exporter", "--bin", "picometrics-bridge", "--"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(source)
+            .current_dir(root)
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cargo run picometrics-bridge");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().expect("bridge output").unwrap();
+        let addr = first
+            .strip_prefix("picometrics-bridge: serving http://")
+            .and_then(|r| r.strip_suffix("/metrics"))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_owned();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self { stdin: child.stdin.take(), _child: Running(child), addr, log }
+    }
+
+    fn metrics(&self) -> String {
+        ureq::get(&format!("http://{}/metrics", self.addr))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    }
+
+    /// Scrapes until `sample`'s count reaches `calls` (the last dump arrived).
+    fn wait_for_calls(&self, calls: f64) -> Vec<Sample> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let samples = parse(&self.metrics());
+            let count = common::all(
+                &samples,
+                "function_calls_duration_seconds_count",
+                &[("device", DEVICE), ("function", "sample")],
+            );
+            if count.first().is_some_and(|s| s.value == calls) {
+                return samples;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no dump with {calls} calls; log: {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+}
+
+/// Every sample of the firmware's text dump is served with `device` added, and the bridge
+/// serves no other function or build sample.
+fn assert_same(text_dump: &[Sample], served: &[Sample]) {
+    for s in text_dump {
+        let mut want: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        want.push(("device", DEVICE));
+        assert_eq!(common::value(served, &s.name, &want), s.value, "{} {:?}", s.name, s.labels);
+    }
+    let own = served.iter().filter(|s| !s.name.starts_with("picometrics_bridge_")).count();
+    assert_eq!(own, text_dump.len(), "the bridge serves exactly the dump's samples");
+}
+
+#[test]
+fn firmware_frames_over_qemu_serial_tcp_reach_prometheus_text() {
+    let elf = firmware::build(TARGET, &["text", "frames"]);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // QEMU listens on the port and holds the guest until the bridge connects.
+    let qemu = firmware::qemu(TARGET, &elf, &format!("tcp:127.0.0.1:{port},server=on,wait=on"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("qemu-system-arm");
+    let mut qemu = Running(qemu);
+    let bridge = Bridge::start(&["--tcp", &format!("127.0.0.1:{port}")], Stdio::null());
+
+    let status = firmware::wait(&mut qemu.0, Duration::from_secs(90));
+    assert!(status.success());
+    let mut text = String::new();
+    qemu.0.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    let text_dump = parse(&text);
+
+    let served = bridge.wait_for_calls(50.0);
+    assert_same(&text_dump, &served);
+    assert!(bridge.logged(&format!("first dump from {DEVICE:?}")));
+    // QEMU is gone; the bridge reconnects in the background and keeps serving the last dump.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_same(&text_dump, &parse(&bridge.metrics()));
+}
+
+#[test]
+fn bridge_on_stdin_survives_garbage_truncation_unknown_versions_and_bad_http() {
+    let elf = firmware::build(TARGET, &["text", "frames"]);
+    let run = firmware::run(TARGET, &elf);
+    let text_dump = parse(&String::from_utf8(run.stdout).unwrap());
+    assert!(!run.uart.is_empty());
+
+    // Garbage, the capture cut in the middle of a frame (a device that reset), a corrupted
+    // frame, then the whole capture. (Unknown versions: std-exporter/tests/devices.rs.)
+    let mut stream = b"\x13\x37 not a frame\x00\xff\xfe\xfd\x00".to_vec();
+    stream.extend_from_slice(&run.uart[..run.uart.len() / 3]);
+    stream.extend_from_slice(&[picometrics::frame::VERSION, 7, 7, 7, 7, 7, 0]);
+    stream.extend_from_slice(&run.uart);
+
+    let mut bridge = Bridge::start(&["--stdin"], Stdio::piped());
+    let mut input = bridge.stdin.take().unwrap();
+    input.write_all(&stream).unwrap();
+    drop(input);
+    let served = bridge.wait_for_calls(50.0);
+    assert_same(&text_dump, &served);
+    let skipped: f64 =
+        served.iter().filter(|s| s.name == "picometrics_bridge_frames_skipped_total").map(|s| s.value).sum();
+    assert!(skipped >= 3.0, "garbage, the cut frame and the corrupted frame are counted: {served:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bridge.logged("skipped a frame") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(bridge.logged("skipped a frame"), "{:?}", bridge.log.lock().unwrap());
+
+    // Malformed HTTP gets a 400 and the bridge serves on.
+    let mut raw = TcpStream::connect(&bridge.addr).unwrap();
+    raw.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = raw.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
+    assert_same(&text_dump, &parse(&bridge.metrics()));
+}
