@@ -25,7 +25,7 @@
 //!
 //! let devices = Devices::new();
 //! let mut reader = FrameReader::new();
-//! reader.feed(&wire, |frame| devices.ingest_frame(frame), |skipped| panic!("{skipped}"));
+//! reader.feed(&wire, |frame| assert!(devices.ingest_frame(frame).is_ok()), |skipped| panic!("{skipped}"));
 //! let text = devices.render_to_string();
 //! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
 //! ```
