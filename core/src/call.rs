@@ -26,7 +26,11 @@ pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
 
 impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
     /// Starts timing a call of the function whose slot is `slot`.
-    #[inline(always)]
+    // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
+    // copy per slot shape, so each instrumented function costs a call, not the whole path, in
+    // flash (the size report in embedded-example/SIZE.md measures both).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS>,
         bounds: &'static [u64; BOUNDS],
@@ -40,7 +44,9 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
     }
 
     /// Records the call as finished with the given classification.
-    #[inline(always)]
+    // As in `start`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn finish(self, is_error: bool) {
         // The normal path records here, inline; `Drop` is left for unwinding and cancellation.
         let this = ManuallyDrop::new(self);

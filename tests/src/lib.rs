@@ -1,3 +1,5 @@
-//! Shared helpers for the workspace-level integration tests (see `tests/`).
+//! Shared helpers for the workspace-level integration tests (see `tests/`) and the firmware size
+//! report.
 
 pub mod firmware;
+pub mod size;

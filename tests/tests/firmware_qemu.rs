@@ -203,3 +203,16 @@ fn embassy_time_clock_times_the_same_calls() {
     let text = String::from_utf8(firmware::run(target, &elf).stdout).unwrap();
     check_text(target, &parse(&text));
 }
+
+/// The targets at the default 14 buckets on thumbv7em: ≤ 128 B of RAM and ≤ 300 B of
+/// flash per instrumented function (`scripts/size.sh` writes the full report).
+#[test]
+fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
+    let (flash, ram) = picometrics_integration_tests::size::per_function("thumbv7em-none-eabihf");
+    assert!(ram <= 128.0, "{ram} B of RAM per function");
+    assert!(flash <= 300.0, "{flash} B of flash per function");
+    assert!(
+        ram >= 100.0 && flash >= 50.0,
+        "implausibly small ({flash} B, {ram} B): is it still instrumented?"
+    );
+}

@@ -1,0 +1,66 @@
+//! Writes `embedded-example/SIZE.md`: the firmware's flash and RAM with and without
+//! instrumentation, per instrumented function, per dump channel (static and peak stack, measured
+//! in QEMU), on thumbv7em and thumbv6m. `scripts/size.sh` runs it.
+
+use picometrics_integration_tests::{firmware, size};
+use std::fmt::Write;
+
+const TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
+
+/// Peak stack (bytes) of a variant's run: the larger of the loop's and the dumps' marks.
+fn stack(target: &str, features: &[&str]) -> u64 {
+    let elf = firmware::build(target, features);
+    let run = firmware::run(target, &elf);
+    let text = if features.contains(&"defmt") {
+        firmware::decode_defmt(&elf, &run.stdout)
+    } else {
+        String::from_utf8(run.stdout).unwrap()
+    };
+    let [.., loop_bytes, dumps] = firmware::summary(&text);
+    loop_bytes.max(dumps)
+}
+
+fn main() {
+    let mut md = String::from(
+        "# Firmware size report\n\n\
+         Written by `scripts/size.sh` (`cargo run -p picometrics-integration-tests --bin size-report`)\n\
+         from release builds (`opt-level = \"s\"`, LTO) of `embedded-example/`. Flash: code, read-only\n\
+         data, the registry, `.data`'s image. Static RAM: `.data` + `.bss`. Stack: the peak measured\n\
+         in QEMU by painting the stack (the dump buffers live there).\n",
+    );
+    for target in TARGETS {
+        let base = size::build(target, &["uninstrumented"]);
+        let none = size::build(target, &[]);
+        let (fn_flash, fn_ram) = size::per_function(target);
+        let base_stack = stack(target, &[]);
+        writeln!(md, "\n## {target}\n").unwrap();
+        writeln!(md, "| build | flash | static RAM | peak stack |").unwrap();
+        writeln!(md, "|---|---:|---:|---:|").unwrap();
+        writeln!(md, "| without instrumentation (3 plain functions) | {} | {} | – |", base.flash, base.ram)
+            .unwrap();
+        writeln!(md, "| instrumented, no dump channel | {} | {} | {base_stack} |", none.flash, none.ram)
+            .unwrap();
+        let mut channels = vec![("Prometheus text over semihosting (`text`)", vec!["text"])];
+        channels.push(("postcard/COBS frames on the UART (`frames`)", vec!["frames"]));
+        channels.push(("defmt over semihosting (`defmt`)", vec!["defmt"]));
+        for (name, features) in &channels {
+            let s = size::build(target, features);
+            let (flash, ram) = s - none;
+            let peak = stack(target, features);
+            writeln!(md, "| + {name} | {} (+{flash}) | {} (+{ram}) | {peak} |", s.flash, s.ram).unwrap();
+        }
+        writeln!(
+            md,
+            "\nPer instrumented function (eight more functions, instrumented minus plain, / 8): \
+             **{fn_flash:.0} B flash, {fn_ram:.0} B RAM** (targets: ≤ 300 B, ≤ 128 B). \
+             The RAM is the function's slot (`FunctionSlot<14, 3>`); of the flash, {} B are its \
+             registry descriptor.",
+            size::descriptor(target)
+        )
+        .unwrap();
+    }
+    let path = firmware::dir().join("SIZE.md");
+    std::fs::write(&path, &md).unwrap();
+    print!("{md}");
+    eprintln!("wrote {}", path.display());
+}

@@ -1,0 +1,69 @@
+//! The firmware's flash and RAM, read from its ELF, for the size report
+//! (`cargo run -p picometrics-integration-tests --bin size-report`) and the size test.
+
+use crate::firmware;
+use object::{Object, ObjectSection, SectionFlags};
+use std::path::Path;
+
+/// RAM starts here on both boards (`embedded-example/memory-*.x`).
+const RAM: u64 = 0x2000_0000;
+
+/// Flash and static RAM of one firmware build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Size {
+    /// Bytes in flash: code, read-only data, the registry, `.data`'s initial values.
+    pub flash: u64,
+    /// Bytes of static RAM: `.data`, `.bss`, `.uninit` (the stack comes on top).
+    pub ram: u64,
+}
+
+impl std::ops::Sub for Size {
+    type Output = (i64, i64);
+    fn sub(self, rhs: Self) -> (i64, i64) {
+        (self.flash as i64 - rhs.flash as i64, self.ram as i64 - rhs.ram as i64)
+    }
+}
+
+/// Reads the allocated sections of an ELF.
+pub fn of_elf(path: &Path) -> Size {
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let mut size = Size::default();
+    for s in file.sections() {
+        let SectionFlags::Elf { sh_flags } = s.flags() else { continue };
+        // SHF_ALLOC: the section takes memory on the device.
+        if sh_flags & u64::from(object::elf::SHF_ALLOC) == 0 || s.size() == 0 {
+            continue;
+        }
+        let initialized = s.kind() != object::SectionKind::UninitializedData;
+        if s.address() >= RAM {
+            size.ram += s.size();
+            if initialized {
+                size.flash += s.size(); // `.data`'s load image
+            }
+        } else {
+            size.flash += s.size();
+        }
+    }
+    size
+}
+
+/// Builds one variant and reads its size.
+pub fn build(target: &str, features: &[&str]) -> Size {
+    of_elf(&firmware::build(target, features))
+}
+
+/// What one instrumented function adds: the difference that eight more functions make when
+/// instrumented, minus the difference they make without instrumentation, over eight.
+pub fn per_function(target: &str) -> (f64, f64) {
+    let instrumented = build(target, &["extra-functions"]) - build(target, &[]);
+    let plain = build(target, &["uninstrumented", "extra-functions"]) - build(target, &["uninstrumented"]);
+    ((instrumented.0 - plain.0) as f64 / 8.0, (instrumented.1 - plain.1) as f64 / 8.0)
+}
+
+/// Bytes of one registry entry: the registry section of the 3-function build over 3.
+pub fn descriptor(target: &str) -> u64 {
+    let data = std::fs::read(firmware::build(target, &[])).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.section_by_name("linkme_PICOMETRICS_FUNCTIONS").map_or(0, |s| s.size()) / 3
+}
