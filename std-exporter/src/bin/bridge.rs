@@ -53,9 +53,12 @@ fn main() -> ExitCode {
     };
     log(format_args!("serving http://{}/metrics", server.local_addr()));
     let mut reader = FrameReader::new();
+    // The last failure to open the source, logged once rather than on every retry.
+    let mut failing: Option<String> = None;
     loop {
         match open(&source) {
             Ok(stream) => {
+                failing = None;
                 pump(stream, &mut reader, &devices);
                 if reader.pending() > 0 {
                     log(format_args!("source closed inside a frame: {} bytes dropped", reader.pending()));
@@ -65,7 +68,13 @@ fn main() -> ExitCode {
                     log(format_args!("{skipped}"));
                 }
             }
-            Err(e) => log(format_args!("cannot open the source: {e}")),
+            Err(e) => {
+                let e = e.to_string();
+                if failing.as_ref() != Some(&e) {
+                    log(format_args!("cannot open the source: {e} (retrying every second)"));
+                    failing = Some(e);
+                }
+            }
         }
         if let Source::Stdin = source {
             // Keep serving the last dumps until stopped.
