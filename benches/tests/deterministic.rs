@@ -1,7 +1,7 @@
 //! The deterministic claims of the benchmark suite, asserted (timings never are): allocation
 //! counts, and callgrind instruction counts per call. Run in release mode by `scripts/test.sh`.
 
-use picometrics_benches::alloc_counter::{allocations, CountingAllocator};
+use picometrics_benches::alloc_counter::{allocations_on_this_thread as allocations, CountingAllocator};
 use picometrics_benches::render_cases::{self, many};
 use picometrics_benches::{cases, init_peers, run_case, run_nested};
 use std::process::Command;

@@ -165,17 +165,29 @@ fn write_labels<W: Write + ?Sized>(
     w.write_str("\",service_name=\"")?;
     write_escaped(w, service)?;
     w.write_str("\"")?;
-    if let Some((name, percentile, threshold)) = objective {
-        w.write_str(",objective_name=\"")?;
-        write_escaped(w, name)?;
-        w.write_str("\",objective_percentile=\"")?;
-        w.write_str(percentile)?;
+    match objective {
+        Some((name, percentile, threshold)) => write_objective_labels(w, name, percentile, threshold),
+        None => Ok(()),
+    }
+}
+
+/// `,objective_name="…",objective_percentile="…"` and, for a latency objective,
+/// `,objective_latency_threshold="…"`, escaped: the labels every objective adds to a series.
+pub fn write_objective_labels<W: Write + ?Sized>(
+    w: &mut W,
+    name: &str,
+    percentile: &str,
+    latency_threshold: Option<&str>,
+) -> fmt::Result {
+    w.write_str(",objective_name=\"")?;
+    write_escaped(w, name)?;
+    w.write_str("\",objective_percentile=\"")?;
+    write_escaped(w, percentile)?;
+    w.write_str("\"")?;
+    if let Some(threshold) = latency_threshold {
+        w.write_str(",objective_latency_threshold=\"")?;
+        write_escaped(w, threshold)?;
         w.write_str("\"")?;
-        if let Some(threshold) = threshold {
-            w.write_str(",objective_latency_threshold=\"")?;
-            w.write_str(threshold)?;
-            w.write_str("\"")?;
-        }
     }
     Ok(())
 }

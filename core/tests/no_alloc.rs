@@ -8,7 +8,7 @@ use std::future::Future;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
-use counting_alloc::{allocations, CountingAllocator};
+use counting_alloc::{allocations_on_this_thread, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -34,7 +34,8 @@ async fn async_work(i: u32) -> u32 {
     inner(i)
 }
 
-/// One test only: the count is process-wide, and the test harness allocates per test.
+/// Counted on the calling thread: the harness's own thread allocates now and then (seen under
+/// load: 4 allocations elsewhere in the process during this loop).
 #[test]
 fn instrumented_calls_and_renders_do_not_allocate() {
     let mut buf = heapless::String::<16384>::new();
@@ -44,7 +45,7 @@ fn instrumented_calls_and_renders_do_not_allocate() {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
 
-    let before = allocations();
+    let before = allocations_on_this_thread();
     for i in 0..100_000 {
         let _ = std::hint::black_box(work(std::hint::black_box(i)));
         let mut f = std::pin::pin!(async_work(i));
@@ -54,7 +55,7 @@ fn instrumented_calls_and_renders_do_not_allocate() {
         buf.clear();
         picometrics::render_prometheus(&mut buf).unwrap();
     }
-    let after = allocations();
+    let after = allocations_on_this_thread();
     assert_eq!(after - before, 0, "allocations during calls and renders");
     assert!(buf.contains(r#"function_calls_total{function="work""#));
 }

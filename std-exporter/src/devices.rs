@@ -32,7 +32,7 @@
 
 use picometrics::buckets::write_seconds;
 use picometrics::frame::{self, BuildRecord, DecodeError, FunctionRecord, Message, Totals};
-use picometrics::render::{write_escaped, AUTOMETRICS_SPEC_VERSION, OVERFLOW_CALLER};
+use picometrics::render::{write_escaped, write_objective_labels, AUTOMETRICS_SPEC_VERSION, OVERFLOW_CALLER};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::sync::Mutex;
@@ -503,17 +503,10 @@ fn labels<W: Write>(
     w.write_str("\",service_name=\"")?;
     write_escaped(w, service)?;
     w.write_str("\"")?;
-    if let Some((name, percentile, threshold)) = objective {
-        w.write_str(",objective_name=\"")?;
-        write_escaped(w, name)?;
-        w.write_str("\",objective_percentile=\"")?;
-        write_escaped(w, percentile)?;
-        w.write_str("\"")?;
-        if let Some(threshold) = threshold {
-            w.write_str(",objective_latency_threshold=\"")?;
-            write_escaped(w, threshold)?;
-            w.write_str("\"")?;
+    match objective {
+        Some((name, percentile, threshold)) => {
+            write_objective_labels(w, name, percentile, threshold.map(String::as_str))
         }
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -5,7 +5,7 @@ use picometrics::picometrics;
 #[path = "../../core/tests/common/counting_alloc.rs"]
 mod counting_alloc;
 
-use counting_alloc::{allocations, CountingAllocator};
+use counting_alloc::{allocations_on_this_thread, CountingAllocator};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -35,11 +35,11 @@ fn reused_buffer_renders_without_allocating() {
     buffer.render(Some("application/openmetrics-text"));
     let mut allocating = Vec::with_capacity(100); // iterations that allocated, for the message
     for i in 0..100 {
-        let before = allocations();
+        let before = allocations_on_this_thread();
         parent(i);
         let (body, _) = buffer.render(if i % 2 == 0 { None } else { Some("application/openmetrics-text") });
         let len = body.len();
-        let n = allocations() - before;
+        let n = allocations_on_this_thread() - before;
         if n > 0 {
             allocating.push((i, n, len));
         }
