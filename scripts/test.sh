@@ -84,6 +84,13 @@ ctest -p picometrics --features frames --doc frame
 ctest -p picometrics --features exemplars --lib --test exemplars
 ctest -p picometrics-exporter --all-features
 
+step "cargo test: the 32-bit counter path of thumbv6m/v7em on the host (wrap-around included)"
+# `--cfg picometrics_counter32` selects u32 counters and the critical-section sum, as on targets
+# without 64-bit atomics; the core's unit tests, the model property tests, the macro-level call
+# tests and the concurrent consistency test run on it.
+RUSTFLAGS="--cfg picometrics_counter32 -D warnings" \
+  ctest -p picometrics --lib --test model --test calls --test consistency --target-dir target/counter32
+
 step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, pin projection)"
 # Instant instead of quanta: Miri cannot execute `rdtsc`. Nightly's own lints may differ from
 # stable's, so `-D warnings` stays with the stable steps above.

@@ -8,19 +8,23 @@
 //! * Targets without atomic read-modify-write at all (thumbv6m): increments run inside
 //!   `critical_section::with`, whose implementation the firmware links (portable-atomic asks
 //!   libraries not to choose between `critical-section` and single-core assumptions).
+//!
+//! `--cfg picometrics_counter32` forces the 32-bit path on any target, so the test command runs
+//! its tests (including wrap-around) on the host; the build script turns the choice into
+//! `cfg(picometrics_wide)`.
 
 use portable_atomic::Ordering;
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(picometrics_wide)]
 type Atomic = portable_atomic::AtomicU64;
-#[cfg(not(target_has_atomic = "64"))]
+#[cfg(not(picometrics_wide))]
 type Atomic = portable_atomic::AtomicU32;
 
 /// The integer a [`Counter`] holds: `u64` where the target has 64-bit atomics, else `u32`.
-#[cfg(target_has_atomic = "64")]
+#[cfg(picometrics_wide)]
 pub type CounterValue = u64;
 /// The integer a [`Counter`] holds: `u64` where the target has 64-bit atomics, else `u32`.
-#[cfg(not(target_has_atomic = "64"))]
+#[cfg(not(picometrics_wide))]
 pub type CounterValue = u32;
 
 /// A wrapping, lock-free (or critical-section on no-CAS targets) counter.
@@ -91,18 +95,18 @@ impl Counter {
 /// handful of instructions, and it is the only place a 32-bit target takes one if it has CAS.
 pub struct Sum(SumCell);
 
-#[cfg(target_has_atomic = "64")]
+#[cfg(picometrics_wide)]
 type SumCell = portable_atomic::AtomicU64;
-#[cfg(not(target_has_atomic = "64"))]
+#[cfg(not(picometrics_wide))]
 type SumCell = critical_section::Mutex<core::cell::Cell<u64>>;
 
 impl Sum {
     /// A sum at zero.
     #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
     pub const fn new() -> Self {
-        #[cfg(target_has_atomic = "64")]
+        #[cfg(picometrics_wide)]
         return Self(portable_atomic::AtomicU64::new(0));
-        #[cfg(not(target_has_atomic = "64"))]
+        #[cfg(not(picometrics_wide))]
         return Self(critical_section::Mutex::new(core::cell::Cell::new(0)));
     }
 
@@ -110,10 +114,10 @@ impl Sum {
     /// [`Sum::get_acquire`] also sees every write made before it.
     #[inline(always)]
     pub fn add_release(&self, nanos: u64) {
-        #[cfg(target_has_atomic = "64")]
+        #[cfg(picometrics_wide)]
         self.0.fetch_add(nanos, Ordering::Release);
         // The critical section orders the addition after the writes before it.
-        #[cfg(not(target_has_atomic = "64"))]
+        #[cfg(not(picometrics_wide))]
         critical_section::with(|cs| {
             let cell = self.0.borrow(cs);
             cell.set(cell.get().wrapping_add(nanos));
@@ -123,9 +127,9 @@ impl Sum {
     /// Current value, acquire (pairs with [`Sum::add_release`]).
     #[inline]
     pub fn get_acquire(&self) -> u64 {
-        #[cfg(target_has_atomic = "64")]
+        #[cfg(picometrics_wide)]
         return self.0.load(Ordering::Acquire);
-        #[cfg(not(target_has_atomic = "64"))]
+        #[cfg(not(picometrics_wide))]
         return critical_section::with(|cs| self.0.borrow(cs).get());
     }
 }
@@ -169,6 +173,6 @@ mod tests {
 
     #[test]
     fn width_follows_target() {
-        assert_eq!(core::mem::size_of::<Counter>(), if cfg!(target_has_atomic = "64") { 8 } else { 4 });
+        assert_eq!(core::mem::size_of::<Counter>(), if cfg!(picometrics_wide) { 8 } else { 4 });
     }
 }

@@ -195,9 +195,9 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
 // test command builds thumbv6m and thumbv7em). Exemplars add 48 bytes per bucket (std only).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 128);
-#[cfg(all(target_pointer_width = "64", target_has_atomic = "64", not(feature = "exemplars")))]
+#[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars")))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240);
-#[cfg(all(target_pointer_width = "64", target_has_atomic = "64", feature = "exemplars"))]
+#[cfg(all(target_pointer_width = "64", picometrics_wide, feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
 /// Read access to a slot of any size, for the registry and the renderers.
@@ -301,7 +301,7 @@ mod tests {
             ((15 + 1 + 2 + 2) * counter + 8 + 3 * (word + 2 * counter) + exemplars)
                 .next_multiple_of(align_of::<FunctionSlot<14, 3>>())
         );
-        #[cfg(all(target_pointer_width = "64", not(feature = "exemplars")))]
+        #[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars")))]
         assert_eq!(size_of::<FunctionSlot<14>>(), 240);
     }
 }

@@ -1,9 +1,16 @@
 //! Property test: for any sequence of recorded calls, a slot's snapshot equals a
-//! straightforward model (per-bucket counts, sum, ok/error totals).
+//! straightforward model (per-bucket counts, sum, ok/error totals); counters wrap like the
+//! model's wrapping integers.
+//!
+//! The test command runs this file twice: on the host's 64-bit counters, and with
+//! `--cfg picometrics_counter32` on the 32-bit counters of thumbv7em and friends, where
+//! wrap-around is reachable.
 #![allow(clippy::unnecessary_cast)] // `CounterValue` is u32 where 64-bit atomics are missing
 
 use picometrics::buckets;
+use picometrics::counter::{Counter, CounterValue, Sum};
 use picometrics::slot::{FunctionSlot, SlotStorage};
+use picometrics::snapshot::{CallerTotals, CallsSnapshot, ResultTotals};
 use proptest::prelude::*;
 
 const BOUNDS: [u64; 6] = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
@@ -60,4 +67,75 @@ proptest! {
         let expected = BOUNDS.iter().position(|&b| nanos <= b).unwrap_or(BOUNDS.len());
         prop_assert_eq!(buckets::index(&BOUNDS, nanos), expected);
     }
+}
+
+/// One operation on a counter.
+#[derive(Clone, Debug)]
+enum Op {
+    Add(CounterValue),
+    AddRelease(CounterValue),
+    Sub(CounterValue),
+}
+
+/// Counter values biased towards the ends of the range, where wrapping happens.
+fn value() -> impl Strategy<Value = CounterValue> {
+    prop_oneof![
+        any::<CounterValue>(),
+        (0..16 as CounterValue).prop_map(|d| CounterValue::MAX - d),
+        0..16 as CounterValue
+    ]
+}
+
+proptest! {
+    /// A counter is a wrapping integer of its width, whatever the width.
+    #[test]
+    fn counters_wrap_like_the_model(ops in prop::collection::vec(
+        prop_oneof![value().prop_map(Op::Add), value().prop_map(Op::AddRelease), value().prop_map(Op::Sub)],
+        0..64,
+    )) {
+        let c = Counter::new();
+        let mut model: CounterValue = 0;
+        for op in ops {
+            match op {
+                Op::Add(n) => { c.add(n); model = model.wrapping_add(n); }
+                Op::AddRelease(n) => { c.add_release(n); model = model.wrapping_add(n); }
+                Op::Sub(n) => { c.sub(n); model = model.wrapping_sub(n); }
+            }
+            prop_assert_eq!(c.get(), model);
+            prop_assert_eq!(c.get_acquire(), model);
+        }
+    }
+
+    /// The histogram sum is 64-bit nanoseconds on every path and wraps only at 2^64.
+    #[test]
+    fn sums_are_64_bit_everywhere(adds in prop::collection::vec(any::<u64>(), 0..32)) {
+        let s = Sum::new();
+        let mut model = 0u64;
+        for n in adds {
+            s.add_release(n);
+            model = model.wrapping_add(n);
+        }
+        prop_assert_eq!(s.get_acquire(), model);
+    }
+
+    /// Totals over callers wrap at the counter width, like each counter does.
+    #[test]
+    fn totals_wrap_at_the_counter_width(root in (value(), value()), edges in prop::collection::vec((value(), value()), 0..4), overflow in (value(), value())) {
+        let t = |(ok, error): (CounterValue, CounterValue)| ResultTotals { ok, error };
+        let mut callers = heapless::Vec::new();
+        for &e in &edges {
+            callers.push(CallerTotals { function: "f", module: "m", calls: t(e) }).unwrap();
+        }
+        let snapshot = CallsSnapshot { root: t(root), callers, overflow: t(overflow) };
+        let all = [root].into_iter().chain(edges).chain([overflow]);
+        let (ok, error) = all.fold((0 as CounterValue, 0 as CounterValue), |(a, b), (x, y)| (a.wrapping_add(x), b.wrapping_add(y)));
+        prop_assert_eq!(snapshot.total(), ResultTotals { ok, error });
+    }
+}
+
+/// The width the test command's two runs cover.
+#[test]
+fn counter_width_is_the_configured_one() {
+    let expect = if cfg!(picometrics_counter32) || !cfg!(target_has_atomic = "64") { 4 } else { 8 };
+    assert_eq!(size_of::<CounterValue>(), expect);
 }
