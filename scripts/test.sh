@@ -91,6 +91,9 @@ step "cargo test: the 32-bit counter path of thumbv6m/v7em on the host (wrap-aro
 RUSTFLAGS="--cfg picometrics_counter32 -D warnings" \
   ctest -p picometrics --lib --test model --test calls --test consistency --target-dir target/counter32
 
+step "loom: model checks of the lock-free protocols (caller edges, snapshots, the gauge under panics)"
+RUSTFLAGS="--cfg loom -D warnings" ctest -p picometrics --test loom --release --target-dir target/loom
+
 step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, pin projection)"
 # Instant instead of quanta: Miri cannot execute `rdtsc`. Nightly's own lints may differ from
 # stable's, so `-D warnings` stays with the stable steps above.

@@ -13,12 +13,12 @@
 //! its tests (including wrap-around) on the host; the build script turns the choice into
 //! `cfg(picometrics_wide)`.
 
-use portable_atomic::Ordering;
+use crate::sync::{loom_const_fn, Ordering};
 
 #[cfg(picometrics_wide)]
-type Atomic = portable_atomic::AtomicU64;
+type Atomic = crate::sync::AtomicU64;
 #[cfg(not(picometrics_wide))]
-type Atomic = portable_atomic::AtomicU32;
+type Atomic = crate::sync::AtomicU32;
 
 /// The integer a [`Counter`] holds: `u64` where the target has 64-bit atomics, else `u32`.
 #[cfg(picometrics_wide)]
@@ -32,10 +32,12 @@ pub type CounterValue = u32;
 pub struct Counter(Atomic);
 
 impl Counter {
-    /// A counter at zero.
-    #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
-    pub const fn new() -> Self {
-        Self(Atomic::new(0))
+    loom_const_fn! {
+        /// A counter at zero.
+        #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
+        pub fn new() -> Self {
+            Self(Atomic::new(0))
+        }
     }
 
     /// Adds `n` (wrapping) with relaxed ordering.
@@ -96,18 +98,20 @@ impl Counter {
 pub struct Sum(SumCell);
 
 #[cfg(picometrics_wide)]
-type SumCell = portable_atomic::AtomicU64;
+type SumCell = crate::sync::AtomicU64;
 #[cfg(not(picometrics_wide))]
 type SumCell = critical_section::Mutex<core::cell::Cell<u64>>;
 
 impl Sum {
-    /// A sum at zero.
-    #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
-    pub const fn new() -> Self {
-        #[cfg(picometrics_wide)]
-        return Self(portable_atomic::AtomicU64::new(0));
-        #[cfg(not(picometrics_wide))]
-        return Self(critical_section::Mutex::new(core::cell::Cell::new(0)));
+    loom_const_fn! {
+        /// A sum at zero.
+        #[allow(clippy::new_without_default)] // `const` construction is the point; `Default` is not.
+        pub fn new() -> Self {
+            #[cfg(picometrics_wide)]
+            return Self(crate::sync::AtomicU64::new(0));
+            #[cfg(not(picometrics_wide))]
+            return Self(critical_section::Mutex::new(core::cell::Cell::new(0)));
+        }
     }
 
     /// Adds `nanos` (wrapping) with release ordering: a reader that sees it with

@@ -86,6 +86,7 @@ pub mod render;
 pub mod report;
 pub mod slot;
 pub mod snapshot;
+mod sync;
 
 pub use build_info::BuildInfo;
 pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};

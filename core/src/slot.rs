@@ -28,8 +28,8 @@ use crate::buckets;
 use crate::counter::{Counter, CounterValue, Sum};
 use crate::registry::FunctionDescriptor;
 use crate::snapshot::{CallerTotals, CallsSnapshot, HistogramSnapshot, ResultTotals};
+use crate::sync::{loom_const_fn, AtomicPtr, Ordering};
 use core::ptr;
-use portable_atomic::{AtomicPtr, Ordering};
 
 /// Caller edges per function when the attribute does not say `callers = N`.
 pub const DEFAULT_CALLERS: usize = 3;
@@ -45,8 +45,10 @@ pub struct ResultCounts {
 }
 
 impl ResultCounts {
-    const fn new() -> Self {
-        Self { ok: Counter::new(), error: Counter::new() }
+    loom_const_fn! {
+        fn new() -> Self {
+            Self { ok: Counter::new(), error: Counter::new() }
+        }
     }
 
     #[inline(always)]
@@ -67,8 +69,10 @@ pub struct CallerEdge {
 }
 
 impl CallerEdge {
-    const fn new() -> Self {
-        Self { caller: AtomicPtr::new(ptr::null_mut()), calls: ResultCounts::new() }
+    loom_const_fn! {
+        fn new() -> Self {
+            Self { caller: AtomicPtr::new(ptr::null_mut()), calls: ResultCounts::new() }
+        }
     }
 
     fn caller(&self) -> Option<&'static FunctionDescriptor> {
@@ -126,23 +130,31 @@ pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALL
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
-    /// A slot with every counter at zero. Fails to compile for an unsupported size.
-    #[allow(clippy::new_without_default)] // only ever built in a `static`
-    pub const fn new() -> Self {
-        const {
-            assert!(BOUNDS >= 1 && BOUNDS <= buckets::MAX_BOUNDS, "picometrics: 1 to 32 bucket bounds");
-            assert!(CALLERS <= MAX_CALLERS, "picometrics: at most 16 caller edges");
-        }
-        Self {
-            buckets: [const { Counter::new() }; BOUNDS],
-            inf: Counter::new(),
-            sum: Sum::new(),
-            concurrent: Counter::new(),
-            root: ResultCounts::new(),
-            edges: [const { CallerEdge::new() }; CALLERS],
-            overflow: ResultCounts::new(),
-            #[cfg(feature = "exemplars")]
-            exemplars: crate::exemplars::ExemplarCells::new(),
+    loom_const_fn! {
+        /// A slot with every counter at zero. Fails to compile for an unsupported size.
+        #[allow(clippy::new_without_default)] // only ever built in a `static`
+        pub fn new() -> Self {
+            const {
+                assert!(BOUNDS >= 1 && BOUNDS <= buckets::MAX_BOUNDS, "picometrics: 1 to 32 bucket bounds");
+                assert!(CALLERS <= MAX_CALLERS, "picometrics: at most 16 caller edges");
+            }
+            Self {
+                #[cfg(not(loom))]
+                buckets: [const { Counter::new() }; BOUNDS],
+                #[cfg(loom)]
+                buckets: core::array::from_fn(|_| Counter::new()),
+                inf: Counter::new(),
+                sum: Sum::new(),
+                concurrent: Counter::new(),
+                root: ResultCounts::new(),
+                #[cfg(not(loom))]
+                edges: [const { CallerEdge::new() }; CALLERS],
+                #[cfg(loom)]
+                edges: core::array::from_fn(|_| CallerEdge::new()),
+                overflow: ResultCounts::new(),
+                #[cfg(feature = "exemplars")]
+                exemplars: crate::exemplars::ExemplarCells::new(),
+            }
         }
     }
 
