@@ -25,6 +25,9 @@ fi
 rustup component add clippy rustfmt
 rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf
 rustup component add miri rust-src --toolchain nightly
+# Runs the fuzz targets in fuzz/.
+command -v cargo-fuzz >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz" ] \
+  || cargo install cargo-fuzz --locked --version 0.13.2
 # Decodes the firmware's defmt frames (tests/tests/firmware_qemu.rs).
 command -v defmt-print >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/defmt-print" ] \
   || cargo install defmt-print --locked --version 1.2.0
@@ -50,6 +53,7 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
 
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
 (cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)
+(cd fuzz && cargo fmt -- --check)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -101,6 +105,20 @@ step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, p
   unset RUSTFLAGS
   cargo +nightly miri setup >/dev/null
   cargo +nightly miri test -p picometrics --no-default-features --features std --lib 2>&1 | tee -a "$results"
+)
+
+step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"
+(
+  cd fuzz
+  unset RUSTFLAGS
+  cargo +nightly fuzz build
+  for target in render_labels frame_decoder accept_header; do
+    mkdir -p "corpus/$target"
+    # libFuzzer's own summary; a crash fails the step (and the script).
+    cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+      -max_total_time=30 -rss_limit_mb=2048 2>&1 | grep -E '^Done|SUMMARY|panicked' 
+    echo "test result: ok. 1 passed; 0 failed; fuzz target $target" | tee -a "$results"
+  done
 )
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"

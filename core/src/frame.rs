@@ -260,8 +260,14 @@ pub fn write_dump_of<'f, E>(
     send(&MessageOut::End { seq, functions: count })
 }
 
+/// Encodes one message as a frame (`0x00` included) into `buf`, as [`write_dump`] does: for
+/// hosts and tests that speak the protocol themselves. `None` if it does not fit `buf`.
+pub fn encode_message<'b>(message: &Message<'_>, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    encode::<(), _>(message, buf).ok()
+}
+
 /// `version ‖ postcard(message) ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
-fn encode<'b, E>(message: &MessageOut<'_>, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError<E>> {
+fn encode<'b, E, M: Serialize>(message: &M, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError<E>> {
     use postcard::ser_flavors::{crc::CrcModifier, Cobs, Slice};
     let flavor = Cobs::try_new(Slice::new(buf)).map_err(|_| FrameError::TooLarge)?;
     let flavor = CrcModifier::new(flavor, CRC.digest());

@@ -154,3 +154,14 @@ fn counters_of_both_widths_encode_alike() {
         );
     }
 }
+
+#[test]
+fn encoded_messages_round_trip() {
+    let m = Message::End { seq: 9, functions: 4 };
+    let mut buf = [0u8; 64];
+    let framed = frame::encode_message(&m, &mut buf).unwrap().to_vec();
+    assert_eq!(framed.last(), Some(&0));
+    let mut body = framed[..framed.len() - 1].to_vec();
+    assert_eq!(frame::decode(&mut body), Ok(m.clone()));
+    assert_eq!(frame::encode_message(&m, &mut [0u8; 4]), None, "too small a buffer");
+}

@@ -1,0 +1,26 @@
+//! Arbitrary bytes from a device, in arbitrary pieces, through the bridge's frame reader, frame
+//! decoder, dump assembly and renderer: no panic, and the reader never holds more than one
+//! frame's worth of bytes (libFuzzer's RSS limit catches any other unbounded growth).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use picometrics_exporter::devices::{Devices, FrameReader, MAX_FRAME};
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the piece size, so frames also arrive split.
+    let Some((&split, bytes)) = data.split_first() else { return };
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    for piece in bytes.chunks(usize::from(split).max(1)) {
+        reader.feed(
+            piece,
+            |frame| {
+                let _ = devices.ingest_frame(frame);
+            },
+            |skipped| devices.count_skipped(&skipped),
+        );
+        assert!(reader.pending() <= MAX_FRAME);
+    }
+    let _ = devices.source_closed();
+    let _ = devices.render_to_string();
+});
