@@ -116,7 +116,7 @@ step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"
     mkdir -p "corpus/$target"
     # libFuzzer's own summary; a crash fails the step (and the script).
     cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-      -max_total_time=30 -rss_limit_mb=2048 2>&1 | grep -E '^Done|SUMMARY|panicked' 
+      -max_total_time=30 -rss_limit_mb=2048 2>&1 | grep -E '^Done|SUMMARY|panicked'
     echo "test result: ok. 1 passed; 0 failed; fuzz target $target" | tee -a "$results"
   done
 )
