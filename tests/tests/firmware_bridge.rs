@@ -1,6 +1,7 @@
 //! End to end: the firmware in QEMU sends postcard/COBS frames on its UART → `picometrics-bridge`
-//! reads them (over TCP from QEMU's serial port, or from stdin) → its `/metrics` serves exactly
-//! the samples of the firmware's own Prometheus text dump, with a `device` label added.
+//! reads them (over TCP from QEMU's serial port, from a serial device — a pseudo-terminal —, or
+//! from stdin) → its `/metrics` serves exactly the samples of the firmware's own Prometheus text
+//! dump, with a `device` label added.
 
 #[path = "../../core/tests/common/mod.rs"]
 mod common;
@@ -174,4 +175,31 @@ fn bridge_on_stdin_survives_garbage_truncation_unknown_versions_and_bad_http() {
     let _ = raw.read_to_string(&mut response);
     assert!(response.starts_with("HTTP/1.1 400"), "{response:?}");
     assert_same(&text_dump, &parse(&bridge.metrics()));
+}
+
+#[test]
+fn bridge_reads_a_serial_device() {
+    let elf = firmware::build(TARGET, &["text", "frames"]);
+    let run = firmware::run(TARGET, &elf);
+    let text_dump = parse(&String::from_utf8(run.stdout).unwrap());
+
+    // A pseudo-terminal stands in for a USB serial adapter: the bridge opens its slave side by
+    // path (and sets the baud rate and raw mode, as for real hardware); the test writes the
+    // firmware's UART bytes into the master side.
+    let (mut master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal pair");
+    let path = serialport::SerialPort::name(&slave).expect("the slave's path");
+    let bridge = Bridge::start(&["--serial", &path, "--baud", "115200"], Stdio::null());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bridge.logged(&format!("opened {path}")) {
+        assert!(
+            Instant::now() < deadline,
+            "the bridge did not open {path}: {:?}",
+            bridge.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    master.write_all(&run.uart).unwrap();
+    master.flush().unwrap();
+    assert_same(&text_dump, &bridge.wait_for_calls(50.0));
+    drop(slave);
 }
