@@ -104,7 +104,7 @@ step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, p
 (
   unset RUSTFLAGS
   cargo +nightly miri setup >/dev/null
-  cargo +nightly miri test -p picometrics --no-default-features --features std --lib 2>&1 | tee -a "$results"
+  cargo +nightly miri test -p picometrics --no-default-features --features std,frames --lib 2>&1 | tee -a "$results"
 )
 
 step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"

@@ -323,3 +323,50 @@ pub fn decode(frame: &mut [u8]) -> Result<Message<'_>, DecodeError> {
         _ => Err(DecodeError::Message),
     }
 }
+
+// Registry-free, so Miri runs them too (it cannot read linker-section statics): the decoder
+// works in place on the caller's buffer, through `cobs`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn framed(m: &Message<'_>) -> heapless::Vec<u8, MAX_FRAME> {
+        let mut buf = [0u8; MAX_FRAME];
+        let bytes = encode_message(m, &mut buf).unwrap();
+        // Without the delimiter, as a reader hands frames over.
+        heapless::Vec::from_slice(&bytes[..bytes.len() - 1]).unwrap()
+    }
+
+    #[test]
+    fn messages_round_trip_and_damage_is_caught() {
+        let build =
+            BuildRecord { version: "1", commit: "c", branch: "b", service_name: "s", repository_url: "" };
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(CallerRecord { function: "p", module: "m", calls: Totals { ok: 3, error: 1 } });
+        let f = FunctionRecord {
+            function: "f\"\n",
+            module: "m",
+            objective: Some(ObjectiveRecord { name: "o", success_percentile: Some("99"), latency: None }),
+            bounds: heapless::Vec::from_slice(&[10, 100]).unwrap(),
+            counts: heapless::Vec::from_slice(&[u64::MAX, 0, 1]).unwrap(),
+            sum_nanos: 12_345,
+            root: Totals { ok: 1, error: 2 },
+            callers,
+            overflow: Totals::default(),
+            concurrent: Some(0),
+        };
+        for m in [
+            Message::Begin(Begin { device: "d", seq: 7, build }),
+            Message::Function(f),
+            Message::End { seq: 7, functions: 1 },
+        ] {
+            let mut frame = framed(&m);
+            assert!(!frame.contains(&0));
+            let mut damaged = frame.clone();
+            assert_eq!(decode(&mut frame), Ok(m));
+            let last = damaged.len() - 1;
+            damaged[last] ^= 0x40;
+            assert!(decode(&mut damaged).is_err());
+        }
+    }
+}
