@@ -134,6 +134,9 @@ fn firmware_frames_over_qemu_serial_tcp_reach_prometheus_text() {
     let served = bridge.wait_for_calls(50.0);
     assert_same(&text_dump, &served);
     assert!(bridge.logged(&format!("first dump from {DEVICE:?}")));
+    // What Prometheus will scrape passes its own linter.
+    let (ok, report) = picometrics_integration_tests::promtool_check(&bridge.metrics());
+    assert!(ok && report.trim().is_empty(), "promtool check metrics: {report}");
     // QEMU is gone; the bridge reconnects in the background and keeps serving the last dump.
     std::thread::sleep(Duration::from_millis(1500));
     assert_same(&text_dump, &parse(&bridge.metrics()));

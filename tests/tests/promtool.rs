@@ -3,8 +3,7 @@
 
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::picometrics;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use picometrics_integration_tests::promtool_check;
 
 const SLO: Objective = Objective::new("checkout \"fast\"")
     .success_rate(ObjectivePercentile::P99)
@@ -33,22 +32,6 @@ fn other_caller() -> u32 {
 
 #[picometrics]
 fn idle() {}
-
-/// Runs `promtool check metrics` on `text`; returns (success, combined output).
-fn promtool_check(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool not found: run scripts/test.sh, which installs Debian's `prometheus`");
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
-    all.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), all)
-}
 
 /// The tests here share the registry; each holds this while calling and rendering.
 static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
