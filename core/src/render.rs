@@ -19,6 +19,26 @@ pub const AUTOMETRICS_SPEC_VERSION: &str = "1.0.0";
 /// `caller_function` of calls from instrumented callers that found every caller edge taken.
 pub const OVERFLOW_CALLER: &str = "(overflow)";
 
+/// The `# HELP` and `# TYPE` lines of `function_calls_total` in text format 0.0.4.
+pub const CALLS_HEADER: &str =
+    "# HELP function_calls_total Autometrics counter for tracking function calls\n\
+     # TYPE function_calls_total counter\n";
+
+/// The `# HELP` and `# TYPE` lines of `function_calls_duration_seconds` in text format 0.0.4.
+pub const DURATION_HEADER: &str =
+    "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
+     # TYPE function_calls_duration_seconds histogram\n";
+
+/// The `# HELP` and `# TYPE` lines of `function_calls_concurrent` in text format 0.0.4.
+pub const CONCURRENT_HEADER: &str =
+    "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
+     # TYPE function_calls_concurrent gauge\n";
+
+/// The `# HELP` and `# TYPE` lines of `build_info` in text format 0.0.4.
+pub const BUILD_INFO_HEADER: &str =
+    "# HELP build_info Autometrics info metric for tracking software version and build details\n\
+     # TYPE build_info gauge\n";
+
 /// Writes every registered function's metrics and `build_info` as Prometheus text (format
 /// 0.0.4) into `w`.
 ///
@@ -73,10 +93,7 @@ where
     let service = service_name();
 
     w.write_str(match format {
-        Format::Prometheus => {
-            "# HELP function_calls_total Autometrics counter for tracking function calls\n\
-             # TYPE function_calls_total counter\n"
-        }
+        Format::Prometheus => CALLS_HEADER,
         // OpenMetrics names the counter family without its `_total` sample suffix.
         Format::OpenMetrics => {
             "# HELP function_calls Autometrics counter for tracking function calls\n\
@@ -96,10 +113,7 @@ where
         }
     }
 
-    w.write_str(
-        "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
-         # TYPE function_calls_duration_seconds histogram\n",
-    )?;
+    w.write_str(DURATION_HEADER)?;
     let mut le_texts = LeTexts::new();
     for f in functions.clone() {
         let latency = f.objective.and_then(|o| {
@@ -111,10 +125,7 @@ where
     }
 
     if functions.clone().any(|f| f.track_concurrency) {
-        w.write_str(
-            "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
-             # TYPE function_calls_concurrent gauge\n",
-        )?;
+        w.write_str(CONCURRENT_HEADER)?;
         for f in functions.filter(|f| f.track_concurrency) {
             w.write_str("function_calls_concurrent{")?;
             write_labels(w, f, service, None)?;
@@ -130,10 +141,7 @@ where
 
 fn write_build_info<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
     let b = build_info();
-    w.write_str(
-        "# HELP build_info Autometrics info metric for tracking software version and build details\n\
-         # TYPE build_info gauge\n",
-    )?;
+    w.write_str(BUILD_INFO_HEADER)?;
     writeln!(
         w,
         "build_info{{version=\"{}\",commit=\"{}\",branch=\"{}\",service_name=\"{}\",repository_url=\"{}\",repository_provider=\"{}\",autometrics_version=\"{}\"}} 1",

@@ -121,14 +121,14 @@ fn main() -> ! {
         }
     }
     let _ = never_called;
-    let stack = stack::Usage::measure();
+    let loop_stack = stack::peak();
 
     #[cfg(feature = "text")]
     text::dump();
     #[cfg(feature = "defmt")]
     dump_defmt();
 
-    summary(errors, extra, stack);
+    summary(errors, extra, loop_stack, stack::peak());
     debug::exit(debug::EXIT_SUCCESS);
     loop {
         cortex_m::asm::wfi();
@@ -194,8 +194,9 @@ mod text {
     }
 }
 
-/// One line the tests and the size report read: what the loop did and the stack it took.
-fn summary(errors: u32, extra: u32, stack: stack::Usage) {
+/// One line the tests and the size report read: what the loop did, and the peak stack of the
+/// loop (with the frame dumps, if on) and of everything up to now (the other dumps).
+fn summary(errors: u32, extra: u32, loop_stack: u32, peak_stack: u32) {
     let calls = ROUNDS * PER_ROUND;
     #[cfg(feature = "defmt")]
     defmt::info!(
@@ -203,8 +204,8 @@ fn summary(errors: u32, extra: u32, stack: stack::Usage) {
         calls,
         errors,
         extra,
-        stack.loop_bytes,
-        stack.after_dumps()
+        loop_stack,
+        peak_stack
     );
     #[cfg(not(feature = "defmt"))]
     cortex_m_semihosting::hprint!(
@@ -212,8 +213,8 @@ fn summary(errors: u32, extra: u32, stack: stack::Usage) {
         calls,
         errors,
         extra,
-        stack.loop_bytes,
-        stack.after_dumps()
+        loop_stack,
+        peak_stack
     );
 }
 

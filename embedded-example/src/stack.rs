@@ -31,8 +31,8 @@ pub fn paint() {
     }
 }
 
-/// Bytes of stack used so far (from its top, `_stack_start`).
-fn used() -> u32 {
+/// The most stack used since [`paint`], in bytes (from its top, `_stack_start`).
+pub fn peak() -> u32 {
     extern "C" {
         static _stack_start: u32;
     }
@@ -46,23 +46,4 @@ fn used() -> u32 {
         p = unsafe { p.add(1) };
     }
     (top - p as usize) as u32
-}
-
-/// The loop's peak, and the peak after the dumps.
-#[derive(Clone, Copy)]
-pub struct Usage {
-    /// Peak stack while the instrumented loop ran (with the frames dumps, if on).
-    pub loop_bytes: u32,
-}
-
-impl Usage {
-    /// Reads the peak so far.
-    pub fn measure() -> Self {
-        Self { loop_bytes: used() }
-    }
-
-    /// The peak now, after the dumps that ran since [`Usage::measure`].
-    pub fn after_dumps(self) -> u32 {
-        used()
-    }
 }

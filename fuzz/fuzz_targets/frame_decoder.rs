@@ -12,13 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let devices = Devices::new();
     let mut reader = FrameReader::new();
     for piece in bytes.chunks(usize::from(split).max(1)) {
-        reader.feed(
-            piece,
-            |frame| {
-                let _ = devices.ingest_frame(frame);
-            },
-            |skipped| devices.count_skipped(&skipped),
-        );
+        devices.feed(&mut reader, piece, |_| {});
         assert!(reader.pending() <= MAX_FRAME);
     }
     let _ = devices.source_closed();

@@ -82,7 +82,7 @@ fuzz_target!(|input: Input<'_>| {
     }
     let devices = Devices::new();
     let mut reader = FrameReader::new();
-    reader.feed(&wire, |f| assert!(devices.ingest_frame(f).is_ok()), |s| panic!("{s}"));
+    devices.feed(&mut reader, &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
     let text = devices.render_to_string();
 
     let mut seen = 0;

@@ -25,14 +25,17 @@
 //!
 //! let devices = Devices::new();
 //! let mut reader = FrameReader::new();
-//! reader.feed(&wire, |frame| assert!(devices.ingest_frame(frame).is_ok()), |skipped| panic!("{skipped}"));
+//! devices.feed(&mut reader, &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
 //! let text = devices.render_to_string();
 //! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
 //! ```
 
 use picometrics::buckets::write_seconds;
 use picometrics::frame::{self, BuildRecord, DecodeError, FunctionRecord, Message, Totals};
-use picometrics::render::{write_escaped, write_objective_labels, AUTOMETRICS_SPEC_VERSION, OVERFLOW_CALLER};
+use picometrics::render::{
+    write_escaped, write_objective_labels, AUTOMETRICS_SPEC_VERSION, BUILD_INFO_HEADER, CALLS_HEADER,
+    CONCURRENT_HEADER, DURATION_HEADER, OVERFLOW_CALLER,
+};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::sync::Mutex;
@@ -301,8 +304,33 @@ impl Devices {
         result
     }
 
-    /// Counts a skip reported by a [`FrameReader`] (or a closed source, [`Devices::source_closed`]).
-    pub fn count_skipped(&self, skipped: &Skipped) {
+    /// Feeds a source's `bytes` through `reader` into the store: every complete frame is
+    /// ingested, every skip (a run the reader dropped, or a frame that did not decode or fit)
+    /// is counted, and `report` hears each completed dump and each skip, e.g. to log them.
+    pub fn feed(
+        &self,
+        reader: &mut FrameReader,
+        bytes: &[u8],
+        mut report: impl FnMut(Result<Committed, Skipped>),
+    ) {
+        // Both closures report; the reader's skips are collected and handed over after it.
+        let mut dropped = Vec::new();
+        reader.feed(
+            bytes,
+            |frame| match self.ingest_frame(frame) {
+                Ok(Some(committed)) => report(Ok(committed)),
+                Ok(None) => {}
+                Err(skipped) => report(Err(skipped)),
+            },
+            |skipped| dropped.push(skipped),
+        );
+        for skipped in dropped {
+            self.count_skipped(&skipped);
+            report(Err(skipped));
+        }
+    }
+
+    fn count_skipped(&self, skipped: &Skipped) {
         *self.store().skipped.entry(skipped.reason()).or_default() += 1;
     }
 
@@ -374,10 +402,7 @@ impl Devices {
         let devices =
             || store.devices.iter().flat_map(|(d, dump)| dump.functions.iter().map(move |f| (d, dump, f)));
 
-        w.write_str(
-            "# HELP function_calls_total Autometrics counter for tracking function calls\n\
-             # TYPE function_calls_total counter\n",
-        )?;
+        w.write_str(CALLS_HEADER)?;
         for (device, dump, f) in devices() {
             let success =
                 f.objective.as_ref().and_then(|o| Some((&o.name, o.success_percentile.as_ref()?, None)));
@@ -398,10 +423,7 @@ impl Devices {
             }
         }
 
-        w.write_str(
-            "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
-             # TYPE function_calls_duration_seconds histogram\n",
-        )?;
+        w.write_str(DURATION_HEADER)?;
         for (device, dump, f) in devices() {
             let latency = f.objective.as_ref().and_then(|o| {
                 let (threshold, percentile) = o.latency.as_ref()?;
@@ -429,10 +451,7 @@ impl Devices {
         }
 
         if devices().any(|(_, _, f)| f.concurrent.is_some()) {
-            w.write_str(
-                "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
-                 # TYPE function_calls_concurrent gauge\n",
-            )?;
+            w.write_str(CONCURRENT_HEADER)?;
             for (device, dump, f) in devices() {
                 if let Some(value) = f.concurrent {
                     w.write_str("function_calls_concurrent{")?;
@@ -442,10 +461,7 @@ impl Devices {
             }
         }
 
-        w.write_str(
-            "# HELP build_info Autometrics info metric for tracking software version and build details\n\
-             # TYPE build_info gauge\n",
-        )?;
+        w.write_str(BUILD_INFO_HEADER)?;
         for (device, dump) in &store.devices {
             let b = &dump.build;
             w.write_str("build_info{device=\"")?;

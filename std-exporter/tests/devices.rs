@@ -44,19 +44,10 @@ fn dump(device: &str, seq: u32) -> Vec<u8> {
 /// Feeds `bytes`, returning what was committed and what was skipped.
 fn feed(devices: &Devices, reader: &mut FrameReader, bytes: &[u8]) -> (Vec<Committed>, Vec<Skipped>) {
     let (mut committed, mut skipped) = (Vec::new(), Vec::new());
-    let mut reader_skips = Vec::new();
-    reader.feed(
-        bytes,
-        |f| match devices.ingest_frame(f) {
-            Ok(c) => committed.extend(c),
-            Err(s) => skipped.push(s),
-        },
-        |s| reader_skips.push(s),
-    );
-    for s in reader_skips {
-        devices.count_skipped(&s);
-        skipped.push(s);
-    }
+    devices.feed(reader, bytes, |outcome| match outcome {
+        Ok(c) => committed.push(c),
+        Err(s) => skipped.push(s),
+    });
     (committed, skipped)
 }
 
@@ -213,7 +204,7 @@ proptest! {
         let devices = Devices::new();
         let mut reader = FrameReader::new();
         for piece in bytes.chunks(split) {
-            reader.feed(piece, |f| { let _ = devices.ingest_frame(f); }, |s| devices.count_skipped(&s));
+            devices.feed(&mut reader, piece, |_| {});
             prop_assert!(reader.pending() <= MAX_FRAME);
         }
         let _ = devices.render_to_string();

@@ -89,25 +89,27 @@ fn main() -> ExitCode {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<(String, Source), String> {
     let mut listen = "127.0.0.1:9465".to_owned();
-    let mut source = None;
-    let mut baud = 115_200;
+    let (mut stdin, mut tcp, mut serial, mut baud) = (false, None, None, 115_200);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("`{flag}` needs a value"));
         match flag.as_str() {
             "--listen" => listen = value()?,
-            "--stdin" => source = Some(Source::Stdin),
-            "--tcp" => source = Some(Source::Tcp(value()?)),
-            "--serial" => source = Some(Source::Serial { path: value()?, baud: 0 }),
+            "--stdin" => stdin = true,
+            "--tcp" => tcp = Some(value()?),
+            "--serial" => serial = Some(value()?),
             "--baud" => baud = value()?.parse().map_err(|e| format!("--baud: {e}"))?,
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    match source {
-        Some(Source::Serial { path, .. }) => Ok((listen, Source::Serial { path, baud })),
-        Some(source) => Ok((listen, source)),
-        None => Err("no source: give --stdin, --tcp or --serial".into()),
-    }
+    let source = match (stdin, tcp, serial) {
+        (true, None, None) => Source::Stdin,
+        (false, Some(addr), None) => Source::Tcp(addr),
+        (false, None, Some(path)) => Source::Serial { path, baud },
+        (false, None, None) => return Err("no source: give --stdin, --tcp or --serial".into()),
+        _ => return Err("give one source: --stdin, --tcp or --serial".into()),
+    };
+    Ok((listen, source))
 }
 
 fn open(source: &Source) -> std::io::Result<Box<dyn Read>> {
@@ -140,21 +142,14 @@ fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) 
                 return;
             }
         };
-        reader.feed(
-            &buf[..n],
-            |frame| match devices.ingest_frame(frame) {
-                Ok(Some(Committed::New { device })) => log(format_args!("first dump from {device:?}")),
-                Ok(Some(Committed::Restarted { device, previous_seq, seq })) => log(format_args!(
-                    "{device:?} restarted (dump {seq} after {previous_seq}): its counters start over"
-                )),
-                Ok(_) => {}
-                Err(skipped) => log(format_args!("{skipped}")),
-            },
-            |skipped| {
-                devices.count_skipped(&skipped);
-                log(format_args!("{skipped}"));
-            },
-        );
+        devices.feed(reader, &buf[..n], |outcome| match outcome {
+            Ok(Committed::New { device }) => log(format_args!("first dump from {device:?}")),
+            Ok(Committed::Restarted { device, previous_seq, seq }) => log(format_args!(
+                "{device:?} restarted (dump {seq} after {previous_seq}): its counters start over"
+            )),
+            Ok(Committed::Updated { .. }) => {}
+            Err(skipped) => log(format_args!("{skipped}")),
+        });
     }
 }
 
