@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 command -v qemu-system-arm >/dev/null || { echo "install qemu-system-arm (Debian) first" >&2; exit 1; }
 rustup target add thumbv7em-none-eabihf >/dev/null 2>&1 || true
 (cd embedded-example && cargo build --release -q)
-cargo build -q -p picometrics-exporter --bin picometrics-bridge
+cargo build -q -p picometrics-bridge --bin picometrics-bridge
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 qemu-system-arm -cpu cortex-m4 -machine lm3s6965evb -nographic -monitor none \
   -serial "tcp:127.0.0.1:$port,server=on,wait=on" -icount shift=0 \

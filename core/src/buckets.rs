@@ -11,8 +11,7 @@
 //! assert_eq!(HOT_PATH[9], 51_200);
 //! ```
 
-/// The largest number of bounds one function may have (the `+Inf` bucket is extra).
-pub const MAX_BOUNDS: usize = 32;
+pub use picometrics_schema::MAX_BOUNDS;
 
 /// Nanoseconds per millisecond.
 const MS: u64 = 1_000_000;
@@ -53,7 +52,7 @@ pub const fn exponential<const N: usize>(start_nanos: u64, factor: u64) -> [u64;
             };
         }
     }
-    check(&out);
+    crate::checks::check_bounds(&out);
     out
 }
 
@@ -65,35 +64,8 @@ pub const fn linear<const N: usize>(start_nanos: u64, width_nanos: u64) -> [u64;
         out[i] = start_nanos + width_nanos * i as u64;
         i += 1;
     }
-    check(&out);
+    crate::checks::check_bounds(&out);
     out
-}
-
-/// Panics (at compile time when called in a `const`) unless `bounds` is non-empty, at most
-/// [`MAX_BOUNDS`] long, starts above zero and strictly increases.
-pub const fn check(bounds: &[u64]) {
-    assert!(!bounds.is_empty(), "picometrics: bucket bounds must not be empty");
-    assert!(bounds.len() <= MAX_BOUNDS, "picometrics: more than MAX_BOUNDS (32) bucket bounds");
-    assert!(bounds[0] > 0, "picometrics: bucket bounds must be above zero nanoseconds");
-    let mut i = 1;
-    while i < bounds.len() {
-        assert!(bounds[i] > bounds[i - 1], "picometrics: bucket bounds must strictly increase");
-        i += 1;
-    }
-}
-
-/// Index of the bucket `nanos` falls in: the first bound `>= nanos` (Prometheus' `le` is
-/// inclusive), or `bounds.len()` for `+Inf`.
-///
-/// A linear scan: hot paths land in the first buckets, and 14 compares beat a binary search's
-/// unpredictable branches.
-#[inline(always)]
-pub fn index(bounds: &[u64], nanos: u64) -> usize {
-    let mut i = 0;
-    while i < bounds.len() && nanos > bounds[i] {
-        i += 1;
-    }
-    i
 }
 
 /// Writes `nanos` as decimal seconds with no trailing zeros (`5000000` → `0.005`,
@@ -154,11 +126,11 @@ mod tests {
     #[test]
     fn index_is_le_inclusive() {
         let b = [10, 20, 30];
-        assert_eq!(index(&b, 0), 0);
-        assert_eq!(index(&b, 10), 0);
-        assert_eq!(index(&b, 11), 1);
-        assert_eq!(index(&b, 30), 2);
-        assert_eq!(index(&b, 31), 3);
+        assert_eq!(crate::slot::bucket_index(&b, 0), 0);
+        assert_eq!(crate::slot::bucket_index(&b, 10), 0);
+        assert_eq!(crate::slot::bucket_index(&b, 11), 1);
+        assert_eq!(crate::slot::bucket_index(&b, 30), 2);
+        assert_eq!(crate::slot::bucket_index(&b, 31), 3);
     }
 
     #[test]
@@ -167,12 +139,12 @@ mod tests {
         assert_eq!(E, [100, 1_000, 10_000, 100_000]);
         const L: [u64; 3] = linear(5, 5);
         assert_eq!(L, [5, 10, 15]);
-        check(&DEFAULT);
+        crate::checks::check_bounds(&DEFAULT);
     }
 
     #[test]
     #[should_panic(expected = "strictly increase")]
     fn rejects_unsorted() {
-        check(&[2, 1]);
+        crate::checks::check_bounds(&[2, 1]);
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::caller::{self, CallerScope};
 use crate::clock;
-use crate::registry::FunctionDescriptor;
+use crate::descriptor::FunctionDescriptor;
 use crate::slot::{FunctionSlot, ResultCounts};
 use core::future::Future;
 use core::mem::ManuallyDrop;
@@ -203,13 +203,13 @@ mod tests {
     #[test]
     fn cancelled_guard_restores_the_gauge() {
         let guard = CallGuard::start(&SLOT, &BOUNDS, true);
-        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 1);
+        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 1);
         drop(guard);
-        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 0);
-        assert_eq!(crate::slot::SlotStorage::histogram(&SLOT).count(), 0);
+        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 0);
+        assert_eq!(crate::descriptor::SlotStorage::histogram(&SLOT).count(), 0);
         let guard = CallGuard::start(&SLOT, &BOUNDS, true);
         guard.finish(true);
-        assert_eq!(crate::slot::SlotStorage::calls(&SLOT).root.error, 1);
-        assert_eq!(crate::slot::SlotStorage::concurrent(&SLOT), 0);
+        assert_eq!(crate::descriptor::SlotStorage::calls(&SLOT).root.error, 1);
+        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 0);
     }
 }

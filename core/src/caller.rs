@@ -10,7 +10,7 @@
 //!   threads running instrumented code, caller labels can name the wrong caller (counts,
 //!   latencies and results stay exact).
 
-use crate::registry::FunctionDescriptor;
+use crate::descriptor::FunctionDescriptor;
 
 type Current = Option<&'static FunctionDescriptor>;
 

@@ -22,25 +22,7 @@ use core::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The trace a call belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TraceContext {
-    /// The W3C trace id (16 bytes).
-    pub trace_id: u128,
-    /// The W3C span id (8 bytes).
-    pub span_id: u64,
-}
-
-/// An exemplar as read back: the trace, the observed duration and when it was recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Exemplar {
-    /// The call's trace.
-    pub trace: TraceContext,
-    /// The observed duration in nanoseconds.
-    pub value_nanos: u64,
-    /// Wall-clock time of the observation, milliseconds since the Unix epoch.
-    pub timestamp_ms: u64,
-}
+pub use crate::model::{Exemplar, TraceContext};
 
 static SOURCE: OnceLock<fn() -> Option<TraceContext>> = OnceLock::new();
 
@@ -58,7 +40,7 @@ pub(crate) fn current() -> Option<TraceContext> {
 
 /// One bucket's latest exemplar, under a sequence number (odd while being written).
 #[derive(Debug)]
-pub struct ExemplarCell {
+pub(crate) struct ExemplarCell {
     seq: AtomicU64,
     trace_hi: AtomicU64,
     trace_lo: AtomicU64,
@@ -70,7 +52,7 @@ pub struct ExemplarCell {
 impl ExemplarCell {
     /// An empty cell.
     #[allow(clippy::new_without_default)] // built in statics
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             seq: AtomicU64::new(0),
             trace_hi: AtomicU64::new(0),
@@ -99,7 +81,7 @@ impl ExemplarCell {
     }
 
     /// The latest complete exemplar, if any (`None` also while one is being written).
-    pub fn load(&self) -> Option<Exemplar> {
+    pub(crate) fn load(&self) -> Option<Exemplar> {
         let before = self.seq.load(Ordering::Acquire);
         if before == 0 || before % 2 == 1 {
             return None;
@@ -120,7 +102,7 @@ impl ExemplarCell {
 
 /// A bucket's cells: one per bound plus `+Inf`.
 #[derive(Debug)]
-pub struct ExemplarCells<const BOUNDS: usize> {
+pub(crate) struct ExemplarCells<const BOUNDS: usize> {
     buckets: [ExemplarCell; BOUNDS],
     inf: ExemplarCell,
 }
@@ -128,12 +110,12 @@ pub struct ExemplarCells<const BOUNDS: usize> {
 impl<const BOUNDS: usize> ExemplarCells<BOUNDS> {
     /// Empty cells.
     #[allow(clippy::new_without_default)] // built in statics
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self { buckets: [const { ExemplarCell::new() }; BOUNDS], inf: ExemplarCell::new() }
     }
 
     /// The cell of bucket `i` (`BOUNDS` is `+Inf`).
-    pub fn get(&self, i: usize) -> &ExemplarCell {
+    pub(crate) fn get(&self, i: usize) -> &ExemplarCell {
         self.buckets.get(i).unwrap_or(&self.inf)
     }
 }

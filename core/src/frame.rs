@@ -36,15 +36,15 @@
 //! assert_eq!((begin.device, begin.seq), ("dev-1", 7));
 //! ```
 
-use crate::buckets::MAX_BOUNDS;
-use crate::build_info::{build_info, service_name};
-use crate::counter::CounterValue;
-use crate::registry::{functions, FunctionDescriptor};
-use crate::slot::MAX_CALLERS;
-use crate::snapshot::{CallerTotals, ResultTotals};
+use crate::descriptor::FunctionDescriptor;
+use crate::model::{Caller, FunctionSeries, ObjectiveLabels, Totals};
+use crate::registry::{build, functions, service_name};
 use core::fmt;
 use crc::{Crc, CRC_32_ISCSI};
+use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
 use serde::{Deserialize, Serialize};
+
+pub use crate::model::Build;
 
 /// The wire format version, the first byte of every payload.
 pub const VERSION: u8 = 1;
@@ -86,53 +86,7 @@ pub struct Begin<'a> {
     pub seq: u32,
     /// The `build_info` labels.
     #[serde(borrow)]
-    pub build: BuildRecord<'a>,
-}
-
-/// The labels of `build_info`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BuildRecord<'a> {
-    /// `version`.
-    pub version: &'a str,
-    /// `commit`.
-    pub commit: &'a str,
-    /// `branch`.
-    pub branch: &'a str,
-    /// `service_name`.
-    pub service_name: &'a str,
-    /// `repository_url`.
-    pub repository_url: &'a str,
-}
-
-/// An objective's labels, as rendered.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ObjectiveRecord<'a> {
-    /// `objective_name`.
-    pub name: &'a str,
-    /// `objective_percentile` of the success-rate objective, if any.
-    pub success_percentile: Option<&'a str>,
-    /// `objective_latency_threshold` and `objective_percentile` of the latency objective.
-    pub latency: Option<(&'a str, &'a str)>,
-}
-
-/// Ok and error totals.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
-    /// `result="ok"`.
-    pub ok: u64,
-    /// `result="error"`.
-    pub error: u64,
-}
-
-/// Calls from one instrumented caller.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CallerRecord<'a> {
-    /// `caller_function`.
-    pub function: &'a str,
-    /// `caller_module`.
-    pub module: &'a str,
-    /// Its calls.
-    pub calls: Totals,
+    pub build: Build<'a>,
 }
 
 /// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
@@ -145,7 +99,7 @@ pub struct FunctionRecord<'a> {
     pub module: &'a str,
     /// The objective's labels.
     #[serde(borrow)]
-    pub objective: Option<ObjectiveRecord<'a>>,
+    pub objective: Option<ObjectiveLabels<'a>>,
     /// Histogram bounds in nanoseconds.
     pub bounds: heapless::Vec<u64, MAX_BOUNDS>,
     /// Per-bucket (not cumulative) counts, the last one `+Inf`.
@@ -156,28 +110,66 @@ pub struct FunctionRecord<'a> {
     pub root: Totals,
     /// Calls by instrumented caller.
     #[serde(borrow)]
-    pub callers: heapless::Vec<CallerRecord<'a>, MAX_CALLERS>,
+    pub callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
     /// Calls from callers that found every edge taken (`caller_function="(overflow)"`).
     pub overflow: Totals,
     /// `function_calls_concurrent`, when tracked.
     pub concurrent: Option<u64>,
 }
 
+impl<'a> FunctionRecord<'a> {
+    /// This record as the exposition model's view, reported under `service_name` with an
+    /// optional first label such as `("device", name)`.
+    pub fn series(&'a self, service_name: &'a str, extra: Option<(&'a str, &'a str)>) -> FunctionSeries<'a> {
+        FunctionSeries {
+            extra,
+            function: self.function,
+            module: self.module,
+            service_name,
+            objective: self.objective,
+            bounds: &self.bounds,
+            counts: &self.counts,
+            sum_nanos: self.sum_nanos,
+            root: self.root,
+            callers: &self.callers,
+            overflow: self.overflow,
+            concurrent: self.concurrent,
+            exemplars: &[],
+        }
+    }
+}
+
 /// What the encoder writes for a function: the same fields as [`FunctionRecord`] in the same
-/// order, borrowed from a snapshot instead of copied (`CounterValue` may be `u32`: postcard
-/// writes both widths as the same varint).
+/// order, borrowed from a view instead of copied.
 #[derive(Serialize)]
 struct FunctionOut<'a> {
     function: &'a str,
     module: &'a str,
-    objective: Option<ObjectiveRecord<'a>>,
+    objective: Option<ObjectiveLabels<'a>>,
     bounds: &'a [u64],
-    counts: &'a [CounterValue],
+    counts: &'a [u64],
     sum_nanos: u64,
-    root: ResultTotals,
-    callers: &'a [CallerTotals],
-    overflow: ResultTotals,
-    concurrent: Option<CounterValue>,
+    root: Totals,
+    callers: &'a [Caller<'a>],
+    overflow: Totals,
+    concurrent: Option<u64>,
+}
+
+impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
+    fn from(s: &FunctionSeries<'a>) -> Self {
+        Self {
+            function: s.function,
+            module: s.module,
+            objective: s.objective,
+            bounds: s.bounds,
+            counts: s.counts,
+            sum_nanos: s.sum_nanos,
+            root: s.root,
+            callers: s.callers,
+            overflow: s.overflow,
+            concurrent: s.concurrent,
+        }
+    }
 }
 
 /// [`Message`] on the encoding side.
@@ -224,37 +216,15 @@ pub fn write_dump_of<'f, E>(
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let mut buf = [0u8; MAX_FRAME];
-    let b = build_info();
-    let build = BuildRecord {
-        version: b.version,
-        commit: b.commit,
-        branch: b.branch,
-        service_name: service_name(),
-        repository_url: b.repository_url,
-    };
+    let build = build();
     sink(&[0]).map_err(FrameError::Write)?;
     let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
     send(&MessageOut::Begin(Begin { device, seq, build }))?;
     let mut count = 0u16;
+    let service = service_name();
     for f in functions {
-        let s = f.snapshot();
-        let objective = f.objective.map(|o| ObjectiveRecord {
-            name: o.name,
-            success_percentile: o.success_rate.map(|p| p.as_str()),
-            latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
-        });
-        send(&MessageOut::Function(FunctionOut {
-            function: s.function,
-            module: s.module,
-            objective,
-            bounds: s.bounds,
-            counts: &s.histogram.counts,
-            sum_nanos: s.histogram.sum_nanos,
-            root: s.calls.root,
-            callers: &s.calls.callers,
-            overflow: s.calls.overflow,
-            concurrent: s.concurrent,
-        }))?;
+        let snapshot = f.snapshot();
+        send(&MessageOut::Function((&snapshot.series(service)).into()))?;
         count = count.wrapping_add(1);
     }
     send(&MessageOut::End { seq, functions: count })
@@ -339,14 +309,20 @@ mod tests {
 
     #[test]
     fn messages_round_trip_and_damage_is_caught() {
-        let build =
-            BuildRecord { version: "1", commit: "c", branch: "b", service_name: "s", repository_url: "" };
+        let build = Build {
+            version: "1",
+            commit: "c",
+            branch: "b",
+            service_name: "s",
+            repository_url: "",
+            extra: None,
+        };
         let mut callers = heapless::Vec::new();
-        let _ = callers.push(CallerRecord { function: "p", module: "m", calls: Totals { ok: 3, error: 1 } });
+        let _ = callers.push(Caller { function: "p", module: "m", calls: Totals { ok: 3, error: 1 } });
         let f = FunctionRecord {
             function: "f\"\n",
             module: "m",
-            objective: Some(ObjectiveRecord { name: "o", success_percentile: Some("99"), latency: None }),
+            objective: Some(ObjectiveLabels { name: "o", success_percentile: Some("99"), latency: None }),
             bounds: heapless::Vec::from_slice(&[10, 100]).unwrap(),
             counts: heapless::Vec::from_slice(&[u64::MAX, 0, 1]).unwrap(),
             sum_nanos: 12_345,

@@ -47,9 +47,22 @@
 //!
 //! * `std` (default): thread-local caller tracking, panics counted as errors,
 //!   `std::time::Instant` clock, runtime `PICOMETRICS_SERVICE_NAME` / `OTEL_SERVICE_NAME`.
+//! * `quanta` (default): time calls with the invariant TSC through `quanta` (falls back to
+//!   the OS clock); chosen by benchmark.
 //! * `embassy-time`: time calls with `embassy_time::Instant`.
-//! * `defmt`: `defmt::Format` for [`snapshot`] types and objectives.
+//! * `defmt`: `defmt::Format` for [`snapshot`] and [`model`] types and objectives.
 //! * `serde`: no_std `serde::Serialize` for the same.
+//! * `frames`: [`frame`], the registry as versioned postcard messages with CRC-32 in COBS
+//!   frames for serial links, and their decoder.
+//! * `exemplars` (std): each histogram bucket keeps the trace of its latest call, written in
+//!   OpenMetrics output.
+//!
+//! ## What is public
+//!
+//! The attribute, [`clock!`], [`objectives`], [`buckets`], [`snapshot`]s and the exposition
+//! [`model`], the one writer in [`render`], [`report`], [`frame`]s, and [`registry`]
+//! iteration. Names come from [`schema`]. Everything the generated code needs is in a hidden
+//! versioned module.
 //!
 //! Without `std` or `embassy-time`, name the firmware's tick source once with [`clock!`].
 //!
@@ -61,38 +74,45 @@
 //!   `critical_section::with`, and on targets without atomic read-modify-write (thumbv6m) every
 //!   counter is; link an implementation (e.g. cortex-m's `critical-section-single-core`
 //!   feature).
-//! * Counters are 32-bit where the target lacks 64-bit atomics ([`counter`]); a slot with the
-//!   default 14 buckets takes 128 bytes of RAM there ([`slot`]).
+//! * Counters are 32-bit where the target lacks 64-bit atomics (they wrap; snapshots widen
+//!   them to `u64`); a slot with the default 14 buckets takes 128 bytes of RAM there.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 #[cfg(feature = "std")]
 extern crate std;
 
+// Module graph (no circle): schema ← model ← snapshot ← descriptor ← slot, registry ← render,
+// report, frame; call ← caller ← registry. `sync` and `counter` are leaves under `slot`.
 pub mod buckets;
 pub mod build_info;
 mod call;
-pub mod caller;
+mod caller;
+mod checks;
 pub mod clock;
-pub mod counter;
+mod counter;
+mod descriptor;
 #[cfg(feature = "exemplars")]
 pub mod exemplars;
 #[cfg(feature = "frames")]
 pub mod frame;
+pub mod model;
 pub mod objectives;
 pub mod queries;
 pub mod registry;
 pub mod render;
 pub mod report;
-pub mod slot;
+mod slot;
 pub mod snapshot;
 mod sync;
 
-pub use build_info::BuildInfo;
+pub use descriptor::FunctionDescriptor;
 pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 pub use picometrics_macros::picometrics;
+/// The exposition schema: metric and label names, HELP text, query templates, limits.
+pub use picometrics_schema as schema;
 pub use queries::Queries;
-pub use registry::{functions, FunctionDescriptor};
+pub use registry::functions;
 pub use render::{render_openmetrics, render_prometheus};
 
 /// Used by the code `#[picometrics]` generates. Not a public API. Versioned so a macro crate
@@ -101,9 +121,12 @@ pub use render::{render_openmetrics, render_prometheus};
 #[doc(hidden)]
 pub mod __private_v1 {
     pub use crate::call::{classify_with, CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
-    pub use crate::caller::CallerScope;
-    pub use crate::registry::{FunctionDescriptor, PICOMETRICS_FUNCTIONS};
-    pub use crate::slot::FunctionSlot;
+    pub use crate::caller::{current as current_caller, CallerScope};
+    pub use crate::checks::{check_bounds, check_objective};
+    pub use crate::counter::{Counter, CounterValue, Sum};
+    pub use crate::descriptor::{FunctionDescriptor, SlotStorage};
+    pub use crate::registry::PICOMETRICS_FUNCTIONS;
+    pub use crate::slot::{bucket_index, FunctionSlot, DEFAULT_CALLERS};
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
     pub use core;
     pub use linkme;

@@ -166,22 +166,6 @@ impl Objective {
     }
 }
 
-/// Panics (at compile time in the `const` the attribute emits) if `objective` has a latency
-/// part whose threshold is not one of `bounds`: its `le` bucket would not exist.
-pub const fn check_against_bounds(objective: &Objective, bounds: &[u64]) {
-    if let Some((threshold, _)) = objective.latency {
-        let t = threshold.as_nanos();
-        let mut i = 0;
-        while i < bounds.len() {
-            if bounds[i] == t {
-                return;
-            }
-            i += 1;
-        }
-        panic!("picometrics: the objective's latency threshold is not one of this function's bucket bounds");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,15 +188,5 @@ mod tests {
             .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
         assert_eq!(O.success_rate.unwrap().as_str(), "99.9");
         assert_eq!(O.latency_threshold(), Some("0.25"));
-        check_against_bounds(&O, &DEFAULT);
-    }
-
-    #[test]
-    #[should_panic(expected = "not one of this function's bucket bounds")]
-    fn threshold_must_be_a_bound() {
-        check_against_bounds(
-            &Objective::new("x").latency(ObjectiveLatency::Ms5, ObjectivePercentile::P90),
-            &[1, 2, 3],
-        );
     }
 }

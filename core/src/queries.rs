@@ -2,7 +2,8 @@
 //!
 //! The attribute also emits them as a `const` [`Queries`] next to each function
 //! (`<NAME>_QUERIES`, e.g. `CREATE_USER_QUERIES`); [`Query::write`] renders the same text at
-//! run time for any registered function (a test keeps the two identical).
+//! run time for any registered function. Both come from the templates of
+//! [`picometrics_schema::QUERIES`].
 //!
 //! ```
 //! use picometrics::queries::Query;
@@ -12,9 +13,9 @@
 //! ```
 
 use core::fmt::{self, Write};
+use picometrics_schema::{QueryTemplate, QUERIES};
 
-/// The Prometheus the rustdoc links point at when `PROMETHEUS_URL` is not set at compile time.
-pub const DEFAULT_PROMETHEUS_URL: &str = "http://localhost:9090";
+pub use picometrics_schema::DEFAULT_PROMETHEUS_URL;
 
 /// The generated queries of one function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub enum Query {
 }
 
 impl Query {
-    /// Every kind, in the order the rustdoc lists them.
+    /// Every kind, in the order the rustdoc lists them (the order of the schema's templates).
     pub const ALL: [Self; 6] = [
         Self::RequestRate,
         Self::ErrorRatio,
@@ -75,42 +76,19 @@ impl Query {
         Self::Callees,
     ];
 
+    /// The schema entry of this kind.
+    const fn schema(self) -> &'static QueryTemplate {
+        &QUERIES[self as usize]
+    }
+
     /// A short human title.
     pub const fn title(self) -> &'static str {
-        match self {
-            Self::RequestRate => "Request rate",
-            Self::ErrorRatio => "Error ratio",
-            Self::LatencyP95 => "Latency (95th percentile)",
-            Self::LatencyP99 => "Latency (99th percentile)",
-            Self::ConcurrentCalls => "Concurrent calls",
-            Self::Callees => "Functions called by this one",
-        }
+        self.schema().title
     }
 
     /// The template; `$F` stands for the function label, `$M` for the module label.
-    /// The macro crate holds the same templates (compared by a test).
     pub const fn template(self) -> &'static str {
-        match self {
-            Self::RequestRate => {
-                r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#
-            }
-            Self::ErrorRatio => concat!(
-                r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m]))"#,
-                r#" / sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#
-            ),
-            Self::LatencyP95 => {
-                r#"histogram_quantile(0.95, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#
-            }
-            Self::LatencyP99 => {
-                r#"histogram_quantile(0.99, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#
-            }
-            Self::ConcurrentCalls => {
-                r#"sum by (function, module) (function_calls_concurrent{function="$F",module="$M"})"#
-            }
-            Self::Callees => {
-                r#"sum by (function, module) (rate(function_calls_total{caller_function="$F",caller_module="$M"}[5m]))"#
-            }
-        }
+        self.schema().template
     }
 
     /// Writes the query for `function` in `module`.
@@ -163,6 +141,17 @@ pub fn write_url_encoded<W: Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Query` discriminants index the schema's templates, whose fields name `Queries`' fields.
+    #[test]
+    fn kinds_index_the_schema() {
+        let fields =
+            ["request_rate", "error_ratio", "latency_p95", "latency_p99", "concurrent_calls", "callees"];
+        assert_eq!(Query::ALL.len(), QUERIES.len());
+        for (q, field) in Query::ALL.into_iter().zip(fields) {
+            assert_eq!(q.schema().field, field);
+        }
+    }
 
     #[test]
     fn fills_and_links() {

@@ -1,83 +1,23 @@
 //! The link-time registry: one read-only [`FunctionDescriptor`] per instrumented function,
-//! gathered by the linker into one slice.
+//! gathered by the linker into one slice, and the program's `build_info` and service name.
 //!
-//! `#[picometrics]` places each descriptor in the [`linkme`] distributed slice
-//! `PICOMETRICS_FUNCTIONS`. There is no runtime registration and no constructor to run (which
-//! is why `inventory` is not used: cortex-m-rt never runs constructors), so every function is
-//! in the registry — and in the first scrape, at zero — before it is ever called.
+//! `#[picometrics]` places each descriptor in a [`linkme`] distributed slice. There is no
+//! runtime registration and no constructor to run (which is why `inventory` is not used:
+//! cortex-m-rt never runs constructors), so every function is in the registry — and in the
+//! first scrape, at zero — before it is ever called.
 //!
 //! On bare metal the slice must be placed in FLASH by `picometrics.x` (see the crate docs).
 //!
 //! Caveat shared with every linker-section registry: a function in a library crate whose
 //! object file the final link drops entirely (nothing else in it is used) is not registered.
+//!
+//! The registry is a [`Source`] of the exposition model: [`Registry`] for every function,
+//! [`Registry::of`] for a chosen set.
 
 use crate::build_info::BuildInfo;
-use crate::objectives::Objective;
-use crate::slot::SlotStorage;
-use crate::snapshot::FunctionSnapshot;
-
-/// Everything about an instrumented function that is fixed at compile time, plus a reference
-/// to its counters. Lives in read-only memory.
-pub struct FunctionDescriptor {
-    /// The `function` label: the function's name, or `Type::method` for methods.
-    pub name: &'static str,
-    /// The `module` label: `module_path!()` where the function is defined.
-    pub module: &'static str,
-    /// The function's objective, if any.
-    pub objective: Option<Objective>,
-    /// Histogram bounds in nanoseconds.
-    pub bounds: &'static [u64],
-    /// Whether `function_calls_concurrent` is reported for it.
-    pub track_concurrency: bool,
-    /// Build information of the crate that defines it.
-    pub build: &'static BuildInfo,
-    slot: &'static dyn SlotStorage,
-}
-
-impl FunctionDescriptor {
-    /// Describes a function; used by the code `#[picometrics]` generates.
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub const fn new(
-        name: &'static str,
-        module: &'static str,
-        objective: Option<Objective>,
-        bounds: &'static [u64],
-        track_concurrency: bool,
-        build: &'static BuildInfo,
-        slot: &'static dyn SlotStorage,
-    ) -> Self {
-        Self { name, module, objective, bounds, track_concurrency, build, slot }
-    }
-
-    /// Reads this function's counters.
-    pub fn snapshot(&self) -> FunctionSnapshot {
-        FunctionSnapshot {
-            function: self.name,
-            module: self.module,
-            bounds: self.bounds,
-            calls: self.slot.calls(),
-            histogram: self.slot.histogram(),
-            concurrent: self.track_concurrency.then(|| self.slot.concurrent()),
-        }
-    }
-
-    pub(crate) fn slot(&self) -> &'static dyn SlotStorage {
-        self.slot
-    }
-}
-
-impl core::fmt::Debug for FunctionDescriptor {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("FunctionDescriptor")
-            .field("name", &self.name)
-            .field("module", &self.module)
-            .field("objective", &self.objective)
-            .field("bounds", &self.bounds)
-            .field("track_concurrency", &self.track_concurrency)
-            .finish_non_exhaustive()
-    }
-}
+use crate::descriptor::FunctionDescriptor;
+use crate::model::{Build, FunctionSeries, Source};
+use core::fmt;
 
 /// The distributed slice every `#[picometrics]` function is registered in.
 #[doc(hidden)]
@@ -92,4 +32,103 @@ pub fn functions() -> &'static [FunctionDescriptor] {
 /// The registered function with this `function` and `module` label, if any.
 pub fn find(name: &str, module: &str) -> Option<&'static FunctionDescriptor> {
     functions().iter().find(|f| f.name == name && f.module == module)
+}
+
+/// Reported when no instrumented function is linked at all.
+static EMPTY: BuildInfo =
+    BuildInfo { version: "", commit: "", branch: "", service_name: "", repository_url: "", is_binary: false };
+
+/// The program's build facts: those of an instrumented function defined in the binary crate
+/// if there is one, else those of the first registered function.
+pub fn build_info() -> &'static BuildInfo {
+    let all = functions();
+    all.iter().find(|f| f.build.is_binary).or_else(|| all.first()).map_or(&EMPTY, |f| f.build)
+}
+
+/// The `service_name` label: the runtime override (std: `PICOMETRICS_SERVICE_NAME`, then
+/// `OTEL_SERVICE_NAME`), else the compile-time one.
+pub fn service_name() -> &'static str {
+    #[cfg(feature = "std")]
+    if let Some(name) = crate::build_info::runtime_service_name() {
+        return name;
+    }
+    build_info().service_name
+}
+
+/// The program's `build_info` labels as the exposition model has them.
+pub fn build() -> Build<'static> {
+    let b = build_info();
+    Build {
+        version: b.version,
+        commit: b.commit,
+        branch: b.branch,
+        service_name: service_name(),
+        repository_url: b.repository_url,
+        extra: None,
+    }
+}
+
+/// The local registry as a [`Source`]: every registered function and the program's
+/// `build_info`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Registry;
+
+impl Registry {
+    /// A chosen set of functions as a [`Source`], without `build_info`. The iterator is
+    /// cloned once per metric family, so it must be cheap to clone (a slice iterator).
+    pub fn of<'a, I>(functions: I) -> Chosen<I>
+    where
+        I: IntoIterator<Item = &'a FunctionDescriptor> + Clone,
+    {
+        Chosen(functions)
+    }
+}
+
+/// A chosen set of registered functions (see [`Registry::of`]).
+#[derive(Clone, Debug)]
+pub struct Chosen<I>(I);
+
+/// Calls `each` with the view of each function, read now.
+fn each_series<'a>(
+    functions: impl IntoIterator<Item = &'a FunctionDescriptor>,
+    each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
+) -> fmt::Result {
+    let service = service_name();
+    for f in functions {
+        let snapshot = f.snapshot();
+        #[cfg_attr(not(feature = "exemplars"), allow(unused_mut))]
+        let mut series = snapshot.series(service);
+        #[cfg(feature = "exemplars")]
+        let exemplars: heapless::Vec<_, { picometrics_schema::MAX_BOUNDS + 1 }> =
+            (0..snapshot.histogram.counts.len()).map(|i| f.slot().exemplar(i)).collect();
+        #[cfg(feature = "exemplars")]
+        {
+            series.exemplars = &exemplars;
+        }
+        each(&series)?;
+    }
+    Ok(())
+}
+
+impl Source for Registry {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        each_series(functions(), each)
+    }
+
+    fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        each(&build())
+    }
+}
+
+impl<'a, I> Source for Chosen<I>
+where
+    I: IntoIterator<Item = &'a FunctionDescriptor> + Clone,
+{
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        each_series(self.0.clone(), each)
+    }
+
+    fn builds(&self, _: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        Ok(())
+    }
 }

@@ -1,43 +1,35 @@
-//! Prometheus text exposition format 0.0.4, written into any [`core::fmt::Write`].
+//! The one writer: any [`Source`] of the exposition model as Prometheus text 0.0.4 or
+//! OpenMetrics 1.0 text, into any [`core::fmt::Write`], without allocating.
 //!
 //! ```
 //! let mut out = heapless::String::<8192>::new();
 //! picometrics::render_prometheus(&mut out).unwrap();
 //! assert!(out.contains("# TYPE build_info gauge"));
 //! ```
+//!
+//! Every path that produces text goes through [`write`]: the local registry
+//! ([`render_prometheus`], [`render_openmetrics`]), the device bridge (each device's decoded
+//! dump) and tests (fixtures).
 
 use crate::buckets::write_seconds;
-use crate::build_info::{build_info, repository_provider, service_name};
-use crate::registry::{functions, FunctionDescriptor};
-use crate::snapshot::ResultTotals;
+use crate::descriptor::FunctionDescriptor;
+use crate::model::{Family, FunctionSeries, Source};
+use crate::registry::Registry;
 use core::fmt::{self, Write};
+use picometrics_schema::{
+    self as schema, label, Metric, BUCKET_SUFFIX, COUNT_SUFFIX, RESULT_ERROR, RESULT_OK, SUM_SUFFIX,
+};
 
-/// The `autometrics_version` label: the version of the autometrics metrics specification these
-/// names and labels follow.
-pub const AUTOMETRICS_SPEC_VERSION: &str = "1.0.0";
-
-/// `caller_function` of calls from instrumented callers that found every caller edge taken.
-pub const OVERFLOW_CALLER: &str = "(overflow)";
-
-/// The `# HELP` and `# TYPE` lines of `function_calls_total` in text format 0.0.4.
-pub const CALLS_HEADER: &str =
-    "# HELP function_calls_total Autometrics counter for tracking function calls\n\
-     # TYPE function_calls_total counter\n";
-
-/// The `# HELP` and `# TYPE` lines of `function_calls_duration_seconds` in text format 0.0.4.
-pub const DURATION_HEADER: &str =
-    "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration\n\
-     # TYPE function_calls_duration_seconds histogram\n";
-
-/// The `# HELP` and `# TYPE` lines of `function_calls_concurrent` in text format 0.0.4.
-pub const CONCURRENT_HEADER: &str =
-    "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency\n\
-     # TYPE function_calls_concurrent gauge\n";
-
-/// The `# HELP` and `# TYPE` lines of `build_info` in text format 0.0.4.
-pub const BUILD_INFO_HEADER: &str =
-    "# HELP build_info Autometrics info metric for tracking software version and build details\n\
-     # TYPE build_info gauge\n";
+/// A text exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`): counter families
+    /// are declared without their `_total` suffix, exemplars are written, and the output ends
+    /// with `# EOF`.
+    OpenMetrics,
+}
 
 /// Writes every registered function's metrics and `build_info` as Prometheus text (format
 /// 0.0.4) into `w`.
@@ -46,210 +38,211 @@ pub const BUILD_INFO_HEADER: &str =
 /// histogram is read once, so `+Inf` equals `_count` and buckets are cumulative in every
 /// output even while other threads or interrupts record calls.
 pub fn render_prometheus<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
-    render_functions(w, functions())?;
-    write_build_info(w)
+    write(w, &Registry, Format::Prometheus)
 }
 
-/// Writes the same metrics as [`render_prometheus`] in OpenMetrics 1.0 text format
-/// (`application/openmetrics-text; version=1.0.0`): the counter family is named
-/// `function_calls` (its samples stay `function_calls_total`) and the output ends with `# EOF`.
+/// Writes the same metrics as [`render_prometheus`] in OpenMetrics 1.0 text format: the
+/// counter family is named `function_calls` (its samples stay `function_calls_total`),
+/// exemplars are written where recorded, and the output ends with `# EOF`.
 pub fn render_openmetrics<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
-    render_as(w, functions(), Format::OpenMetrics)?;
-    write_build_info(w)?;
-    w.write_str("# EOF\n")
-}
-
-/// The two text formats.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Prometheus,
-    OpenMetrics,
+    write(w, &Registry, Format::OpenMetrics)
 }
 
 /// Like [`render_prometheus`], for a chosen set of functions and without `build_info`.
-///
-/// Each function's labels are escaped once and repeated from a stack buffer, and the end of
-/// each line reaches `w` in a single `write_str`: rendering costs about one copy of the
-/// output plus integer formatting.
 ///
 /// `functions` is walked once per metric family, so it must be cheap to clone
 /// (`&[FunctionDescriptor]`, or an iterator over `&FunctionDescriptor`s).
 pub fn render_functions<'a, W, I>(w: &mut W, functions: I) -> fmt::Result
 where
     W: Write + ?Sized,
-    I: IntoIterator<Item = &'a FunctionDescriptor>,
-    I::IntoIter: Clone,
+    I: IntoIterator<Item = &'a FunctionDescriptor> + Clone,
 {
-    render_as(w, functions, Format::Prometheus)
+    write(w, &Registry::of(functions), Format::Prometheus)
 }
 
-fn render_as<'a, W, I>(w: &mut W, functions: I, format: Format) -> fmt::Result
+/// Writes every series of `source` in `format`: `function_calls_total`,
+/// `function_calls_duration_seconds`, `function_calls_concurrent` (if any function tracks it)
+/// and `build_info` (if the source has one), each family under its `# HELP` and `# TYPE`.
+///
+/// Each function's labels are escaped once and repeated from a stack buffer, and the end of
+/// each line reaches `w` in a single `write_str`: rendering costs about one copy of the
+/// output plus integer formatting.
+pub fn write<W, S>(w: &mut W, source: &S, format: Format) -> fmt::Result
 where
     W: Write + ?Sized,
-    I: IntoIterator<Item = &'a FunctionDescriptor>,
-    I::IntoIter: Clone,
+    S: Source + ?Sized,
 {
-    let functions = functions.into_iter();
-    let service = service_name();
+    write_header(w, &schema::FUNCTION_CALLS, format)?;
+    source.functions(&mut |s| write_calls(w, s))?;
 
-    w.write_str(match format {
-        Format::Prometheus => CALLS_HEADER,
-        // OpenMetrics names the counter family without its `_total` sample suffix.
-        Format::OpenMetrics => {
-            "# HELP function_calls Autometrics counter for tracking function calls\n\
-             # TYPE function_calls counter\n"
-        }
-    })?;
-    for f in functions.clone() {
-        let success = f.objective.and_then(|o| Some((o.name, o.success_rate?.as_str(), None)));
-        let labels = CachedLabels::new("function_calls_total{", f, service, success);
-        let calls = f.slot().calls();
-        write_calls(w, &labels, "", "", calls.root)?;
-        for edge in &calls.callers {
-            write_calls(w, &labels, edge.function, edge.module, edge.calls)?;
-        }
-        if calls.overflow != ResultTotals::default() {
-            write_calls(w, &labels, OVERFLOW_CALLER, "", calls.overflow)?;
-        }
-    }
-
-    w.write_str(DURATION_HEADER)?;
+    write_header(w, &schema::FUNCTION_CALLS_DURATION, format)?;
     let mut le_texts = LeTexts::new();
-    for f in functions.clone() {
-        let latency = f.objective.and_then(|o| {
-            let (threshold, percentile) = o.latency?;
-            Some((o.name, percentile.as_str(), Some(threshold.as_str())))
-        });
-        let labels = CachedLabels::new("function_calls_duration_seconds_bucket{", f, service, latency);
-        write_histogram(w, f, &labels, &mut le_texts, format)?;
-    }
+    source.functions(&mut |s| write_histogram(w, s, &mut le_texts, format))?;
 
-    if functions.clone().any(|f| f.track_concurrency) {
-        w.write_str(CONCURRENT_HEADER)?;
-        for f in functions.filter(|f| f.track_concurrency) {
-            w.write_str("function_calls_concurrent{")?;
-            write_labels(w, f, service, None)?;
-            let mut tail = Tail::new();
-            tail.push("} ")?;
-            tail.push_int(f.slot().concurrent())?;
-            tail.push("\n")?;
-            w.write_str(&tail)?;
+    let mut header = false;
+    source.functions(&mut |s| {
+        let Some(value) = s.concurrent else { return Ok(()) };
+        if !core::mem::replace(&mut header, true) {
+            write_header(w, &schema::FUNCTION_CALLS_CONCURRENT, format)?;
         }
+        let labels = CachedLabels::new(schema::FUNCTION_CALLS_CONCURRENT.name, s, Family::Concurrent);
+        labels.write(w, None)?;
+        let mut tail = Tail::new();
+        tail.push("} ")?;
+        tail.push_int(value)?;
+        tail.push("\n")?;
+        w.write_str(&tail)
+    })?;
+
+    let mut header = false;
+    source.builds(&mut |b| {
+        if !core::mem::replace(&mut header, true) {
+            write_header(w, &schema::BUILD_INFO, format)?;
+        }
+        w.write_str(schema::BUILD_INFO.name)?;
+        write_label_set(w, |f| b.for_each_label(f))?;
+        w.write_str(" 1\n")
+    })?;
+
+    match format {
+        Format::Prometheus => Ok(()),
+        Format::OpenMetrics => w.write_str("# EOF\n"),
+    }
+}
+
+/// The `# HELP` and `# TYPE` lines of `metric` in `format`.
+pub fn write_header<W: Write + ?Sized>(w: &mut W, metric: &Metric, format: Format) -> fmt::Result {
+    let family = match format {
+        Format::Prometheus => metric.name,
+        Format::OpenMetrics => metric.openmetrics_family(),
+    };
+    for (line, text) in [("# HELP ", metric.help), ("# TYPE ", metric.kind.as_str())] {
+        w.write_str(line)?;
+        w.write_str(family)?;
+        w.write_str(" ")?;
+        w.write_str(text)?;
+        w.write_str("\n")?;
     }
     Ok(())
 }
 
-fn write_build_info<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
-    let b = build_info();
-    w.write_str(BUILD_INFO_HEADER)?;
-    writeln!(
-        w,
-        "build_info{{version=\"{}\",commit=\"{}\",branch=\"{}\",service_name=\"{}\",repository_url=\"{}\",repository_provider=\"{}\",autometrics_version=\"{}\"}} 1",
-        Escaped(b.version),
-        Escaped(b.commit),
-        Escaped(b.branch),
-        Escaped(service_name()),
-        Escaped(b.repository_url),
-        repository_provider(b.repository_url),
-        AUTOMETRICS_SPEC_VERSION,
-    )
-}
-
-/// `objective_name`, `objective_percentile` and, for latency, `objective_latency_threshold`.
-type ObjectiveLabels = Option<(&'static str, &'static str, Option<&'static str>)>;
-
-/// `function="…",module="…",service_name="…"` and the objective labels, escaped.
-fn write_labels<W: Write + ?Sized>(
-    w: &mut W,
-    f: &FunctionDescriptor,
-    service: &str,
-    objective: ObjectiveLabels,
-) -> fmt::Result {
-    // Plain `write_str`s: `write!` would go through `fmt::Arguments` for every piece.
-    w.write_str("function=\"")?;
-    write_escaped(w, f.name)?;
-    w.write_str("\",module=\"")?;
-    write_escaped(w, f.module)?;
-    w.write_str("\",service_name=\"")?;
-    write_escaped(w, service)?;
-    w.write_str("\"")?;
-    match objective {
-        Some((name, percentile, threshold)) => write_objective_labels(w, name, percentile, threshold),
-        None => Ok(()),
-    }
-}
-
-/// `,objective_name="…",objective_percentile="…"` and, for a latency objective,
-/// `,objective_latency_threshold="…"`, escaped: the labels every objective adds to a series.
-pub fn write_objective_labels<W: Write + ?Sized>(
+/// One sample line: `name{label="value",…} value`, the values escaped. For metrics outside the
+/// function model (e.g. a bridge's own counters), under a header from [`write_header`].
+pub fn write_sample<W: Write + ?Sized>(
     w: &mut W,
     name: &str,
-    percentile: &str,
-    latency_threshold: Option<&str>,
+    labels: &[(&str, &str)],
+    value: u64,
 ) -> fmt::Result {
-    w.write_str(",objective_name=\"")?;
-    write_escaped(w, name)?;
-    w.write_str("\",objective_percentile=\"")?;
-    write_escaped(w, percentile)?;
-    w.write_str("\"")?;
-    if let Some(threshold) = latency_threshold {
-        w.write_str(",objective_latency_threshold=\"")?;
-        write_escaped(w, threshold)?;
-        w.write_str("\"")?;
+    w.write_str(name)?;
+    write_label_set(w, |f| labels.iter().try_for_each(|(n, v)| f(n, v)))?;
+    let mut tail = Tail::new();
+    tail.push(" ")?;
+    tail.push_int(value)?;
+    tail.push("\n")?;
+    w.write_str(&tail)
+}
+
+/// `{a="…",b="…"}` from a label walk, or nothing for an empty one.
+fn write_label_set<W: Write + ?Sized>(
+    w: &mut W,
+    walk: impl FnOnce(&mut dyn FnMut(&str, &str) -> fmt::Result) -> fmt::Result,
+) -> fmt::Result {
+    let mut first = true;
+    walk(&mut |name, value| {
+        w.write_str(if core::mem::replace(&mut first, false) { "{" } else { "," })?;
+        write_label(w, name, value)
+    })?;
+    if first {
+        Ok(())
+    } else {
+        w.write_str("}")
     }
-    Ok(())
+}
+
+/// `name="escaped value"`.
+fn write_label<W: Write + ?Sized>(w: &mut W, name: &str, value: &str) -> fmt::Result {
+    w.write_str(name)?;
+    w.write_str("=\"")?;
+    write_escaped(w, value)?;
+    w.write_str("\"")
 }
 
 /// Room for one function's escaped labels on the stack; longer label sets are written piece
 /// by piece on every line instead (same output, slower).
 const LABELS_CAPACITY: usize = 384;
 
-/// A metric name with `{` and a function's labels, escaped once and repeated on each of its
-/// lines.
+/// A sample name with `{` and a function's labels of one family, escaped once and repeated on
+/// each of its lines.
 struct CachedLabels<'a> {
     text: heapless::String<LABELS_CAPACITY>,
     fits: bool,
+    /// Length of the sample name in `text`.
+    name_len: usize,
     name: &'static str,
-    f: &'a FunctionDescriptor,
-    service: &'a str,
-    objective: ObjectiveLabels,
+    suffix: &'static str,
+    series: &'a FunctionSeries<'a>,
+    family: Family,
 }
 
 impl<'a> CachedLabels<'a> {
-    /// `name` is the metric name with its opening brace, e.g. `function_calls_total{`.
-    fn new(
-        name: &'static str,
-        f: &'a FunctionDescriptor,
-        service: &'a str,
-        objective: ObjectiveLabels,
-    ) -> Self {
-        let mut text = heapless::String::new();
-        let fits = text.push_str(name).is_ok() && write_labels(&mut text, f, service, objective).is_ok();
-        Self { text, fits, name, f, service, objective }
+    /// The labels of `series` in `family`, after the sample name `name` (e.g.
+    /// `function_calls_total`); [`CachedLabels::new_suffixed`] adds a histogram suffix.
+    fn new(name: &'static str, series: &'a FunctionSeries<'a>, family: Family) -> Self {
+        Self::new_suffixed(name, "", series, family)
     }
 
-    /// Writes `name` (or, if given, another metric name with its brace) and the labels.
-    fn write<W: Write + ?Sized>(&self, w: &mut W, other_name: Option<&str>) -> fmt::Result {
-        match (self.fits, other_name) {
+    fn new_suffixed(
+        name: &'static str,
+        suffix: &'static str,
+        series: &'a FunctionSeries<'a>,
+        family: Family,
+    ) -> Self {
+        let mut text = heapless::String::new();
+        let fits = text.push_str(name).is_ok()
+            && text.push_str(suffix).is_ok()
+            && text.push('{').is_ok()
+            && write_labels(&mut text, series, family).is_ok();
+        Self { text, fits, name_len: name.len() + suffix.len(), name, suffix, series, family }
+    }
+
+    /// Writes the sample name (or the name with `other_suffix` instead) and the labels, without
+    /// the closing brace.
+    fn write<W: Write + ?Sized>(&self, w: &mut W, other_suffix: Option<&str>) -> fmt::Result {
+        match (self.fits, other_suffix) {
             (true, None) => w.write_str(&self.text),
-            (true, Some(name)) => {
-                w.write_str(name)?;
-                w.write_str(&self.text[self.name.len()..])
+            (true, Some(suffix)) => {
+                w.write_str(self.name)?;
+                w.write_str(suffix)?;
+                w.write_str(&self.text[self.name_len..])
             }
-            (false, name) => {
-                w.write_str(name.unwrap_or(self.name))?;
-                write_labels(w, self.f, self.service, self.objective)
+            (false, suffix) => {
+                w.write_str(self.name)?;
+                w.write_str(suffix.unwrap_or(self.suffix))?;
+                w.write_str("{")?;
+                write_labels(w, self.series, self.family)
             }
         }
     }
 }
 
-/// The `,le="…"} ` pieces of one bound array, formatted once per render and reused for every
-/// function that shares the array (most share [`crate::buckets::DEFAULT`]).
+/// The labels of `series` in `family`, comma-separated, escaped.
+fn write_labels<W: Write + ?Sized>(w: &mut W, series: &FunctionSeries<'_>, family: Family) -> fmt::Result {
+    let mut first = true;
+    series.for_each_label(family, |name, value| {
+        if !core::mem::replace(&mut first, false) {
+            w.write_str(",")?;
+        }
+        write_label(w, name, value)
+    })
+}
+
+/// The `,le="…"} ` pieces of one bound array, formatted once and reused for every function
+/// that shares the array (most share [`crate::buckets::DEFAULT`]).
 struct LeTexts {
-    bounds: &'static [u64],
+    bounds: heapless::Vec<u64, { schema::MAX_BOUNDS }>,
     text: heapless::String<LE_CAPACITY>,
-    ends: heapless::Vec<u16, { crate::buckets::MAX_BOUNDS + 1 }>,
+    ends: heapless::Vec<u16, { schema::MAX_BOUNDS + 1 }>,
 }
 
 /// Room for the `le` pieces of 33 bounds of typical length; longer sets are formatted per line.
@@ -257,13 +250,17 @@ const LE_CAPACITY: usize = 512;
 
 impl LeTexts {
     fn new() -> Self {
-        Self { bounds: &[], text: heapless::String::new(), ends: heapless::Vec::new() }
+        Self { bounds: heapless::Vec::new(), text: heapless::String::new(), ends: heapless::Vec::new() }
     }
 
     /// The piece for bucket `i` of `bounds` (`+Inf` past the end), if it fits the cache.
-    fn get(&mut self, bounds: &'static [u64], i: usize) -> Option<&str> {
-        if !core::ptr::eq(self.bounds, bounds) {
-            self.bounds = bounds;
+    fn get(&mut self, bounds: &[u64], i: usize) -> Option<&str> {
+        // Compared by value, not address: a decoded dump reuses one buffer for every function.
+        if self.bounds != bounds {
+            self.bounds.clear();
+            if self.bounds.extend_from_slice(bounds).is_err() {
+                return None;
+            }
             self.text.clear();
             self.ends.clear();
             for le in bounds.iter().map(Some).chain([None]) {
@@ -305,7 +302,9 @@ impl Tail {
 
     /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
     fn push_le(&mut self, bound_nanos: Option<u64>) -> fmt::Result {
-        self.push(",le=\"")?;
+        self.push(",")?;
+        self.push(label::LE)?;
+        self.push("=\"")?;
         match bound_nanos {
             Some(nanos) => self.push_seconds(nanos)?,
             None => self.push("+Inf")?,
@@ -321,81 +320,96 @@ impl core::ops::Deref for Tail {
     }
 }
 
-fn write_calls<W: Write + ?Sized>(
-    w: &mut W,
-    labels: &CachedLabels<'_>,
-    caller_function: &str,
-    caller_module: &str,
-    totals: ResultTotals,
-) -> fmt::Result {
-    // The caller labels, escaped once for both result lines (if they fit the stack buffer).
-    let mut caller = heapless::String::<LABELS_CAPACITY>::new();
-    let caller = match write!(
-        caller,
-        ",caller_function=\"{}\",caller_module=\"{}",
-        Escaped(caller_function),
-        Escaped(caller_module)
-    ) {
-        Ok(()) => Some(caller),
-        Err(_) => None,
-    };
-    for (result, value) in [("\",result=\"ok\"} ", totals.ok), ("\",result=\"error\"} ", totals.error)] {
-        labels.write(w, None)?;
-        match &caller {
-            Some(caller) => w.write_str(caller)?,
-            None => write!(
-                w,
-                ",caller_function=\"{}\",caller_module=\"{}",
-                Escaped(caller_function),
-                Escaped(caller_module)
-            )?,
+/// The `function_calls_total` lines of one function: two per caller (ok, error).
+fn write_calls<W: Write + ?Sized>(w: &mut W, series: &FunctionSeries<'_>) -> fmt::Result {
+    let labels = CachedLabels::new(schema::FUNCTION_CALLS.name, series, Family::Calls);
+    series.for_each_caller(|caller_function, caller_module, totals| {
+        // The caller labels, escaped once for both result lines (if they fit the stack buffer).
+        let mut cached = heapless::String::<LABELS_CAPACITY>::new();
+        let write_caller = |w: &mut dyn Write| {
+            for (name, value) in
+                [(label::CALLER_FUNCTION, caller_function), (label::CALLER_MODULE, caller_module)]
+            {
+                w.write_str(",")?;
+                write_label(w, name, value)?;
+            }
+            Ok(())
+        };
+        let fits = write_caller(&mut cached).is_ok();
+        for (result, value) in [(RESULT_OK, totals.ok), (RESULT_ERROR, totals.error)] {
+            labels.write(w, None)?;
+            if fits {
+                w.write_str(&cached)?;
+            } else {
+                write_caller(&mut WriteAdapter(w))?;
+            }
+            let mut tail = Tail::new();
+            tail.push(",")?;
+            tail.push(label::RESULT)?;
+            tail.push("=\"")?;
+            tail.push(result)?;
+            tail.push("\"} ")?;
+            tail.push_int(value)?;
+            tail.push("\n")?;
+            w.write_str(&tail)?;
         }
-        let mut tail = Tail::new();
-        tail.push(result)?;
-        tail.push_int(value)?;
-        tail.push("\n")?;
-        w.write_str(&tail)?;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
-#[cfg_attr(not(feature = "exemplars"), allow(unused_variables))] // `format` only matters for exemplars
+/// A `?Sized` writer as a `dyn Write`.
+struct WriteAdapter<'w, W: ?Sized>(&'w mut W);
+
+impl<W: Write + ?Sized> Write for WriteAdapter<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
+    }
+}
+
+/// The `_bucket`, `_sum` and `_count` lines of one function's histogram.
 fn write_histogram<W: Write + ?Sized>(
     w: &mut W,
-    f: &FunctionDescriptor,
-    labels: &CachedLabels<'_>,
+    series: &FunctionSeries<'_>,
     le_texts: &mut LeTexts,
     format: Format,
 ) -> fmt::Result {
-    let snapshot = f.slot().histogram();
+    let labels = CachedLabels::new_suffixed(
+        schema::FUNCTION_CALLS_DURATION.name,
+        BUCKET_SUFFIX,
+        series,
+        Family::Duration,
+    );
     let mut count = 0;
-    for (i, cumulative) in snapshot.cumulative().enumerate() {
+    for (i, cumulative) in series.cumulative().enumerate() {
         labels.write(w, None)?;
         let mut tail = Tail::new();
-        match le_texts.get(f.bounds, i) {
+        match le_texts.get(series.bounds, i) {
             Some(le) => tail.push(le)?,
-            None => tail.push_le(f.bounds.get(i).copied())?,
+            None => tail.push_le(series.bounds.get(i).copied())?,
         }
         tail.push_int(cumulative)?;
-        #[cfg(feature = "exemplars")]
+        #[cfg(feature = "std")]
         if format == Format::OpenMetrics {
-            if let Some(e) = f.slot().exemplar(i) {
+            if let Some(Some(e)) = series.exemplars.get(i) {
                 w.write_str(&tail)?;
                 tail = Tail::new();
-                write_exemplar(w, &e)?;
+                write_exemplar(w, e)?;
             }
         }
         tail.push("\n")?;
         w.write_str(&tail)?;
         count = cumulative;
     }
-    labels.write(w, Some("function_calls_duration_seconds_sum{"))?;
+    // Exemplars are std-only: firmware does not link their formatting.
+    #[cfg(not(feature = "std"))]
+    let _ = format;
+    labels.write(w, Some(SUM_SUFFIX))?;
     let mut tail = Tail::new();
     tail.push("} ")?;
-    tail.push_seconds(snapshot.sum_nanos)?;
+    tail.push_seconds(series.sum_nanos)?;
     tail.push("\n")?;
     w.write_str(&tail)?;
-    labels.write(w, Some("function_calls_duration_seconds_count{"))?;
+    labels.write(w, Some(COUNT_SUFFIX))?;
     let mut tail = Tail::new();
     tail.push("} ")?;
     tail.push_int(count)?;
@@ -404,24 +418,14 @@ fn write_histogram<W: Write + ?Sized>(
 }
 
 /// ` # {trace_id="…",span_id="…"} <seconds> <timestamp>`: an OpenMetrics exemplar.
-#[cfg(feature = "exemplars")]
-fn write_exemplar<W: Write + ?Sized>(w: &mut W, e: &crate::exemplars::Exemplar) -> fmt::Result {
+#[cfg(feature = "std")]
+fn write_exemplar<W: Write + ?Sized>(w: &mut W, e: &crate::model::Exemplar) -> fmt::Result {
     write!(w, " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ", e.trace.trace_id, e.trace.span_id)?;
     write_seconds(w, e.value_nanos)?;
     write!(w, " {}.{:03}", e.timestamp_ms / 1_000, e.timestamp_ms % 1_000)
 }
 
-/// A label value escaped for the text format: `\` → `\\`, `"` → `\"`, newline → `\n`.
-#[derive(Clone, Copy, Debug)]
-pub struct Escaped<'a>(pub &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_escaped(f, self.0)
-    }
-}
-
-/// Writes `value` escaped as a label value (see [`Escaped`]).
+/// Writes `value` escaped as a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
 pub fn write_escaped<W: Write + ?Sized>(w: &mut W, value: &str) -> fmt::Result {
     let special = |b: &u8| matches!(b, b'\\' | b'"' | b'\n');
     // Most values have nothing to escape: one scan, one write.
@@ -443,16 +447,87 @@ pub fn write_escaped<W: Write + ?Sized>(w: &mut W, value: &str) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
-    use super::Escaped;
-    use core::fmt::Write;
+    use super::*;
+    use crate::model::{Build, Totals};
 
     #[test]
     fn escapes_label_values() {
         let mut s = heapless::String::<64>::new();
-        write!(s, "{}", Escaped("a\\b\"c\nd")).unwrap();
+        write_escaped(&mut s, "a\\b\"c\nd").unwrap();
         assert_eq!(s, "a\\\\b\\\"c\\nd");
         s.clear();
-        write!(s, "{}", Escaped("plain")).unwrap();
+        write_escaped(&mut s, "plain").unwrap();
         assert_eq!(s, "plain");
+    }
+
+    struct Fixture;
+
+    impl Source for Fixture {
+        fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+            each(&FunctionSeries {
+                extra: Some(("device", "d\"1")),
+                function: "f",
+                module: "m",
+                service_name: "s",
+                bounds: &[5_000_000],
+                counts: &[2, 1],
+                sum_nanos: 1_500_000_000,
+                root: Totals { ok: 2, error: 1 },
+                concurrent: Some(0),
+                ..FunctionSeries::EMPTY
+            })
+        }
+
+        fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+            each(&Build {
+                version: "1",
+                commit: "c",
+                branch: "b",
+                service_name: "s",
+                repository_url: "https://github.com/o/r",
+                extra: Some(("device", "d\"1")),
+            })
+        }
+    }
+
+    /// Every line of a fixture, exactly (registry-free: runs under Miri too).
+    #[test]
+    fn writes_a_fixture_exactly() {
+        let mut s = heapless::String::<4096>::new();
+        write(&mut s, &Fixture, Format::OpenMetrics).unwrap();
+        let l = r#"device="d\"1",function="f",module="m",service_name="s""#;
+        let expected = [
+            "# HELP function_calls Autometrics counter for tracking function calls",
+            "# TYPE function_calls counter",
+            &format_args_to::<256>(format_args!(
+                r#"function_calls_total{{{l},caller_function="",caller_module="",result="ok"}} 2"#
+            )),
+            &format_args_to::<256>(format_args!(
+                r#"function_calls_total{{{l},caller_function="",caller_module="",result="error"}} 1"#
+            )),
+            "# HELP function_calls_duration_seconds Autometrics histogram for tracking function call duration",
+            "# TYPE function_calls_duration_seconds histogram",
+            &format_args_to::<256>(format_args!(r#"function_calls_duration_seconds_bucket{{{l},le="0.005"}} 2"#)),
+            &format_args_to::<256>(format_args!(r#"function_calls_duration_seconds_bucket{{{l},le="+Inf"}} 3"#)),
+            &format_args_to::<256>(format_args!(r#"function_calls_duration_seconds_sum{{{l}}} 1.5"#)),
+            &format_args_to::<256>(format_args!(r#"function_calls_duration_seconds_count{{{l}}} 3"#)),
+            "# HELP function_calls_concurrent Autometrics gauge for tracking function call concurrency",
+            "# TYPE function_calls_concurrent gauge",
+            &format_args_to::<256>(format_args!(r#"function_calls_concurrent{{{l}}} 0"#)),
+            "# HELP build_info Autometrics info metric for tracking software version and build details",
+            "# TYPE build_info gauge",
+            r#"build_info{device="d\"1",version="1",commit="c",branch="b",service_name="s",repository_url="https://github.com/o/r",repository_provider="github",autometrics_version="1.0.0"} 1"#,
+            "# EOF",
+        ];
+        for (got, want) in s.lines().zip(expected) {
+            assert_eq!(got, want);
+        }
+        assert_eq!(s.lines().count(), expected.len());
+    }
+
+    fn format_args_to<const N: usize>(args: fmt::Arguments<'_>) -> heapless::String<N> {
+        let mut s = heapless::String::new();
+        s.write_fmt(args).unwrap();
+        s
     }
 }

@@ -14,7 +14,8 @@
 //! linear interpolation inside the bucket that holds the rank, and the highest finite bound
 //! for ranks in `+Inf`.
 
-use crate::registry::{functions, FunctionDescriptor};
+use crate::descriptor::FunctionDescriptor;
+use crate::registry::functions;
 use crate::snapshot::HistogramSnapshot;
 use core::fmt::{self, Write};
 
@@ -56,7 +57,6 @@ pub fn write_report<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
 }
 
 /// [`write_report`] for a chosen set of functions.
-#[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
 pub fn write_report_for<'a, W: Write + ?Sized>(
     w: &mut W,
     functions: impl IntoIterator<Item = &'a FunctionDescriptor>,
@@ -69,7 +69,7 @@ pub fn write_report_for<'a, W: Write + ?Sized>(
     for f in functions {
         let s = f.snapshot();
         let totals = s.calls.total();
-        let calls = u64::from(totals.ok) + u64::from(totals.error);
+        let calls = totals.sum();
         let errors = if calls == 0 { 0.0 } else { 100.0 * totals.error as f64 / calls as f64 };
         let name = Truncated(f.name, 40);
         write!(w, "{name:<40} {calls:>10} {errors:>6.1}%")?;
@@ -148,7 +148,7 @@ mod tests {
     fn hist(counts: &[u64]) -> HistogramSnapshot {
         let mut h = HistogramSnapshot::default();
         for &c in counts {
-            h.counts.push(c as crate::counter::CounterValue).unwrap();
+            h.counts.push(c).unwrap();
         }
         h
     }

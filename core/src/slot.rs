@@ -25,17 +25,13 @@
 //! includes a call the count misses.
 
 use crate::buckets;
-use crate::counter::{Counter, CounterValue, Sum};
-use crate::registry::FunctionDescriptor;
-use crate::snapshot::{CallerTotals, CallsSnapshot, HistogramSnapshot, ResultTotals};
+use crate::counter::{Counter, Sum};
+use crate::descriptor::{sealed, FunctionDescriptor, SlotStorage};
+use crate::model::{Caller, Totals};
+use crate::snapshot::{CallsSnapshot, HistogramSnapshot};
 use crate::sync::{loom_const_fn, AtomicPtr, Ordering};
 use core::ptr;
-
-/// Caller edges per function when the attribute does not say `callers = N`.
-pub const DEFAULT_CALLERS: usize = 3;
-
-/// The largest `callers = N` a function may ask for.
-pub const MAX_CALLERS: usize = 16;
+pub use picometrics_schema::{DEFAULT_CALLERS, MAX_CALLERS};
 
 /// Ok and error call counters.
 #[derive(Debug)]
@@ -56,8 +52,9 @@ impl ResultCounts {
         if is_error { &self.error } else { &self.ok }.add(1);
     }
 
-    fn totals(&self) -> ResultTotals {
-        ResultTotals { ok: self.ok.get(), error: self.error.get() }
+    #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
+    fn totals(&self) -> Totals {
+        Totals { ok: self.ok.get().into(), error: self.error.get().into() }
     }
 }
 
@@ -111,6 +108,20 @@ fn cas_null(slot: &AtomicPtr<FunctionDescriptor>, new: *mut FunctionDescriptor) 
             current == new
         }
     })
+}
+
+/// Index of the bucket `nanos` falls in: the first bound `>= nanos` (Prometheus' `le` is
+/// inclusive), or `bounds.len()` for `+Inf`.
+///
+/// A linear scan: hot paths land in the first buckets, and 14 compares beat a binary search's
+/// unpredictable branches.
+#[inline(always)]
+pub fn bucket_index(bounds: &[u64], nanos: u64) -> usize {
+    let mut i = 0;
+    while i < bounds.len() && nanos > bounds[i] {
+        i += 1;
+    }
+    i
 }
 
 /// Counters of one instrumented function: `BOUNDS` histogram buckets and `CALLERS` caller edges.
@@ -177,7 +188,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
     #[inline(always)]
     pub fn record(&self, bounds: &[u64; BOUNDS], calls: &ResultCounts, elapsed_nanos: u64, is_error: bool) {
         calls.count(is_error);
-        let i = buckets::index(bounds, elapsed_nanos);
+        let i = bucket_index(bounds, elapsed_nanos);
         match self.buckets.get(i) {
             Some(bucket) => bucket.add(1),
             None => self.inf.add(1),
@@ -212,18 +223,7 @@ const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() 
 #[cfg(all(target_pointer_width = "64", picometrics_wide, feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
-/// Read access to a slot of any size, for the registry and the renderers.
-pub trait SlotStorage: Sync {
-    /// Reads the histogram: the sum first, then each bucket once.
-    fn histogram(&self) -> HistogramSnapshot;
-    /// Reads the call counters of every claimed edge.
-    fn calls(&self) -> CallsSnapshot;
-    /// Reads the concurrency gauge.
-    fn concurrent(&self) -> CounterValue;
-    /// The latest exemplar of bucket `i` (`+Inf` is the last).
-    #[cfg(feature = "exemplars")]
-    fn exemplar(&self, i: usize) -> Option<crate::exemplars::Exemplar>;
-}
+impl<const BOUNDS: usize, const CALLERS: usize> sealed::Sealed for FunctionSlot<BOUNDS, CALLERS> {}
 
 impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
     #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
@@ -232,7 +232,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
         let mut counts = heapless::Vec::new();
         for c in self.buckets.iter().chain([&self.inf]) {
             // Cannot fail: BOUNDS + 1 <= MAX_BOUNDS + 1 is checked in `new`.
-            let _ = counts.push(c.get());
+            let _ = counts.push(c.get().into());
         }
         HistogramSnapshot { counts, sum_nanos: sum }
     }
@@ -242,7 +242,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
         for edge in &self.edges {
             if let Some(caller) = edge.caller() {
                 // Cannot fail: CALLERS <= MAX_CALLERS is checked in `new`.
-                let _ = callers.push(CallerTotals {
+                let _ = callers.push(Caller {
                     function: caller.name,
                     module: caller.module,
                     calls: edge.calls.totals(),
@@ -252,12 +252,13 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
         CallsSnapshot { root: self.root.totals(), callers, overflow: self.overflow.totals() }
     }
 
-    fn concurrent(&self) -> CounterValue {
-        self.concurrent.get()
+    #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
+    fn concurrent(&self) -> u64 {
+        self.concurrent.get().into()
     }
 
     #[cfg(feature = "exemplars")]
-    fn exemplar(&self, i: usize) -> Option<crate::exemplars::Exemplar> {
+    fn exemplar(&self, i: usize) -> Option<crate::model::Exemplar> {
         self.exemplars.get(i).load()
     }
 }
@@ -266,6 +267,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
 mod tests {
     use super::*;
     use crate::build_info::BuildInfo;
+    use crate::descriptor::SlotStorage;
     use core::mem::size_of;
 
     static BUILD: BuildInfo = BuildInfo {

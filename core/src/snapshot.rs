@@ -1,35 +1,12 @@
 //! Point-in-time copies of a function's counters, read without locks and without allocation.
 //!
-//! The Prometheus renderer, `defmt::Format` (feature `defmt`) and `serde::Serialize` (feature
-//! `serde`) all work from these, so every output agrees on what a snapshot contains.
+//! A snapshot is the storage behind a [`FunctionSeries`] view of the local registry; the
+//! writer, the frame encoder, `defmt::Format` (feature `defmt`) and `serde::Serialize` (feature
+//! `serde`) all work from it, so every output agrees on what a snapshot contains.
 
-use crate::buckets::MAX_BOUNDS;
 use crate::counter::CounterValue;
-use crate::slot::MAX_CALLERS;
-
-/// Ok and error totals.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct ResultTotals {
-    /// Calls that returned normally and were not classified as errors.
-    pub ok: CounterValue,
-    /// Calls that returned `Err` (or matched `error_if`), or panicked.
-    pub error: CounterValue,
-}
-
-/// Calls made from one instrumented caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct CallerTotals {
-    /// The caller's `function` label.
-    pub function: &'static str,
-    /// The caller's `module` label.
-    pub module: &'static str,
-    /// Its calls, by result.
-    pub calls: ResultTotals,
-}
+use crate::model::{Caller, FunctionSeries, ObjectiveLabels, Totals};
+use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
 
 /// Calls by caller and result.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,20 +14,22 @@ pub struct CallerTotals {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CallsSnapshot {
     /// Calls from code that is not instrumented (empty caller labels).
-    pub root: ResultTotals,
+    pub root: Totals,
     /// Calls from each instrumented caller that claimed an edge, in claim order.
-    pub callers: heapless::Vec<CallerTotals, MAX_CALLERS>,
+    pub callers: heapless::Vec<Caller<'static>, MAX_CALLERS>,
     /// Calls from instrumented callers that found every edge taken.
-    pub overflow: ResultTotals,
+    pub overflow: Totals,
 }
 
 impl CallsSnapshot {
-    /// All calls, whatever the caller.
-    pub fn total(&self) -> ResultTotals {
+    /// All calls, whatever the caller, added at the counter width (where counters are 32-bit
+    /// the total wraps as each of them does).
+    pub fn total(&self) -> Totals {
+        let wrap = |v: u64| v & u64::from(CounterValue::MAX);
         let mut t = self.root;
         for c in self.callers.iter().map(|c| &c.calls).chain([&self.overflow]) {
-            t.ok = t.ok.wrapping_add(c.ok);
-            t.error = t.error.wrapping_add(c.error);
+            t.ok = wrap(t.ok.wrapping_add(c.ok));
+            t.error = wrap(t.error.wrapping_add(c.error));
         }
         t
     }
@@ -62,22 +41,21 @@ impl CallsSnapshot {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HistogramSnapshot {
     /// Observations per bucket; `counts.len()` is the number of bounds plus one.
-    pub counts: heapless::Vec<CounterValue, { MAX_BOUNDS + 1 }>,
+    pub counts: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
     /// Sum of observed durations in nanoseconds.
     pub sum_nanos: u64,
 }
 
-#[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
 impl HistogramSnapshot {
     /// Number of observations (equals the `+Inf` cumulative bucket by construction).
     pub fn count(&self) -> u64 {
-        self.counts.iter().map(|&c| u64::from(c)).sum()
+        self.counts.iter().fold(0u64, |acc, &c| acc.wrapping_add(c))
     }
 
     /// Cumulative counts, one per bucket, the last one `+Inf`.
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
         self.counts.iter().scan(0u64, |acc, &c| {
-            *acc += u64::from(c);
+            *acc = acc.wrapping_add(c);
             Some(*acc)
         })
     }
@@ -92,6 +70,8 @@ pub struct FunctionSnapshot {
     pub function: &'static str,
     /// The `module` label (the module path).
     pub module: &'static str,
+    /// The objective's labels, if the function has an objective.
+    pub objective: Option<ObjectiveLabels<'static>>,
     /// Histogram bounds in nanoseconds.
     pub bounds: &'static [u64],
     /// Calls by caller and result.
@@ -99,5 +79,26 @@ pub struct FunctionSnapshot {
     /// Latency histogram.
     pub histogram: HistogramSnapshot,
     /// Calls in progress, when the function tracks concurrency.
-    pub concurrent: Option<CounterValue>,
+    pub concurrent: Option<u64>,
+}
+
+impl FunctionSnapshot {
+    /// This snapshot as the exposition model's view, reported under `service_name`.
+    pub fn series<'a>(&'a self, service_name: &'a str) -> FunctionSeries<'a> {
+        FunctionSeries {
+            extra: None,
+            function: self.function,
+            module: self.module,
+            service_name,
+            objective: self.objective,
+            bounds: self.bounds,
+            counts: &self.histogram.counts,
+            sum_nanos: self.histogram.sum_nanos,
+            root: self.calls.root,
+            callers: &self.calls.callers,
+            overflow: self.calls.overflow,
+            concurrent: self.concurrent,
+            exemplars: &[],
+        }
+    }
 }

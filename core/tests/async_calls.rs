@@ -136,7 +136,7 @@ fn caller_context_follows_each_task_across_polls() {
     assert_eq!(by("async_leaf", "", "error"), 0.0);
     assert_eq!(by("sync_leaf", "async_parent", "ok"), 2.0);
     // Nothing leaks into this thread's context after the tasks ran.
-    assert!(picometrics::caller::current().is_none());
+    assert!(picometrics::__private_v1::current_caller().is_none());
 }
 
 /// Polls two futures in turn on one thread (a minimal `join`).

@@ -57,5 +57,5 @@ fn durations_buckets_and_callers_are_exact() {
     assert_eq!(by_caller(""), 4.0);
     assert_eq!(by_caller("outer"), 1.0);
     assert_eq!(value(&samples, "function_calls_total", &[("function", "outer"), ("result", "error")]), 1.0);
-    assert!(picometrics::caller::current().is_none());
+    assert!(picometrics::__private_v1::current_caller().is_none());
 }

@@ -58,7 +58,7 @@ fn a_dump_decodes_to_the_snapshots() {
     let Message::Begin(begin) = frame::decode(begin).unwrap() else { panic!("no Begin") };
     assert_eq!((begin.device, begin.seq), ("dev", 3));
     assert_eq!(begin.build.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(begin.build.service_name, picometrics::build_info::service_name());
+    assert_eq!(begin.build.service_name, picometrics::registry::service_name());
 
     let snapshot = find("leaf", module_path!()).unwrap().snapshot();
     let Message::Function(f) = frame::decode(leaf_frame).unwrap() else { panic!("no Function") };

@@ -10,9 +10,9 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use picometrics::__private_v1::CallGuard;
+use picometrics::__private_v1::{FunctionSlot, SlotStorage};
 use picometrics::build_info::BuildInfo;
 use picometrics::registry::FunctionDescriptor;
-use picometrics::slot::{FunctionSlot, SlotStorage};
 
 static BUILD: BuildInfo =
     BuildInfo { version: "", commit: "", branch: "", service_name: "", repository_url: "", is_binary: true };

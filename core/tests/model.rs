@@ -7,10 +7,9 @@
 //! wrap-around is reachable.
 #![allow(clippy::unnecessary_cast)] // `CounterValue` is u32 where 64-bit atomics are missing
 
-use picometrics::buckets;
-use picometrics::counter::{Counter, CounterValue, Sum};
-use picometrics::slot::{FunctionSlot, SlotStorage};
-use picometrics::snapshot::{CallerTotals, CallsSnapshot, ResultTotals};
+use picometrics::__private_v1::{bucket_index, Counter, CounterValue, FunctionSlot, SlotStorage, Sum};
+use picometrics::model::{Caller, Totals};
+use picometrics::snapshot::CallsSnapshot;
 use proptest::prelude::*;
 
 const BOUNDS: [u64; 6] = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
@@ -65,7 +64,7 @@ proptest! {
     #[test]
     fn bucket_index_matches_the_definition(nanos in any::<u64>()) {
         let expected = BOUNDS.iter().position(|&b| nanos <= b).unwrap_or(BOUNDS.len());
-        prop_assert_eq!(buckets::index(&BOUNDS, nanos), expected);
+        prop_assert_eq!(bucket_index(&BOUNDS, nanos), expected);
     }
 }
 
@@ -121,15 +120,15 @@ proptest! {
     /// Totals over callers wrap at the counter width, like each counter does.
     #[test]
     fn totals_wrap_at_the_counter_width(root in (value(), value()), edges in prop::collection::vec((value(), value()), 0..4), overflow in (value(), value())) {
-        let t = |(ok, error): (CounterValue, CounterValue)| ResultTotals { ok, error };
+        let t = |(ok, error): (CounterValue, CounterValue)| Totals { ok: ok.into(), error: error.into() };
         let mut callers = heapless::Vec::new();
         for &e in &edges {
-            callers.push(CallerTotals { function: "f", module: "m", calls: t(e) }).unwrap();
+            callers.push(Caller { function: "f", module: "m", calls: t(e) }).unwrap();
         }
         let snapshot = CallsSnapshot { root: t(root), callers, overflow: t(overflow) };
         let all = [root].into_iter().chain(edges).chain([overflow]);
         let (ok, error) = all.fold((0 as CounterValue, 0 as CounterValue), |(a, b), (x, y)| (a.wrapping_add(x), b.wrapping_add(y)));
-        prop_assert_eq!(snapshot.total(), ResultTotals { ok, error });
+        prop_assert_eq!(snapshot.total(), t((ok, error)));
     }
 }
 

@@ -38,7 +38,7 @@ fn snapshot_serializes_every_part() {
     );
     assert_eq!(json["histogram"]["counts"], serde_json::json!([2, 0, 0]));
     assert_eq!(json["concurrent"], 0);
-    let info = serde_json::to_value(picometrics::build_info::build_info()).unwrap();
+    let info = serde_json::to_value(picometrics::registry::build_info()).unwrap();
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(serde_json::to_value(SLO).unwrap()["success_rate"], "P95");
 }

@@ -141,7 +141,7 @@ fn dump_defmt() {
     for f in picometrics::functions() {
         defmt::info!("{}", f.snapshot());
     }
-    defmt::info!("{}", picometrics::build_info::build_info());
+    defmt::info!("{}", picometrics::registry::build_info());
 }
 
 /// The Prometheus text, streamed through a small buffer.

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use picometrics_exporter::devices::{Devices, FrameReader, MAX_FRAME};
+use picometrics_bridge::{Devices, FrameReader, MAX_FRAME};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the piece size, so frames also arrive split.

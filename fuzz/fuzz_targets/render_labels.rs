@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use picometrics::frame::{
     self, Begin, BuildRecord, CallerRecord, FunctionRecord, Message, ObjectiveRecord, Totals,
 };
-use picometrics_exporter::devices::{Devices, FrameReader};
+use picometrics_bridge::{Devices, FrameReader};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

@@ -1,5 +1,6 @@
 //! Parsing and validation of `#[picometrics(...)]` arguments.
 
+use picometrics_schema::MAX_CALLERS;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -118,15 +119,22 @@ impl Arg {
                             other => {
                                 return Err(syn::Error::new_spanned(
                                     other,
-                                    "`callers` takes an integer literal (0 to 16)",
+                                    format!("`callers` takes an integer literal (0 to {MAX_CALLERS})"),
                                 ))
                             }
                         };
                         let n: usize = lit.base10_parse()?;
-                        if n > 16 {
-                            return Err(syn::Error::new(lit.span(), "`callers` must be at most 16"));
+                        if n > MAX_CALLERS {
+                            return Err(syn::Error::new(
+                                lit.span(),
+                                format!("`callers` must be at most {MAX_CALLERS}"),
+                            ));
                         }
-                        set(&mut args.callers, lit, duplicate)?;
+                        // Re-emitted unsuffixed: `callers = 3u8` means 3 edges, and the slot's
+                        // const parameter is a `usize`.
+                        let mut unsuffixed = syn::LitInt::from(proc_macro2::Literal::usize_unsuffixed(n));
+                        unsuffixed.set_span(lit.span());
+                        set(&mut args.callers, unsuffixed, duplicate)?;
                     }
                     "crate" => {
                         let path = match value {

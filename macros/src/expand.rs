@@ -201,17 +201,20 @@ fn instrument_fn(
     let bounds_check = {
         let span = args.buckets.as_ref().map_or_else(Span::call_site, |b| b.span());
         let private = respan(private.clone(), span);
-        quote_spanned!(span=> const _: () = #private::buckets::check(&#bounds);)
+        quote_spanned!(span=> const _: () = #private::check_bounds(&#bounds);)
     };
     let callers = match &args.callers {
         Some(n) => quote!(#n),
-        None => quote!(3),
+        None => {
+            let n = proc_macro2::Literal::usize_unsuffixed(picometrics_schema::DEFAULT_CALLERS);
+            quote!(#n)
+        }
     };
     let track = args.track_concurrency.is_some();
     let (objective, objective_check) = match &args.objective {
         Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(#o)), {
             let private = respan(private.clone(), o.span());
-            quote_spanned!(o.span()=> const _: () = #private::objectives::check_against_bounds(&#o, &#bounds);)
+            quote_spanned!(o.span()=> const _: () = #private::check_objective(&#o, &#bounds);)
         }),
         None => (quote!(::core::option::Option::None), quote!()),
     };

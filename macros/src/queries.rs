@@ -1,49 +1,12 @@
 //! The generated PromQL, as rustdoc and as `const` strings.
 //!
-//! The templates equal `picometrics::queries::Query::template` (a test in the core crate
-//! compares the generated consts with the runtime rendering). `$F` is the function label,
-//! known here; `$M` the module label, known only to the compiler, so it is spliced in with
-//! `module_path!()` inside `concat!`.
+//! The templates are `picometrics_schema::QUERIES`, the same ones `picometrics::queries::Query`
+//! renders at run time. `$F` is the function label, known here; `$M` the module label, known
+//! only to the compiler, so it is spliced in with `module_path!()` inside `concat!`.
 
+use picometrics_schema::{DEFAULT_PROMETHEUS_URL, QUERIES};
 use proc_macro2::TokenStream;
 use quote::quote;
-
-/// (field of `picometrics::Queries`, title, template)
-const QUERIES: [(&str, &str, &str); 6] = [
-    (
-        "request_rate",
-        "Request rate",
-        r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#,
-    ),
-    (
-        "error_ratio",
-        "Error ratio",
-        concat!(
-            r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m]))"#,
-            r#" / sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#
-        ),
-    ),
-    (
-        "latency_p95",
-        "Latency (95th percentile)",
-        r#"histogram_quantile(0.95, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
-    ),
-    (
-        "latency_p99",
-        "Latency (99th percentile)",
-        r#"histogram_quantile(0.99, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
-    ),
-    (
-        "concurrent_calls",
-        "Concurrent calls",
-        r#"sum by (function, module) (function_calls_concurrent{function="$F",module="$M"})"#,
-    ),
-    (
-        "callees",
-        "Functions called by this one",
-        r#"sum by (function, module) (rate(function_calls_total{caller_function="$F",caller_module="$M"}[5m]))"#,
-    ),
-];
 
 /// A `concat!(...)` of `template` with `$F` replaced by `function` and every `$M` by
 /// `module_path!()`, each literal piece passed through `encode`.
@@ -78,7 +41,7 @@ fn prometheus_base() -> String {
     std::env::var("PROMETHEUS_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "http://localhost:9090".to_owned())
+        .unwrap_or_else(|| DEFAULT_PROMETHEUS_URL.to_owned())
         .trim_end_matches('/')
         .to_owned()
 }
@@ -98,7 +61,8 @@ pub fn doc_attrs(function: &str) -> TokenStream {
         },
         quote!(#[doc = ""]),
     ];
-    for (_, title, template) in QUERIES {
+    for q in QUERIES {
+        let (title, template) = (q.title, q.template);
         let link_prefix = format!("{base}/graph?g0.expr=");
         let link = spliced(template, function, url_encode);
         let query = spliced(template, function, str::to_owned);
@@ -111,9 +75,9 @@ pub fn doc_attrs(function: &str) -> TokenStream {
 
 /// A `picometrics::Queries { ... }` expression.
 pub fn queries_value(function: &str, krate: &TokenStream) -> TokenStream {
-    let fields = QUERIES.iter().map(|(field, _, template)| {
-        let field = syn::Ident::new(field, proc_macro2::Span::call_site());
-        let value = spliced(template, function, str::to_owned);
+    let fields = QUERIES.iter().map(|q| {
+        let field = syn::Ident::new(q.field, proc_macro2::Span::call_site());
+        let value = spliced(q.template, function, str::to_owned);
         quote!(#field: #value)
     });
     quote!(#krate::__private_v1::Queries { #(#fields),* })

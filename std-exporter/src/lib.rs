@@ -2,15 +2,14 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "prometheus")]
-mod bridge;
-pub mod devices;
+mod collector;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
 pub mod rules;
 mod server;
 
 #[cfg(feature = "prometheus")]
-pub use bridge::PicometricsCollector;
+pub use collector::PicometricsCollector;
 pub use server::{serve, Builder, Server};
 
 /// Content type of the Prometheus text format 0.0.4.
@@ -57,6 +56,15 @@ impl Format {
     }
 }
 
+impl From<Format> for picometrics::render::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => Self::Prometheus,
+            Format::OpenMetrics => Self::OpenMetrics,
+        }
+    }
+}
+
 /// A reusable render buffer: after the first renders it holds enough capacity (plus a quarter
 /// for growth) and rendering allocates nothing.
 ///
@@ -88,10 +96,7 @@ impl MetricsBuffer {
     pub fn render_format(&mut self, format: Format) -> &str {
         self.text.clear();
         // Writing into a `String` cannot fail.
-        let _ = match format {
-            Format::Text => picometrics::render_prometheus(&mut self.text),
-            Format::OpenMetrics => picometrics::render_openmetrics(&mut self.text),
-        };
+        let _ = picometrics::render::write(&mut self.text, &picometrics::registry::Registry, format.into());
         // Keep a quarter more room than this render needed: counters gain digits and callers
         // appear over time, and the next render should still fit without reallocating.
         let want = self.text.len() + self.text.len() / 4 + 256;

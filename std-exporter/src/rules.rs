@@ -17,6 +17,9 @@
 //! file, so dashboards built on those keep working.
 
 use picometrics::objectives::{Objective, ObjectivePercentile};
+use picometrics::schema::{
+    label, BUCKET_SUFFIX, COUNT_SUFFIX, FUNCTION_CALLS, FUNCTION_CALLS_DURATION, RESULT_ERROR,
+};
 use std::fmt::{self, Write};
 
 /// The rate windows recorded, shortest first.
@@ -79,12 +82,14 @@ impl Slo {
     /// Label matchers selecting this objective's series.
     fn matchers(&self) -> String {
         let mut m = format!(
-            "objective_name=\"{}\",objective_percentile=\"{}\"",
+            "{}=\"{}\",{}=\"{}\"",
+            label::OBJECTIVE_NAME,
             promql_string(self.objective.name),
+            label::OBJECTIVE_PERCENTILE,
             self.percentile.as_str()
         );
         if let (Kind::Latency, Some(threshold)) = (self.kind, self.objective.latency_threshold()) {
-            write!(m, ",objective_latency_threshold=\"{threshold}\"").unwrap();
+            write!(m, ",{}=\"{threshold}\"", label::OBJECTIVE_LATENCY_THRESHOLD).unwrap();
         }
         m
     }
@@ -94,11 +99,12 @@ impl Slo {
         let m = self.matchers();
         match self.kind {
             Kind::SuccessRate => {
-                format!("sum by (service_name) (rate(function_calls_total{{{m}}}[{window}]))")
+                format!("sum by (service_name) (rate({}{{{m}}}[{window}]))", FUNCTION_CALLS.name)
             }
             Kind::Latency => {
                 format!(
-                    "sum by (service_name) (rate(function_calls_duration_seconds_count{{{m}}}[{window}]))"
+                    "sum by (service_name) (rate({}{COUNT_SUFFIX}{{{m}}}[{window}]))",
+                    FUNCTION_CALLS_DURATION.name
                 )
             }
         }
@@ -109,7 +115,9 @@ impl Slo {
         let m = self.matchers();
         match self.kind {
             Kind::SuccessRate => format!(
-                "sum by (service_name) (rate(function_calls_total{{{m},result=\"error\"}}[{window}])) / {}",
+                "sum by (service_name) (rate({}{{{m},{}=\"{RESULT_ERROR}\"}}[{window}])) / {}",
+                FUNCTION_CALLS.name,
+                label::RESULT,
                 self.requests(window)
             ),
             Kind::Latency => {
@@ -117,7 +125,9 @@ impl Slo {
                 // bucket's `le` text are the same string by construction.
                 let threshold = self.objective.latency_threshold().unwrap_or_default();
                 format!(
-                    "1 - (sum by (service_name) (rate(function_calls_duration_seconds_bucket{{{m},le=\"{threshold}\"}}[{window}])) / {})",
+                    "1 - (sum by (service_name) (rate({}{BUCKET_SUFFIX}{{{m},{}=\"{threshold}\"}}[{window}])) / {})",
+                    FUNCTION_CALLS_DURATION.name,
+                    label::LE,
                     self.requests(window)
                 )
             }
@@ -282,8 +292,9 @@ fn write_rules_for<W: Write + ?Sized>(w: &mut W, slos: Vec<Slo>, config: &RulesC
                 w,
                 "          description: {}",
                 yaml(&format!(
-                    "The functions under objective {name} are failing it: at this rate the {pct}% objective's 30-day error budget ({budget}) runs out {when}. Look at the error ratio and latency of the functions with objective_name=\"{name}\" (the rustdoc of each lists its queries), then at what changed (build_info version and commit).",
+                    "The functions under objective {name} are failing it: at this rate the {pct}% objective's 30-day error budget ({budget}) runs out {when}. Look at the error ratio and latency of the functions with objective_name=\"{name}\" (the rustdoc of each lists its queries), then at what changed ({info_metric} version and commit).",
                     name = slo.objective.name,
+                    info_metric = picometrics::schema::BUILD_INFO.name,
                     pct = slo.percentile.as_str(),
                     budget = slo.budget(),
                     when = if severity == "page" { "within days" } else { "before the period ends" },

@@ -98,7 +98,7 @@ impl Builder {
     }
 
     /// Serves what `render` writes (Prometheus text 0.0.4) at `/metrics` instead of this
-    /// process's registry — e.g. [`crate::devices::Devices::render`] in the device bridge.
+    /// process's registry — e.g. the device bridge's store of device dumps.
     pub fn metrics_source(mut self, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
         self.source = Some(Arc::new(render));
         self

@@ -38,7 +38,7 @@ impl Bridge {
     fn start(source: &[&str], stdin: Stdio) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut child = Command::new(env!("CARGO"))
-            .args(["run", "-q", "-p", "picometrics-exporter", "--bin", "picometrics-bridge", "--"])
+            .args(["run", "-q", "-p", "picometrics-bridge", "--bin", "picometrics-bridge", "--"])
             .args(["--listen", "127.0.0.1:0"])
             .args(source)
             .current_dir(root)

@@ -181,16 +181,16 @@ fn defmt_dump_decodes_with_defmt_print() {
         };
         let sample = line("sample");
         assert_eq!(
-            (field(sample, "root: ResultTotals { ok: "), field(sample, "error: ")),
+            (field(sample, "root: Totals { ok: "), field(sample, "error: ")),
             (calls - errors, errors)
         );
         assert_eq!(field(sample, "counts: ["), calls, "{target}: every call in the first bucket");
         assert!(field(sample, "sum_nanos: ") > 0);
         let validate = line("validate");
-        let edge = &validate
-            [validate.find("CallerTotals { function: \"sample\"").expect("validate's caller edge")..];
+        let edge =
+            &validate[validate.find("Caller { function: \"sample\"").expect("validate's caller edge")..];
         assert_eq!((field(edge, "ok: "), field(edge, "error: ")), (calls - errors, errors));
-        assert_eq!(field(line("never_called"), "root: ResultTotals { ok: "), 0);
+        assert_eq!(field(line("never_called"), "root: Totals { ok: "), 0);
         assert!(text.contains("BuildInfo { version: \"0.1.0\""), "{text}");
         assert!(run.uart.is_empty(), "no frames were asked for");
     }

@@ -1,52 +1,65 @@
-//! `picometrics` command-line tool.
+//! The `picometrics` command.
 //!
 //! `picometrics rules --objective NAME:success=99.9 --objective NAME:latency=250ms@99
 //!  [--min-requests-per-hour N]` writes the Prometheus rules file for objectives given as
 //! flags, for when running the instrumented program (its `/rules` endpoint) is not convenient.
-//! Without `--objective` it writes a valid rules file with no groups.
+//! Without `--objective` it writes a valid rules file with no groups. `picometrics --help` and
+//! `picometrics rules --help` describe every flag.
 
+use clap::{Parser, Subcommand};
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics_exporter::rules::{write_rules_for_objectives, RulesConfig};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: picometrics rules --objective NAME:success=PERCENT \
-                     [--objective NAME:latency=MSms@PERCENT] [--min-requests-per-hour N]\n\
-                     PERCENT is 90, 95, 99 or 99.9; MS is one of 5 10 25 50 75 100 250 500 750 \
-                     1000 2500 5000 7500 10000.";
+/// Tools for programs instrumented with picometrics.
+#[derive(Debug, Parser)]
+#[command(name = "picometrics", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Writes Prometheus recording and multi-window burn-rate alerting rules for objectives.
+    ///
+    /// A running program serves the rules for the objectives in its code at GET /rules; this
+    /// writes the same file from flags.
+    Rules {
+        /// An objective part: NAME:success=PERCENT or NAME:latency=MSms@PERCENT (PERCENT is 90,
+        /// 95, 99 or 99.9; MS one of the default bucket bounds, 5 to 10000). Repeat for more
+        /// parts and objectives.
+        #[arg(long = "objective", value_name = "SPEC")]
+        objectives: Vec<String>,
+        /// No alert fires while the function's calls over the alert's long window average fewer
+        /// than this many per hour.
+        #[arg(long, value_name = "N", default_value_t = RulesConfig::default().min_requests_per_hour)]
+        min_requests_per_hour: f64,
+    },
+}
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    // Usage errors exit with status 2 and clap's message.
+    let cli = Cli::parse();
+    match run(cli.command) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("picometrics: {e}\n{USAGE}");
+            eprintln!("picometrics: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn run(args: Vec<String>) -> Result<String, String> {
-    let mut args = args.into_iter();
-    match args.next().as_deref() {
-        Some("rules") => {}
-        Some(other) => return Err(format!("unknown command `{other}`")),
-        None => return Err("no command".into()),
-    }
+fn run(command: Command) -> Result<String, String> {
+    let Command::Rules { objectives: specs, min_requests_per_hour } = command;
     let mut objectives: Vec<Objective> = Vec::new();
-    let mut config = RulesConfig::default();
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("`{flag}` needs a value"))?;
-        match flag.as_str() {
-            "--objective" => add_objective(&mut objectives, &value)?,
-            "--min-requests-per-hour" => {
-                config.min_requests_per_hour =
-                    value.parse().map_err(|_| format!("`{value}` is not a number of requests per hour"))?
-            }
-            other => return Err(format!("unknown flag `{other}`")),
-        }
+    for spec in &specs {
+        add_objective(&mut objectives, spec)?;
     }
+    let config = RulesConfig { min_requests_per_hour };
     let mut out = String::new();
     if objectives.is_empty() {
         // Nothing to alert on: still a valid (empty) rules file, and a hint.
@@ -102,29 +115,42 @@ fn latency(ms: &str) -> Result<ObjectiveLatency, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::run;
+    use super::{run, Cli};
+    use clap::{CommandFactory, Parser};
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_owned).collect()
+    fn run_args(s: &str) -> Result<String, String> {
+        let cli = Cli::try_parse_from(["picometrics"].into_iter().chain(s.split_whitespace()))
+            .map_err(|e| e.to_string())?;
+        run(cli.command)
     }
 
     #[test]
     fn flags_become_rules() {
-        let out = run(args("rules --objective api:success=99.9 --objective api:latency=250ms@99")).unwrap();
+        let out = run_args("rules --objective api:success=99.9 --objective api:latency=250ms@99").unwrap();
         assert!(out.contains("sloth_slo: 'api-success-rate'"));
         assert!(out.contains("objective_latency_threshold=\"0.25\",le=\"0.25\""));
         assert!(out.contains(">= 0.016666"), "default minimum rate: {out}");
-        let out = run(args("rules --objective x:success=95 --min-requests-per-hour 7200")).unwrap();
+        let out = run_args("rules --objective x:success=95 --min-requests-per-hour 7200").unwrap();
         assert!(out.contains(">= 2)"), "{out}");
     }
 
     #[test]
     fn bad_flags_are_clear_errors() {
-        assert!(run(args("")).unwrap_err().contains("no command"));
-        assert!(run(args("rules")).unwrap().contains("groups:\n  []"));
-        assert!(run(args("rules --objective api:success=98")).unwrap_err().contains("`98`"));
-        assert!(run(args("rules --objective api:latency=300ms@99")).unwrap_err().contains("bounds"));
-        assert!(run(args("rules --objective api")).unwrap_err().contains("NAME:success"));
-        assert!(run(args("rules --bogus 1")).unwrap_err().contains("--bogus"));
+        assert!(run_args("").unwrap_err().contains("Usage"));
+        assert!(run_args("rules").unwrap().contains("groups:\n  []"));
+        assert!(run_args("rules --objective api:success=98").unwrap_err().contains("`98`"));
+        assert!(run_args("rules --objective api:latency=300ms@99").unwrap_err().contains("bounds"));
+        assert!(run_args("rules --objective api").unwrap_err().contains("NAME:success"));
+        assert!(run_args("rules --bogus 1").unwrap_err().contains("--bogus"));
+    }
+
+    #[test]
+    fn every_subcommand_has_help() {
+        Cli::command().debug_assert();
+        for sub in Cli::command().get_subcommands() {
+            assert!(sub.get_about().is_some(), "{} has no help", sub.get_name());
+        }
+        let help = Cli::try_parse_from(["picometrics", "rules", "--help"]).unwrap_err().to_string();
+        assert!(help.contains("--objective") && help.contains("--min-requests-per-hour"), "{help}");
     }
 }

@@ -5,21 +5,43 @@
 //!
 //! ```text
 //! picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])
+//! picometrics-bridge --help
 //! ```
 //!
 //! A TCP or serial source that closes is reopened every second; stdin is read to its end. The
 //! last complete dump of each device stays served meanwhile. Every skipped frame is logged on
 //! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
 
-use picometrics_exporter::devices::{Committed, Devices, FrameReader};
+use clap::{ArgGroup, Parser};
+use picometrics_bridge::{Committed, Devices, FrameReader};
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str =
-    "usage: picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])\n\
-                     serves the devices' metrics at http://ADDR/metrics (default 127.0.0.1:9465)";
+/// Serves the metrics of devices that dump picometrics frames at http://LISTEN/metrics, each
+/// series with a `device` label.
+#[derive(Debug, Parser)]
+#[command(name = "picometrics-bridge", version)]
+#[command(group = ArgGroup::new("source").required(true).args(["stdin", "tcp", "serial"]))]
+struct Args {
+    /// Address to serve /metrics on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9465")]
+    listen: String,
+    /// Read frames from standard input (to its end, then keep serving).
+    #[arg(long)]
+    stdin: bool,
+    /// Read frames from a TCP server (e.g. QEMU's `-serial tcp::4444,server=on`); reconnects
+    /// every second.
+    #[arg(long, value_name = "HOST:PORT")]
+    tcp: Option<String>,
+    /// Read frames from a serial device (e.g. /dev/ttyACM0); reopened every second.
+    #[arg(long, value_name = "PATH")]
+    serial: Option<String>,
+    /// Baud rate of --serial.
+    #[arg(long, value_name = "N", default_value_t = 115_200, requires = "serial")]
+    baud: u32,
+}
 
 /// Where frames come from.
 enum Source {
@@ -28,14 +50,21 @@ enum Source {
     Serial { path: String, baud: u32 },
 }
 
-fn main() -> ExitCode {
-    let (listen, source) = match parse(std::env::args().skip(1)) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("picometrics-bridge: {e}\n{USAGE}");
-            return ExitCode::from(2);
+impl Args {
+    fn source(&self) -> Source {
+        match (&self.tcp, &self.serial) {
+            (Some(addr), _) => Source::Tcp(addr.clone()),
+            (_, Some(path)) => Source::Serial { path: path.clone(), baud: self.baud },
+            // clap's group makes exactly one of the three present.
+            _ => Source::Stdin,
         }
-    };
+    }
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit with status 2 and clap's message.
+    let args = Args::parse();
+    let (listen, source) = (args.listen.clone(), args.source());
     let devices = Arc::new(Devices::new());
     let served = devices.clone();
     let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
@@ -85,31 +114,6 @@ fn main() -> ExitCode {
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-}
-
-fn parse(mut args: impl Iterator<Item = String>) -> Result<(String, Source), String> {
-    let mut listen = "127.0.0.1:9465".to_owned();
-    let (mut stdin, mut tcp, mut serial, mut baud) = (false, None, None, 115_200);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("`{flag}` needs a value"));
-        match flag.as_str() {
-            "--listen" => listen = value()?,
-            "--stdin" => stdin = true,
-            "--tcp" => tcp = Some(value()?),
-            "--serial" => serial = Some(value()?),
-            "--baud" => baud = value()?.parse().map_err(|e| format!("--baud: {e}"))?,
-            "-h" | "--help" => return Err("help".into()),
-            other => return Err(format!("unknown argument `{other}`")),
-        }
-    }
-    let source = match (stdin, tcp, serial) {
-        (true, None, None) => Source::Stdin,
-        (false, Some(addr), None) => Source::Tcp(addr),
-        (false, None, Some(path)) => Source::Serial { path, baud },
-        (false, None, None) => return Err("no source: give --stdin, --tcp or --serial".into()),
-        _ => return Err("give one source: --stdin, --tcp or --serial".into()),
-    };
-    Ok((listen, source))
 }
 
 fn open(source: &Source) -> std::io::Result<Box<dyn Read>> {

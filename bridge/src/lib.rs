@@ -1,7 +1,10 @@
 //! The host side of [`picometrics::frame`]: cut a byte stream from a device (serial line, TCP
-//! socket, stdin) into frames, assemble whole dumps, keep the latest dump per device and render
-//! them all as Prometheus text with a `device` label. The `picometrics-bridge` binary serves
-//! this over HTTP.
+//! socket, stdin) into frames, assemble whole dumps, keep the latest dump per device and expose
+//! them all with a `device` label. The `picometrics-bridge` binary serves this over HTTP.
+//!
+//! The store is a [`picometrics::model::Source`]: each device's latest dump is mapped onto the
+//! exposition model and written by picometrics' one writer, so a device's series are exactly
+//! what the same functions would show on a host, plus the `device` label.
 //!
 //! Nothing a device sends can crash the bridge or make it allocate without bound: frames are
 //! capped at [`MAX_FRAME`] bytes, dumps at [`MAX_FUNCTIONS`] functions, the store at
@@ -15,7 +18,7 @@
 //! like any restarted process.
 //!
 //! ```
-//! use picometrics_exporter::devices::{Devices, FrameReader};
+//! use picometrics_bridge::{Devices, FrameReader};
 //!
 //! # #[picometrics::picometrics] fn handled() {}
 //! # handled();
@@ -30,12 +33,10 @@
 //! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
 //! ```
 
-use picometrics::buckets::write_seconds;
-use picometrics::frame::{self, BuildRecord, DecodeError, FunctionRecord, Message, Totals};
-use picometrics::render::{
-    write_escaped, write_objective_labels, AUTOMETRICS_SPEC_VERSION, BUILD_INFO_HEADER, CALLS_HEADER,
-    CONCURRENT_HEADER, DURATION_HEADER, OVERFLOW_CALLER,
-};
+use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message};
+use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals};
+use picometrics::render::{self, write_header, write_sample, Format};
+use picometrics::schema::{label, BRIDGE_FRAMES_SKIPPED, MAX_CALLERS};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::sync::Mutex;
@@ -229,7 +230,7 @@ impl From<&FunctionRecord<'_>> for Function {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-struct Build {
+struct OwnedBuild {
     version: String,
     commit: String,
     branch: String,
@@ -237,8 +238,8 @@ struct Build {
     repository_url: String,
 }
 
-impl From<&BuildRecord<'_>> for Build {
-    fn from(b: &BuildRecord<'_>) -> Self {
+impl From<&Build<'_>> for OwnedBuild {
+    fn from(b: &Build<'_>) -> Self {
         Self {
             version: b.version.into(),
             commit: b.commit.into(),
@@ -253,7 +254,7 @@ impl From<&BuildRecord<'_>> for Build {
 #[derive(Clone, Debug)]
 struct Dump {
     seq: u32,
-    build: Build,
+    build: OwnedBuild,
     functions: Vec<Function>,
 }
 
@@ -399,96 +400,10 @@ impl Devices {
     /// then the bridge's own `picometrics_bridge_frames_skipped_total`.
     pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
         let store = self.store();
-        let devices =
-            || store.devices.iter().flat_map(|(d, dump)| dump.functions.iter().map(move |f| (d, dump, f)));
-
-        w.write_str(CALLS_HEADER)?;
-        for (device, dump, f) in devices() {
-            let success =
-                f.objective.as_ref().and_then(|o| Some((&o.name, o.success_percentile.as_ref()?, None)));
-            let callers = [("", "", f.root)]
-                .into_iter()
-                .chain(f.callers.iter().map(|(f, m, t)| (f.as_str(), m.as_str(), *t)));
-            let overflow = (f.overflow != Totals::default()).then_some((OVERFLOW_CALLER, "", f.overflow));
-            for (caller_function, caller_module, totals) in callers.chain(overflow) {
-                for (result, value) in [("ok", totals.ok), ("error", totals.error)] {
-                    w.write_str("function_calls_total{")?;
-                    labels(w, device, &dump.build.service_name, f, success)?;
-                    w.write_str(",caller_function=\"")?;
-                    write_escaped(w, caller_function)?;
-                    w.write_str("\",caller_module=\"")?;
-                    write_escaped(w, caller_module)?;
-                    writeln!(w, "\",result=\"{result}\"}} {value}")?;
-                }
-            }
-        }
-
-        w.write_str(DURATION_HEADER)?;
-        for (device, dump, f) in devices() {
-            let latency = f.objective.as_ref().and_then(|o| {
-                let (threshold, percentile) = o.latency.as_ref()?;
-                Some((&o.name, percentile, Some(threshold)))
-            });
-            let mut cumulative = 0u64;
-            for (i, count) in f.counts.iter().enumerate() {
-                cumulative = cumulative.wrapping_add(*count);
-                w.write_str("function_calls_duration_seconds_bucket{")?;
-                labels(w, device, &dump.build.service_name, f, latency)?;
-                w.write_str(",le=\"")?;
-                match f.bounds.get(i) {
-                    Some(&bound) => write_seconds(w, bound)?,
-                    None => w.write_str("+Inf")?,
-                }
-                writeln!(w, "\"}} {cumulative}")?;
-            }
-            w.write_str("function_calls_duration_seconds_sum{")?;
-            labels(w, device, &dump.build.service_name, f, latency)?;
-            w.write_str("} ")?;
-            write_seconds(w, f.sum_nanos)?;
-            w.write_str("\nfunction_calls_duration_seconds_count{")?;
-            labels(w, device, &dump.build.service_name, f, latency)?;
-            writeln!(w, "}} {cumulative}")?;
-        }
-
-        if devices().any(|(_, _, f)| f.concurrent.is_some()) {
-            w.write_str(CONCURRENT_HEADER)?;
-            for (device, dump, f) in devices() {
-                if let Some(value) = f.concurrent {
-                    w.write_str("function_calls_concurrent{")?;
-                    labels(w, device, &dump.build.service_name, f, None)?;
-                    writeln!(w, "}} {value}")?;
-                }
-            }
-        }
-
-        w.write_str(BUILD_INFO_HEADER)?;
-        for (device, dump) in &store.devices {
-            let b = &dump.build;
-            w.write_str("build_info{device=\"")?;
-            write_escaped(w, device)?;
-            for (key, value) in [
-                ("version", &b.version),
-                ("commit", &b.commit),
-                ("branch", &b.branch),
-                ("service_name", &b.service_name),
-                ("repository_url", &b.repository_url),
-            ] {
-                write!(w, "\",{key}=\"")?;
-                write_escaped(w, value)?;
-            }
-            writeln!(
-                w,
-                "\",repository_provider=\"{}\",autometrics_version=\"{AUTOMETRICS_SPEC_VERSION}\"}} 1",
-                picometrics::build_info::repository_provider(&b.repository_url)
-            )?;
-        }
-
-        w.write_str(
-            "# HELP picometrics_bridge_frames_skipped_total Frames and bytes from devices the bridge skipped, by reason\n\
-             # TYPE picometrics_bridge_frames_skipped_total counter\n",
-        )?;
+        render::write(w, &*store, Format::Prometheus)?;
+        write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
         for (reason, n) in &store.skipped {
-            writeln!(w, "picometrics_bridge_frames_skipped_total{{reason=\"{reason}\"}} {n}")?;
+            write_sample(w, BRIDGE_FRAMES_SKIPPED.name, &[(label::REASON, reason)], *n)?;
         }
         Ok(())
     }
@@ -502,27 +417,55 @@ impl Devices {
     }
 }
 
-/// `device`, `function`, `module`, `service_name` and the objective labels, escaped.
-fn labels<W: Write>(
-    w: &mut W,
-    device: &str,
-    service: &str,
-    f: &Function,
-    objective: Option<(&String, &String, Option<&String>)>,
-) -> fmt::Result {
-    w.write_str("device=\"")?;
-    write_escaped(w, device)?;
-    w.write_str("\",function=\"")?;
-    write_escaped(w, &f.function)?;
-    w.write_str("\",module=\"")?;
-    write_escaped(w, &f.module)?;
-    w.write_str("\",service_name=\"")?;
-    write_escaped(w, service)?;
-    w.write_str("\"")?;
-    match objective {
-        Some((name, percentile, threshold)) => {
-            write_objective_labels(w, name, percentile, threshold.map(String::as_str))
+/// The store's latest dumps as the exposition model: every device's functions, then every
+/// device's `build_info`, each with the `device` label.
+impl Source for Store {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        for (device, dump) in &self.devices {
+            for f in &dump.functions {
+                // Decoded dumps hold at most MAX_CALLERS callers (the decoder's capacity).
+                let callers: heapless::Vec<Caller<'_>, MAX_CALLERS> = f
+                    .callers
+                    .iter()
+                    .take(MAX_CALLERS)
+                    .map(|(function, module, calls)| Caller { function, module, calls: *calls })
+                    .collect();
+                each(&FunctionSeries {
+                    extra: Some((label::DEVICE, device)),
+                    function: &f.function,
+                    module: &f.module,
+                    service_name: &dump.build.service_name,
+                    objective: f.objective.as_ref().map(|o| ObjectiveLabels {
+                        name: &o.name,
+                        success_percentile: o.success_percentile.as_deref(),
+                        latency: o.latency.as_ref().map(|(t, p)| (t.as_str(), p.as_str())),
+                    }),
+                    bounds: &f.bounds,
+                    counts: &f.counts,
+                    sum_nanos: f.sum_nanos,
+                    root: f.root,
+                    callers: &callers,
+                    overflow: f.overflow,
+                    concurrent: f.concurrent,
+                    exemplars: &[],
+                })?;
+            }
         }
-        None => Ok(()),
+        Ok(())
+    }
+
+    fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        for (device, dump) in &self.devices {
+            let b = &dump.build;
+            each(&Build {
+                version: &b.version,
+                commit: &b.commit,
+                branch: &b.branch,
+                service_name: &b.service_name,
+                repository_url: &b.repository_url,
+                extra: Some((label::DEVICE, device)),
+            })?;
+        }
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use picometrics::frame::{self, VERSION};
 use picometrics::picometrics;
-use picometrics_exporter::devices::{Committed, Devices, FrameReader, Skipped, MAX_FRAME};
+use picometrics_bridge::{Committed, Devices, FrameReader, Skipped, MAX_FRAME};
 use proptest::prelude::*;
 use std::sync::Mutex;
 

@@ -1,0 +1,96 @@
+//! [`FunctionDescriptor`]: everything about an instrumented function that is fixed at compile
+//! time, plus a reference to its counters. Lives in read-only memory (FLASH on bare metal).
+
+use crate::build_info::BuildInfo;
+use crate::model::ObjectiveLabels;
+use crate::objectives::Objective;
+use crate::snapshot::{CallsSnapshot, FunctionSnapshot, HistogramSnapshot};
+
+/// Read access to a slot of any size, for the registry and the writers. Sealed: only the
+/// core's `FunctionSlot` implements it, so its methods may change with features.
+pub trait SlotStorage: sealed::Sealed + Sync {
+    /// Reads the histogram: the sum first, then each bucket once.
+    fn histogram(&self) -> HistogramSnapshot;
+    /// Reads the call counters of every claimed edge.
+    fn calls(&self) -> CallsSnapshot;
+    /// Reads the concurrency gauge.
+    fn concurrent(&self) -> u64;
+    /// The latest exemplar of bucket `i` (`+Inf` is the last).
+    #[cfg(feature = "exemplars")]
+    fn exemplar(&self, i: usize) -> Option<crate::model::Exemplar>;
+}
+
+pub(crate) mod sealed {
+    /// Implemented by the core's slot types only.
+    pub trait Sealed {}
+}
+
+/// Everything about an instrumented function that is fixed at compile time, plus a reference
+/// to its counters. Lives in read-only memory.
+pub struct FunctionDescriptor {
+    /// The `function` label: the function's name, or `Type::method` for methods.
+    pub name: &'static str,
+    /// The `module` label: `module_path!()` where the function is defined.
+    pub module: &'static str,
+    /// The function's objective, if any.
+    pub objective: Option<Objective>,
+    /// Histogram bounds in nanoseconds.
+    pub bounds: &'static [u64],
+    /// Whether `function_calls_concurrent` is reported for it.
+    pub track_concurrency: bool,
+    /// Build information of the crate that defines it.
+    pub build: &'static BuildInfo,
+    slot: &'static dyn SlotStorage,
+}
+
+impl FunctionDescriptor {
+    /// Describes a function; used by the code `#[picometrics]` generates.
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        objective: Option<Objective>,
+        bounds: &'static [u64],
+        track_concurrency: bool,
+        build: &'static BuildInfo,
+        slot: &'static dyn SlotStorage,
+    ) -> Self {
+        Self { name, module, objective, bounds, track_concurrency, build, slot }
+    }
+
+    /// Reads this function's counters.
+    pub fn snapshot(&self) -> FunctionSnapshot {
+        FunctionSnapshot {
+            function: self.name,
+            module: self.module,
+            objective: self.objective.map(|o| ObjectiveLabels {
+                name: o.name,
+                success_percentile: o.success_rate.map(|p| p.as_str()),
+                latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
+            }),
+            bounds: self.bounds,
+            calls: self.slot.calls(),
+            histogram: self.slot.histogram(),
+            concurrent: self.track_concurrency.then(|| self.slot.concurrent()),
+        }
+    }
+
+    /// The slot's read side.
+    #[cfg(feature = "exemplars")]
+    pub(crate) fn slot(&self) -> &'static dyn SlotStorage {
+        self.slot
+    }
+}
+
+impl core::fmt::Debug for FunctionDescriptor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FunctionDescriptor")
+            .field("name", &self.name)
+            .field("module", &self.module)
+            .field("objective", &self.objective)
+            .field("bounds", &self.bounds)
+            .field("track_concurrency", &self.track_concurrency)
+            .finish_non_exhaustive()
+    }
+}

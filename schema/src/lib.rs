@@ -1,0 +1,275 @@
+//! The picometrics exposition schema, defined once: metric and label names, `# HELP` text,
+//! the generated PromQL templates and their titles, and the limits the attribute enforces.
+//!
+//! Every other crate — the `no_std` core and its writer, the `#[picometrics]` attribute, the
+//! `prometheus` collector, the device bridge, the rules generator — takes names from here, so
+//! a name changes in one place and no two outputs can disagree. The test command checks that
+//! no metric name is spelled as a literal anywhere else.
+//!
+//! The names follow the autometrics specification, so its dashboards and alert rules work
+//! unchanged.
+#![no_std]
+
+/// A metric family: its name as sampled in text format 0.0.4, its `# HELP` text and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metric {
+    /// The name of its samples (`function_calls_total`); histograms add the sample suffixes.
+    pub name: &'static str,
+    /// The `# HELP` text.
+    pub help: &'static str,
+    /// The `# TYPE`.
+    pub kind: Kind,
+}
+
+/// A metric family's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Monotonic; its sample name ends in `_total`.
+    Counter,
+    /// `_bucket`, `_sum` and `_count` samples.
+    Histogram,
+    /// Goes up and down.
+    Gauge,
+}
+
+impl Kind {
+    /// The `# TYPE` word.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Histogram => "histogram",
+            Self::Gauge => "gauge",
+        }
+    }
+}
+
+impl Metric {
+    /// The family name OpenMetrics 1.0 declares in `# HELP`/`# TYPE`: a counter's without its
+    /// `_total` sample suffix, every other one as is.
+    pub fn openmetrics_family(&self) -> &'static str {
+        match self.kind {
+            Kind::Counter => match self.name.as_bytes().len().checked_sub(TOTAL_SUFFIX.len()) {
+                Some(end) if self.name.is_char_boundary(end) && &self.name[end..] == TOTAL_SUFFIX => {
+                    &self.name[..end]
+                }
+                _ => self.name,
+            },
+            _ => self.name,
+        }
+    }
+}
+
+/// The suffix of a counter's samples.
+pub const TOTAL_SUFFIX: &str = "_total";
+/// The suffix of a histogram's bucket samples.
+pub const BUCKET_SUFFIX: &str = "_bucket";
+/// The suffix of a histogram's sum sample.
+pub const SUM_SUFFIX: &str = "_sum";
+/// The suffix of a histogram's count sample.
+pub const COUNT_SUFFIX: &str = "_count";
+
+/// Calls by function, caller and result.
+pub const FUNCTION_CALLS: Metric = Metric {
+    name: "function_calls_total",
+    help: "Autometrics counter for tracking function calls",
+    kind: Kind::Counter,
+};
+
+/// Call durations by function, in seconds.
+pub const FUNCTION_CALLS_DURATION: Metric = Metric {
+    name: "function_calls_duration_seconds",
+    help: "Autometrics histogram for tracking function call duration",
+    kind: Kind::Histogram,
+};
+
+/// Calls in progress, for functions with `track_concurrency`.
+pub const FUNCTION_CALLS_CONCURRENT: Metric = Metric {
+    name: "function_calls_concurrent",
+    help: "Autometrics gauge for tracking function call concurrency",
+    kind: Kind::Gauge,
+};
+
+/// Always 1; its labels describe the build.
+pub const BUILD_INFO: Metric = Metric {
+    name: "build_info",
+    help: "Autometrics info metric for tracking software version and build details",
+    kind: Kind::Gauge,
+};
+
+/// The device bridge's count of what it skipped, by [`label::REASON`].
+pub const BRIDGE_FRAMES_SKIPPED: Metric = Metric {
+    name: "picometrics_bridge_frames_skipped_total",
+    help: "Frames and bytes from devices the bridge skipped, by reason",
+    kind: Kind::Counter,
+};
+
+/// Label names.
+pub mod label {
+    /// The function's name (`Type::method` for methods).
+    pub const FUNCTION: &str = "function";
+    /// The function's module path.
+    pub const MODULE: &str = "module";
+    /// The service the process or device reports as.
+    pub const SERVICE_NAME: &str = "service_name";
+    /// The instrumented function that made the call; empty from uninstrumented code.
+    pub const CALLER_FUNCTION: &str = "caller_function";
+    /// The caller's module.
+    pub const CALLER_MODULE: &str = "caller_module";
+    /// [`super::RESULT_OK`] or [`super::RESULT_ERROR`].
+    pub const RESULT: &str = "result";
+    /// The objective's name.
+    pub const OBJECTIVE_NAME: &str = "objective_name";
+    /// The objective's percentile (`99.9`).
+    pub const OBJECTIVE_PERCENTILE: &str = "objective_percentile";
+    /// A latency objective's threshold in seconds, the same text as its bucket's `le`.
+    pub const OBJECTIVE_LATENCY_THRESHOLD: &str = "objective_latency_threshold";
+    /// A histogram bucket's upper bound in seconds.
+    pub const LE: &str = "le";
+    /// The device a bridged series comes from.
+    pub const DEVICE: &str = "device";
+    /// Why the bridge skipped something.
+    pub const REASON: &str = "reason";
+    /// `build_info`: the crate version.
+    pub const VERSION: &str = "version";
+    /// `build_info`: the commit.
+    pub const COMMIT: &str = "commit";
+    /// `build_info`: the branch.
+    pub const BRANCH: &str = "branch";
+    /// `build_info`: the repository URL.
+    pub const REPOSITORY_URL: &str = "repository_url";
+    /// `build_info`: `github`, `gitlab`, `bitbucket` or empty.
+    pub const REPOSITORY_PROVIDER: &str = "repository_provider";
+    /// `build_info`: [`super::AUTOMETRICS_SPEC_VERSION`].
+    pub const AUTOMETRICS_VERSION: &str = "autometrics_version";
+}
+
+/// The labels of [`FUNCTION_CALLS`] besides a function's identity labels, in output order.
+pub const CALL_LABELS: [&str; 3] = [label::CALLER_FUNCTION, label::CALLER_MODULE, label::RESULT];
+
+/// The identity labels every function series starts with, in output order.
+pub const FUNCTION_LABELS: [&str; 3] = [label::FUNCTION, label::MODULE, label::SERVICE_NAME];
+
+/// The labels of [`BUILD_INFO`], in output order.
+pub const BUILD_INFO_LABELS: [&str; 7] = [
+    label::VERSION,
+    label::COMMIT,
+    label::BRANCH,
+    label::SERVICE_NAME,
+    label::REPOSITORY_URL,
+    label::REPOSITORY_PROVIDER,
+    label::AUTOMETRICS_VERSION,
+];
+
+/// `result` of a call that returned normally and was not classified as an error.
+pub const RESULT_OK: &str = "ok";
+/// `result` of a call that returned an error or panicked.
+pub const RESULT_ERROR: &str = "error";
+
+/// `caller_function` of calls from instrumented callers that found every caller edge taken.
+pub const OVERFLOW_CALLER: &str = "(overflow)";
+
+/// The `autometrics_version` label: the autometrics specification these names follow.
+pub const AUTOMETRICS_SPEC_VERSION: &str = "1.0.0";
+
+/// Caller edges per function when the attribute does not say `callers = N`.
+pub const DEFAULT_CALLERS: usize = 3;
+
+/// The largest `callers = N` a function may ask for.
+pub const MAX_CALLERS: usize = 16;
+
+/// The most histogram bounds a function may have (plus `+Inf`).
+pub const MAX_BOUNDS: usize = 32;
+
+/// The Prometheus the generated links point at when `PROMETHEUS_URL` is not set.
+pub const DEFAULT_PROMETHEUS_URL: &str = "http://localhost:9090";
+
+/// One generated PromQL query: `$F` stands for the function label, `$M` for the module label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryTemplate {
+    /// The field of `picometrics::Queries` that holds it.
+    pub field: &'static str,
+    /// A short human title.
+    pub title: &'static str,
+    /// The PromQL, with `$F` and `$M` placeholders.
+    pub template: &'static str,
+}
+
+/// Every generated query, in the order the rustdoc lists them.
+pub const QUERIES: [QueryTemplate; 6] = [
+    QueryTemplate {
+        field: "request_rate",
+        title: "Request rate",
+        template: r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#,
+    },
+    QueryTemplate {
+        field: "error_ratio",
+        title: "Error ratio",
+        template: concat!(
+            r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m]))"#,
+            r#" / sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#
+        ),
+    },
+    QueryTemplate {
+        field: "latency_p95",
+        title: "Latency (95th percentile)",
+        template: r#"histogram_quantile(0.95, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
+    },
+    QueryTemplate {
+        field: "latency_p99",
+        title: "Latency (99th percentile)",
+        template: r#"histogram_quantile(0.99, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
+    },
+    QueryTemplate {
+        field: "concurrent_calls",
+        title: "Concurrent calls",
+        template: r#"sum by (function, module) (function_calls_concurrent{function="$F",module="$M"})"#,
+    },
+    QueryTemplate {
+        field: "callees",
+        title: "Functions called by this one",
+        template: r#"sum by (function, module) (rate(function_calls_total{caller_function="$F",caller_module="$M"}[5m]))"#,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openmetrics_counter_family_drops_total() {
+        assert_eq!(FUNCTION_CALLS.openmetrics_family(), "function_calls");
+        assert_eq!(BRIDGE_FRAMES_SKIPPED.openmetrics_family(), "picometrics_bridge_frames_skipped");
+        assert_eq!(FUNCTION_CALLS_DURATION.openmetrics_family(), FUNCTION_CALLS_DURATION.name);
+    }
+
+    /// The templates spell metric and label names as literals (`concat!` takes no consts):
+    /// they must be the names defined above.
+    #[test]
+    fn templates_use_the_schema_names() {
+        let known = [
+            FUNCTION_CALLS.name,
+            FUNCTION_CALLS_CONCURRENT.name,
+            // Only the bucket samples of the histogram are queried.
+            "function_calls_duration_seconds_bucket",
+        ];
+        for q in QUERIES {
+            let mut rest = q.template;
+            let mut seen = 0;
+            while let Some(i) = rest.find("function_calls") {
+                let name_end = rest[i..].find('{').expect("a selector follows the name") + i;
+                assert!(known.contains(&&rest[i..name_end]), "{}: {}", q.field, &rest[i..name_end]);
+                assert!(
+                    "function_calls_duration_seconds_bucket".starts_with(FUNCTION_CALLS_DURATION.name)
+                        && "function_calls_duration_seconds_bucket".ends_with(BUCKET_SUFFIX)
+                );
+                seen += 1;
+                rest = &rest[name_end..];
+            }
+            assert!(seen > 0, "{} names no metric", q.field);
+            for label in ["$F", "$M"] {
+                assert!(q.template.contains(label), "{}: no {label}", q.field);
+            }
+        }
+        assert!(CALL_LABELS.iter().all(|l| QUERIES[5].template.contains(l) || *l == label::RESULT));
+    }
+}

@@ -1,0 +1,184 @@
+//! The registry as metric families of the `prometheus` crate (feature `prometheus`), for
+//! services that already gather a `prometheus::Registry`.
+//!
+//! ```
+//! let registry = prometheus::Registry::new();
+//! registry.register(Box::new(picometrics_exporter::PicometricsCollector::new())).unwrap();
+//! let families = registry.gather();
+//! assert!(families.iter().any(|f| f.name() == "build_info"));
+//! ```
+//!
+//! The families are mapped from the exposition model ([`picometrics::model`]): names, HELP
+//! text, label names and their order all come from the model and the schema, exactly as the
+//! text writer uses them.
+
+use picometrics::model::{Build, Family, FunctionSeries, Source};
+use picometrics::registry::Registry;
+use picometrics::schema::{self, label, Metric};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair, MetricFamily, MetricType};
+use std::convert::Infallible;
+
+/// Exposes every `#[picometrics]` function (and `build_info`) to a `prometheus::Registry`,
+/// with the same names, labels and values as [`picometrics::render_prometheus`].
+pub struct PicometricsCollector {
+    descs: [Desc; 4],
+}
+
+impl Default for PicometricsCollector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A descriptor with the identity labels and `more`.
+fn desc(metric: &Metric, labels: &[&str]) -> Desc {
+    Desc::new(
+        metric.name.into(),
+        metric.help.into(),
+        labels.iter().map(|l| (*l).into()).collect(),
+        Default::default(),
+    )
+    .expect("the schema's names are valid")
+}
+
+impl PicometricsCollector {
+    /// A collector over the link-time registry.
+    ///
+    /// The descriptors declare the labels every series of a family carries; functions with
+    /// an objective add the `objective_*` labels to their series.
+    pub fn new() -> Self {
+        let calls = [&schema::FUNCTION_LABELS[..], &schema::CALL_LABELS].concat();
+        Self {
+            descs: [
+                desc(&schema::FUNCTION_CALLS, &calls),
+                desc(&schema::FUNCTION_CALLS_DURATION, &schema::FUNCTION_LABELS),
+                desc(&schema::FUNCTION_CALLS_CONCURRENT, &schema::FUNCTION_LABELS),
+                desc(&schema::BUILD_INFO, &schema::BUILD_INFO_LABELS),
+            ],
+        }
+    }
+
+    /// The families of any model source: the registry's, or a fixture's in tests.
+    fn collect_from(&self, source: &impl Source) -> Vec<MetricFamily> {
+        let [calls_desc, duration_desc, concurrent_desc, build_desc] = &self.descs;
+        let (mut calls, mut durations, mut concurrent) = (Vec::new(), Vec::new(), Vec::new());
+        // Collecting into vectors cannot fail.
+        let _ = source.functions(&mut |s| {
+            collect_function(s, &mut calls, &mut durations, &mut concurrent);
+            Ok(())
+        });
+        let mut builds = Vec::new();
+        let _ = source.builds(&mut |b: &Build<'_>| {
+            let mut info = Gauge::new();
+            info.set_value(1.0);
+            let mut m = prometheus::proto::Metric::from_label(labels(|f| b.for_each_label(f)));
+            m.set_gauge(info);
+            builds.push(m);
+            Ok(())
+        });
+
+        let mut families = vec![
+            family(calls_desc, MetricType::COUNTER, calls),
+            family(duration_desc, MetricType::HISTOGRAM, durations),
+        ];
+        if !concurrent.is_empty() {
+            families.push(family(concurrent_desc, MetricType::GAUGE, concurrent));
+        }
+        if !builds.is_empty() {
+            families.push(family(build_desc, MetricType::GAUGE, builds));
+        }
+        families
+    }
+}
+
+impl Collector for PicometricsCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.collect_from(&Registry)
+    }
+}
+
+/// Adds one function's series to the three families.
+fn collect_function(
+    s: &FunctionSeries<'_>,
+    calls: &mut Vec<prometheus::proto::Metric>,
+    durations: &mut Vec<prometheus::proto::Metric>,
+    concurrent: &mut Vec<prometheus::proto::Metric>,
+) {
+    let _ = s.for_each_caller(|caller_function, caller_module, totals| {
+        for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
+            let mut pairs = labels(|f| s.for_each_label(Family::Calls, f));
+            pairs.extend([
+                pair(label::CALLER_FUNCTION, caller_function),
+                pair(label::CALLER_MODULE, caller_module),
+                pair(label::RESULT, result),
+            ]);
+            let mut counter = Counter::new();
+            counter.set_value(value as f64);
+            let mut m = prometheus::proto::Metric::from_label(pairs);
+            m.set_counter(counter);
+            calls.push(m);
+        }
+        Ok::<_, Infallible>(())
+    });
+
+    let mut histogram = Histogram::new();
+    // Finite buckets only: the crate's text encoder adds `+Inf` from the sample count.
+    let buckets = s
+        .cumulative()
+        .zip(s.bounds)
+        .map(|(cumulative, &bound)| {
+            let mut b = Bucket::new();
+            b.set_cumulative_count(cumulative);
+            b.set_upper_bound(bound as f64 / 1e9);
+            b
+        })
+        .collect();
+    histogram.set_bucket(buckets);
+    histogram.set_sample_count(s.count());
+    histogram.set_sample_sum(s.sum_nanos as f64 / 1e9);
+    let mut m = prometheus::proto::Metric::from_label(labels(|f| s.for_each_label(Family::Duration, f)));
+    m.set_histogram(histogram);
+    durations.push(m);
+
+    if let Some(value) = s.concurrent {
+        let mut gauge = Gauge::new();
+        gauge.set_value(value as f64);
+        let mut m =
+            prometheus::proto::Metric::from_label(labels(|f| s.for_each_label(Family::Concurrent, f)));
+        m.set_gauge(gauge);
+        concurrent.push(m);
+    }
+}
+
+/// The label pairs of a model label walk.
+fn labels(
+    walk: impl FnOnce(&mut dyn FnMut(&str, &str) -> Result<(), Infallible>) -> Result<(), Infallible>,
+) -> Vec<LabelPair> {
+    let mut pairs = Vec::new();
+    let _ = walk(&mut |name, value| {
+        pairs.push(pair(name, value));
+        Ok(())
+    });
+    pairs
+}
+
+fn pair(name: &str, value: &str) -> LabelPair {
+    let mut p = LabelPair::new();
+    p.set_name(name.to_owned());
+    p.set_value(value.to_owned());
+    p
+}
+
+fn family(desc: &Desc, kind: MetricType, metrics: Vec<prometheus::proto::Metric>) -> MetricFamily {
+    let mut f = MetricFamily::default();
+    f.set_name(desc.fq_name.clone());
+    f.set_help(desc.help.clone());
+    f.set_field_type(kind);
+    f.set_metric(metrics);
+    f
+}

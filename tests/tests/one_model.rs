@@ -1,0 +1,187 @@
+//! One exposition model, one writer: the same registry through every path gives the same series.
+//!
+//! * local: `render_prometheus`;
+//! * device: `frame::write_dump` → bytes → `picometrics_bridge::Devices` → its `/metrics` text
+//!   (identical once the `device` label and the bridge's own family are taken out);
+//! * `prometheus` crate: `PicometricsCollector` → `TextEncoder` (the same samples, HELP and TYPE
+//!   lines, and descriptors that declare the labels their series carry).
+
+use picometrics::buckets;
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+use picometrics::picometrics;
+use picometrics::schema;
+use picometrics_bridge::{Devices, FrameReader};
+use prometheus::core::Collector;
+use std::collections::{BTreeMap, BTreeSet};
+
+const API: Objective = Objective::new("api")
+    .success_rate(ObjectivePercentile::P99_9)
+    .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+const HOT: [u64; 6] = buckets::exponential(100, 4);
+
+#[derive(Debug)]
+struct Failed;
+
+#[picometrics(objective = API, track_concurrency)]
+fn handle(n: u32) -> Result<u32, Failed> {
+    if n % 3 == 0 {
+        Err(Failed)
+    } else {
+        Ok(lookup(n) + 1)
+    }
+}
+
+#[picometrics(buckets = HOT, callers = 2)]
+fn lookup(n: u32) -> u32 {
+    n.wrapping_mul(7)
+}
+
+struct Store;
+
+#[picometrics]
+impl Store {
+    fn put(&self, n: u32) -> Option<u32> {
+        (n % 2 == 0).then(|| lookup(n))
+    }
+}
+
+/// The tests of this file share the registry: each holds this while it calls and reads.
+static QUIET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exercise() {
+    for n in 0..30 {
+        let _ = handle(n);
+        let _ = Store.put(n);
+        lookup(n);
+    }
+}
+
+/// `name{labels}` → value of every sample, and the set of `#` lines.
+type Parsed = (BTreeMap<(String, BTreeMap<String, String>), f64>, BTreeSet<String>);
+
+/// A strict reader of the text format's sample lines (escapes included).
+fn parse(text: &str) -> Parsed {
+    let mut samples = BTreeMap::new();
+    let mut comments = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if line.starts_with('#') {
+            comments.insert(line.to_owned());
+            continue;
+        }
+        let (name, rest) = match line.find('{') {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => {
+                let (name, value) = line.split_once(' ').unwrap();
+                samples.insert((name.to_owned(), BTreeMap::new()), value.parse().unwrap());
+                continue;
+            }
+        };
+        let mut labels = BTreeMap::new();
+        let mut chars = rest.char_indices().peekable();
+        let mut end = 0;
+        loop {
+            let start = chars.peek().unwrap().0;
+            let eq = rest[start..].find("=\"").unwrap() + start;
+            let key = rest[start..eq].to_owned();
+            for _ in start..eq + 2 {
+                chars.next();
+            }
+            let mut value = String::new();
+            while let Some((_, c)) = chars.next() {
+                match c {
+                    '\\' => match chars.next().unwrap().1 {
+                        'n' => value.push('\n'),
+                        other => value.push(other),
+                    },
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            assert!(labels.insert(key, value).is_none(), "repeated label in {line}");
+            match chars.next() {
+                Some((_, ',')) => continue,
+                Some((i, '}')) => {
+                    end = i + 1;
+                    break;
+                }
+                other => panic!("bad label set in {line}: {other:?}"),
+            }
+        }
+        let value = rest[end..].trim().parse().unwrap_or_else(|_| panic!("bad value in {line}"));
+        assert!(samples.insert((name.to_owned(), labels), value).is_none(), "repeated series: {line}");
+    }
+    (samples, comments)
+}
+
+#[test]
+fn local_bridge_and_collector_show_the_same_series() {
+    let _quiet = QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    exercise();
+    // Nothing runs meanwhile: every path reads the same counts.
+    let mut local = String::new();
+    picometrics::render_prometheus(&mut local).unwrap();
+
+    // Through frames and the bridge.
+    let mut wire = Vec::new();
+    picometrics::frame::write_dump("dev-1", 0, |b| Ok::<_, ()>(wire.extend_from_slice(b))).unwrap();
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    devices.feed(&mut reader, &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
+    let bridged = devices.render_to_string();
+    let own_family = format!("# HELP {}", schema::BRIDGE_FRAMES_SKIPPED.name);
+    let (series, own) = bridged.split_at(bridged.find(&own_family).expect("the bridge's own family"));
+    assert!(own.lines().all(|l| l.contains(schema::BRIDGE_FRAMES_SKIPPED.name)), "{own}");
+    let device_label = format!("{}=\"dev-1\",", schema::label::DEVICE);
+    assert_eq!(series.matches(&device_label).count(), series.lines().filter(|l| !l.starts_with('#')).count());
+    // Byte for byte, once the device label is out: one writer, one model.
+    assert_eq!(series.replace(&device_label, ""), local);
+
+    // Through the `prometheus` crate.
+    let collector = picometrics_exporter::PicometricsCollector::new();
+    let registry = prometheus::Registry::new();
+    registry.register(Box::new(picometrics_exporter::PicometricsCollector::new())).unwrap();
+    let encoded = prometheus::TextEncoder::new().encode_to_string(&registry.gather()).unwrap();
+    let (local_samples, local_comments) = parse(&local);
+    let (collected_samples, collected_comments) = parse(&encoded);
+    assert_eq!(collected_comments, local_comments);
+    assert_eq!(collected_samples.len(), local_samples.len());
+    for (key, value) in &local_samples {
+        let got = collected_samples.get(key).unwrap_or_else(|| panic!("collector lacks {key:?}"));
+        assert!((got - value).abs() <= value.abs() * 1e-12, "{key:?}: {got} != {value}");
+    }
+
+    // Each descriptor declares labels every series of its family carries; build_info's
+    // declares exactly the ones it emits, in order.
+    let families = collector.collect();
+    for (desc, family) in collector.desc().into_iter().zip(&families) {
+        assert_eq!(desc.fq_name, family.name());
+        for m in family.get_metric() {
+            let names: Vec<&str> = m.get_label().iter().map(|l| l.name()).collect();
+            for declared in &desc.variable_labels {
+                assert!(
+                    names.contains(&declared.as_str()),
+                    "{}: {declared} missing from {names:?}",
+                    desc.fq_name
+                );
+            }
+            if desc.fq_name == schema::BUILD_INFO.name {
+                assert_eq!(names, desc.variable_labels.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+        }
+    }
+    assert!(families.iter().any(|f| f.name() == schema::BUILD_INFO.name));
+}
+
+/// The same through OpenMetrics: only the family declarations and `# EOF` differ.
+#[test]
+fn openmetrics_is_the_same_samples() {
+    let _quiet = QUIET.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    exercise();
+    let mut text = String::new();
+    let mut open = String::new();
+    picometrics::render_prometheus(&mut text).unwrap();
+    picometrics::render_openmetrics(&mut open).unwrap();
+    assert_eq!(parse(&text).0.len(), parse(open.trim_end_matches("# EOF\n")).0.len());
+    assert!(open.ends_with("# EOF\n"));
+    assert!(open.contains(&format!("# TYPE {} counter", schema::FUNCTION_CALLS.openmetrics_family())));
+}
