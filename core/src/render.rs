@@ -7,7 +7,7 @@
 //! assert!(out.contains("# TYPE build_info gauge"));
 //! ```
 //!
-//! Every path that produces text goes through [`write`]: the local registry
+//! Every path that produces text goes through [`write()`]: the local registry
 //! ([`render_prometheus`], [`render_openmetrics`]), the device bridge (each device's decoded
 //! dump) and tests (fixtures).
 

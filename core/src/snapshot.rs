@@ -24,6 +24,7 @@ pub struct CallsSnapshot {
 impl CallsSnapshot {
     /// All calls, whatever the caller, added at the counter width (where counters are 32-bit
     /// the total wraps as each of them does).
+    #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
     pub fn total(&self) -> Totals {
         let wrap = |v: u64| v & u64::from(CounterValue::MAX);
         let mut t = self.root;

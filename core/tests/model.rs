@@ -5,7 +5,7 @@
 //! The test command runs this file twice: on the host's 64-bit counters, and with
 //! `--cfg picometrics_counter32` on the 32-bit counters of thumbv7em and friends, where
 //! wrap-around is reachable.
-#![allow(clippy::unnecessary_cast)] // `CounterValue` is u32 where 64-bit atomics are missing
+#![allow(clippy::unnecessary_cast, clippy::useless_conversion)] // `CounterValue` is u32 where 64-bit atomics are missing
 
 use picometrics::__private_v1::{bucket_index, Counter, CounterValue, FunctionSlot, SlotStorage, Sum};
 use picometrics::model::{Caller, Totals};

@@ -48,12 +48,7 @@ impl Metric {
     /// `_total` sample suffix, every other one as is.
     pub fn openmetrics_family(&self) -> &'static str {
         match self.kind {
-            Kind::Counter => match self.name.as_bytes().len().checked_sub(TOTAL_SUFFIX.len()) {
-                Some(end) if self.name.is_char_boundary(end) && &self.name[end..] == TOTAL_SUFFIX => {
-                    &self.name[..end]
-                }
-                _ => self.name,
-            },
+            Kind::Counter => self.name.strip_suffix(TOTAL_SUFFIX).unwrap_or(self.name),
             _ => self.name,
         }
     }

@@ -78,8 +78,7 @@ fn parse(text: &str) -> Parsed {
         };
         let mut labels = BTreeMap::new();
         let mut chars = rest.char_indices().peekable();
-        let mut end = 0;
-        loop {
+        let end = loop {
             let start = chars.peek().unwrap().0;
             let eq = rest[start..].find("=\"").unwrap() + start;
             let key = rest[start..eq].to_owned();
@@ -100,13 +99,10 @@ fn parse(text: &str) -> Parsed {
             assert!(labels.insert(key, value).is_none(), "repeated label in {line}");
             match chars.next() {
                 Some((_, ',')) => continue,
-                Some((i, '}')) => {
-                    end = i + 1;
-                    break;
-                }
+                Some((i, '}')) => break i + 1,
                 other => panic!("bad label set in {line}: {other:?}"),
             }
-        }
+        };
         let value = rest[end..].trim().parse().unwrap_or_else(|_| panic!("bad value in {line}"));
         assert!(samples.insert((name.to_owned(), labels), value).is_none(), "repeated series: {line}");
     }
@@ -123,7 +119,11 @@ fn local_bridge_and_collector_show_the_same_series() {
 
     // Through frames and the bridge.
     let mut wire = Vec::new();
-    picometrics::frame::write_dump("dev-1", 0, |b| Ok::<_, ()>(wire.extend_from_slice(b))).unwrap();
+    picometrics::frame::write_dump("dev-1", 0, |b| {
+        wire.extend_from_slice(b);
+        Ok::<_, ()>(())
+    })
+    .unwrap();
     let devices = Devices::new();
     let mut reader = FrameReader::new();
     devices.feed(&mut reader, &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
