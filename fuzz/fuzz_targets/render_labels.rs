@@ -7,9 +7,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use picometrics::frame::{
-    self, Begin, BuildRecord, CallerRecord, FunctionRecord, Message, ObjectiveRecord, Totals,
-};
+use picometrics::frame::{self, Begin, Build, FunctionRecord, Message};
+use picometrics::model::{Caller, ObjectiveLabels, Totals};
 use picometrics_bridge::{Devices, FrameReader};
 
 #[derive(Arbitrary, Debug)]
@@ -36,16 +35,17 @@ fuzz_target!(|input: Input<'_>| {
         assert_eq!(unescape(&out).as_deref(), Some(value), "escaped {out:?}");
     }
 
-    let build = BuildRecord {
+    let build = Build {
         version: input.version,
         commit: "",
         branch: "",
         service_name: input.service,
         repository_url: "",
+        extra: None,
     };
     let mut callers = heapless::Vec::new();
     callers
-        .push(CallerRecord {
+        .push(Caller {
             function: input.caller,
             module: input.caller_module,
             calls: Totals { ok: input.ok, error: 0 },
@@ -54,7 +54,7 @@ fuzz_target!(|input: Input<'_>| {
     let function = FunctionRecord {
         function: input.function,
         module: input.module,
-        objective: Some(ObjectiveRecord {
+        objective: Some(ObjectiveLabels {
             name: input.objective,
             success_percentile: Some(input.percentile),
             latency: Some((input.threshold, input.percentile)),
