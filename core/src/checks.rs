@@ -1,8 +1,8 @@
 //! Compile-time checks the attribute emits as `const _: () = …;` items, so misuse fails the
 //! build on the argument's span. Reached through `__private_v1` only.
 
-use crate::buckets::MAX_BOUNDS;
 use crate::objectives::Objective;
+use picometrics_schema::MAX_BOUNDS;
 
 /// Panics (at compile time when called in a `const`) unless `bounds` is non-empty, at most
 /// [`MAX_BOUNDS`] long, starts above zero and strictly increases.

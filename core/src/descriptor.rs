@@ -2,9 +2,10 @@
 //! time, plus a reference to its counters. Lives in read-only memory (FLASH on bare metal).
 
 use crate::build_info::BuildInfo;
-use crate::model::ObjectiveLabels;
+use crate::model::{FunctionSeries, ObjectiveLabels};
 use crate::objectives::Objective;
 use crate::snapshot::{CallsSnapshot, FunctionSnapshot, HistogramSnapshot};
+use core::fmt;
 
 /// Read access to a slot of any size, for the registry and the writers. Sealed: only the
 /// core's `FunctionSlot` implements it, so its methods may change with features.
@@ -15,9 +16,15 @@ pub trait SlotStorage: sealed::Sealed + Sync {
     fn calls(&self) -> CallsSnapshot;
     /// Reads the concurrency gauge.
     fn concurrent(&self) -> u64;
-    /// The latest exemplar of bucket `i` (`+Inf` is the last).
-    #[cfg(feature = "exemplars")]
-    fn exemplar(&self, i: usize) -> Option<crate::model::Exemplar>;
+    /// Reads every counter into `labels` (a view with the identity filled in) and hands the
+    /// view to `each`. The copy lives on this slot's stack frame, sized by its own bucket and
+    /// caller counts: the writers' path, which firmware runs with little stack.
+    fn read(
+        &self,
+        labels: &FunctionSeries<'_>,
+        track_concurrency: bool,
+        each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
+    ) -> fmt::Result;
 }
 
 pub(crate) mod sealed {
@@ -59,27 +66,44 @@ impl FunctionDescriptor {
         Self { name, module, objective, bounds, track_concurrency, build, slot }
     }
 
+    /// The objective's labels, if the function has one.
+    fn objective_labels(&self) -> Option<ObjectiveLabels<'static>> {
+        self.objective.map(|o| ObjectiveLabels {
+            name: o.name,
+            success_percentile: o.success_rate.map(|p| p.as_str()),
+            latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
+        })
+    }
+
+    /// Reads this function's counters into a [`FunctionSeries`] reported under `service_name`
+    /// and hands it to `each` (the view borrows a copy on the stack).
+    pub fn read(
+        &self,
+        service_name: &str,
+        each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        let labels = FunctionSeries {
+            function: self.name,
+            module: self.module,
+            service_name,
+            objective: self.objective_labels(),
+            bounds: self.bounds,
+            ..FunctionSeries::EMPTY
+        };
+        self.slot.read(&labels, self.track_concurrency, each)
+    }
+
     /// Reads this function's counters.
     pub fn snapshot(&self) -> FunctionSnapshot {
         FunctionSnapshot {
             function: self.name,
             module: self.module,
-            objective: self.objective.map(|o| ObjectiveLabels {
-                name: o.name,
-                success_percentile: o.success_rate.map(|p| p.as_str()),
-                latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
-            }),
+            objective: self.objective_labels(),
             bounds: self.bounds,
             calls: self.slot.calls(),
             histogram: self.slot.histogram(),
             concurrent: self.track_concurrency.then(|| self.slot.concurrent()),
         }
-    }
-
-    /// The slot's read side.
-    #[cfg(feature = "exemplars")]
-    pub(crate) fn slot(&self) -> &'static dyn SlotStorage {
-        self.slot
     }
 }
 

@@ -223,8 +223,17 @@ pub fn write_dump_of<'f, E>(
     let mut count = 0u16;
     let service = service_name();
     for f in functions {
-        let snapshot = f.snapshot();
-        send(&MessageOut::Function((&snapshot.series(service)).into()))?;
+        // `read` speaks `fmt::Result`: the frame error waits here while it unwinds.
+        let mut failed = None;
+        let _ = f.read(service, &mut |series| {
+            send(&MessageOut::Function(series.into())).map_err(|e| {
+                failed = Some(e);
+                fmt::Error
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
         count = count.wrapping_add(1);
     }
     send(&MessageOut::End { seq, functions: count })

@@ -148,6 +148,7 @@ pub fn repository_provider(url: &str) -> &'static str {
 
 /// The trace a call belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TraceContext {
     /// The W3C trace id (16 bytes).
     pub trace_id: u128,
@@ -157,6 +158,7 @@ pub struct TraceContext {
 
 /// The latest call a histogram bucket saw, with its trace (OpenMetrics exemplars).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Exemplar {
     /// The call's trace.
     pub trace: TraceContext,
@@ -179,6 +181,7 @@ pub enum Family {
 
 /// One function's series, borrowed from wherever they were read.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FunctionSeries<'a> {
     /// A label every series of this origin carries first, e.g. `("device", "dev-1")`.
     pub extra: Option<(&'a str, &'a str)>,

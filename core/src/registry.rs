@@ -15,7 +15,7 @@
 //! [`Registry::of`] for a chosen set.
 
 use crate::build_info::BuildInfo;
-use crate::descriptor::FunctionDescriptor;
+pub use crate::descriptor::FunctionDescriptor;
 use crate::model::{Build, FunctionSeries, Source};
 use core::fmt;
 
@@ -94,20 +94,7 @@ fn each_series<'a>(
     each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
 ) -> fmt::Result {
     let service = service_name();
-    for f in functions {
-        let snapshot = f.snapshot();
-        #[cfg_attr(not(feature = "exemplars"), allow(unused_mut))]
-        let mut series = snapshot.series(service);
-        #[cfg(feature = "exemplars")]
-        let exemplars: heapless::Vec<_, { picometrics_schema::MAX_BOUNDS + 1 }> =
-            (0..snapshot.histogram.counts.len()).map(|i| f.slot().exemplar(i)).collect();
-        #[cfg(feature = "exemplars")]
-        {
-            series.exemplars = &exemplars;
-        }
-        each(&series)?;
-    }
-    Ok(())
+    functions.into_iter().try_for_each(|f| f.read(service, each))
 }
 
 impl Source for Registry {

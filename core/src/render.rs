@@ -240,13 +240,17 @@ fn write_labels<W: Write + ?Sized>(w: &mut W, series: &FunctionSeries<'_>, famil
 /// The `,le="…"} ` pieces of one bound array, formatted once and reused for every function
 /// that shares the array (most share [`crate::buckets::DEFAULT`]).
 struct LeTexts {
-    bounds: heapless::Vec<u64, { schema::MAX_BOUNDS }>,
+    bounds: heapless::Vec<u64, LE_BOUNDS>,
     text: heapless::String<LE_CAPACITY>,
-    ends: heapless::Vec<u16, { schema::MAX_BOUNDS + 1 }>,
+    ends: heapless::Vec<u16, { LE_BOUNDS + 1 }>,
 }
 
-/// Room for the `le` pieces of 33 bounds of typical length; longer sets are formatted per line.
-const LE_CAPACITY: usize = 512;
+/// Bound arrays up to this long are cached (the default has 14); longer ones are formatted
+/// on every line. Small, because firmware renders with this on its stack.
+const LE_BOUNDS: usize = 16;
+
+/// Room for the `le` pieces of [`LE_BOUNDS`] bounds of typical length.
+const LE_CAPACITY: usize = 320;
 
 impl LeTexts {
     fn new() -> Self {

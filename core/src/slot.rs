@@ -27,9 +27,10 @@
 use crate::buckets;
 use crate::counter::{Counter, Sum};
 use crate::descriptor::{sealed, FunctionDescriptor, SlotStorage};
-use crate::model::{Caller, Totals};
+use crate::model::{Caller, FunctionSeries, Totals};
 use crate::snapshot::{CallsSnapshot, HistogramSnapshot};
 use crate::sync::{loom_const_fn, AtomicPtr, Ordering};
+use core::fmt;
 use core::ptr;
 pub use picometrics_schema::{DEFAULT_CALLERS, MAX_CALLERS};
 
@@ -257,9 +258,38 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
         self.concurrent.get().into()
     }
 
-    #[cfg(feature = "exemplars")]
-    fn exemplar(&self, i: usize) -> Option<crate::model::Exemplar> {
-        self.exemplars.get(i).load()
+    fn read(
+        &self,
+        labels: &FunctionSeries<'_>,
+        track_concurrency: bool,
+        each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
+    ) -> fmt::Result {
+        let histogram = self.histogram();
+        // Only this slot's edges: `CALLERS` entries, not the snapshot's `MAX_CALLERS`.
+        let mut callers = heapless::Vec::<Caller<'static>, CALLERS>::new();
+        for edge in &self.edges {
+            if let Some(caller) = edge.caller() {
+                let _ = callers.push(Caller {
+                    function: caller.name,
+                    module: caller.module,
+                    calls: edge.calls.totals(),
+                });
+            }
+        }
+        #[cfg(feature = "exemplars")]
+        let exemplars: heapless::Vec<_, { buckets::MAX_BOUNDS + 1 }> =
+            (0..=BOUNDS).map(|i| self.exemplars.get(i).load()).collect();
+        each(&FunctionSeries {
+            counts: &histogram.counts,
+            sum_nanos: histogram.sum_nanos,
+            root: self.root.totals(),
+            callers: &callers,
+            overflow: self.overflow.totals(),
+            concurrent: track_concurrency.then(|| self.concurrent()),
+            #[cfg(feature = "exemplars")]
+            exemplars: &exemplars,
+            ..*labels
+        })
     }
 }
 

@@ -135,11 +135,16 @@ fn main() -> ! {
     }
 }
 
-/// Each registered function's snapshot as one defmt frame (`defmt::Format`), then `build_info`.
+/// Each registered function's series as one defmt frame (`defmt::Format` of the exposition
+/// model's view, read on the slot's own small stack frame), then `build_info`.
 #[cfg(feature = "defmt")]
 fn dump_defmt() {
+    let service = picometrics::registry::service_name();
     for f in picometrics::functions() {
-        defmt::info!("{}", f.snapshot());
+        let _ = f.read(service, &mut |series| {
+            defmt::info!("{}", series);
+            Ok(())
+        });
     }
     defmt::info!("{}", picometrics::registry::build_info());
 }

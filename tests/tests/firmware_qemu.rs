@@ -174,7 +174,7 @@ fn defmt_dump_decodes_with_defmt_print() {
         let (calls, errors) = expected(50);
         assert_eq!(&firmware::summary(&text)[..2], &[calls, errors], "{target}: {text}");
         let line = |name: &str| {
-            let start = format!("FunctionSnapshot {{ function: \"{name}\", module: \"{M}\"");
+            let start = format!("FunctionSeries {{ extra: None, function: \"{name}\", module: \"{M}\"");
             text.lines()
                 .find(|l| l.starts_with(&start))
                 .unwrap_or_else(|| panic!("{target}: no {name}: {text}"))
