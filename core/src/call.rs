@@ -11,17 +11,31 @@ use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+/// What a cancelled call counts as: the `cancelled = …` argument of the attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// `result="error"`, with the latency until it was dropped (the default: a timeout or a
+    /// client that gave up is a failure to whoever waited, and SLO alerts must see it).
+    Error,
+    /// `result="ok"`, with its latency.
+    Ok,
+    /// Not counted.
+    Skip,
+}
+
 /// Times one call and records it in `finish`.
 ///
-/// A guard dropped without `finish` is either unwinding from a panic (recorded as an error) or
-/// an async call whose future was dropped before completing (cancelled: not counted). Either
-/// way the concurrency gauge is restored.
+/// A guard dropped without `finish` is either unwinding from a panic (recorded as an error,
+/// also when something catches the panic later) or an async call whose future was dropped
+/// before completing (cancelled: recorded as `cancelled` says). Either way the concurrency
+/// gauge is restored.
 pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
     slot: &'static FunctionSlot<BOUNDS, CALLERS>,
     bounds: &'static [u64; BOUNDS],
     calls: &'static ResultCounts,
     start: clock::Start,
     track_concurrency: bool,
+    cancelled: Cancelled,
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
@@ -35,12 +49,13 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
         slot: &'static FunctionSlot<BOUNDS, CALLERS>,
         bounds: &'static [u64; BOUNDS],
         track_concurrency: bool,
+        cancelled: Cancelled,
     ) -> Self {
         let calls = slot.calls_from(caller::current());
         if track_concurrency {
             slot.enter();
         }
-        Self { slot, bounds, calls, start: clock::now(), track_concurrency }
+        Self { slot, bounds, calls, start: clock::now(), track_concurrency, cancelled }
     }
 
     /// Records the call as finished with the given classification.
@@ -65,14 +80,18 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
 
 impl<const BOUNDS: usize, const CALLERS: usize> Drop for CallGuard<BOUNDS, CALLERS> {
     /// Only reached when `finish` was not: a panic unwinding through the call (an error) or
-    /// an async call dropped before completing (cancelled: not counted).
+    /// an async call dropped before completing (cancelled).
     #[cold]
     #[inline(never)]
     fn drop(&mut self) {
-        if unwinding() {
-            self.record(true);
-        } else if self.track_concurrency {
-            self.slot.exit();
+        match (unwinding(), self.cancelled) {
+            (true, _) | (false, Cancelled::Error) => self.record(true),
+            (false, Cancelled::Ok) => self.record(false),
+            (false, Cancelled::Skip) => {
+                if self.track_concurrency {
+                    self.slot.exit();
+                }
+            }
         }
     }
 }
@@ -88,6 +107,14 @@ fn unwinding() -> bool {
     {
         false
     }
+}
+
+/// Runs the body of an instrumented sync function. Taking an `FnOnce` makes the closure one,
+/// so the body may return borrows of what it captured (`&mut self.x`), which an `FnMut`
+/// closure could not.
+#[inline(always)]
+pub fn run<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 /// Makes an async function the current caller during every poll of its body.
@@ -198,18 +225,20 @@ mod tests {
         assert!(caller::current().is_none());
     }
 
-    /// A guard dropped without `finish` outside a panic is a cancelled call: the gauge is
-    /// restored and nothing is recorded.
+    /// A guard dropped without `finish` outside a panic is a cancelled call: recorded as its
+    /// policy says, the gauge restored either way.
     #[test]
-    fn cancelled_guard_restores_the_gauge() {
-        let guard = CallGuard::start(&SLOT, &BOUNDS, true);
-        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 1);
+    fn cancelled_guard_follows_its_policy_and_restores_the_gauge() {
+        use crate::descriptor::SlotStorage;
+        let guard = CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Skip);
+        assert_eq!(SLOT.concurrent(), 1);
         drop(guard);
-        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 0);
-        assert_eq!(crate::descriptor::SlotStorage::histogram(&SLOT).count(), 0);
-        let guard = CallGuard::start(&SLOT, &BOUNDS, true);
-        guard.finish(true);
-        assert_eq!(crate::descriptor::SlotStorage::calls(&SLOT).root.error, 1);
-        assert_eq!(crate::descriptor::SlotStorage::concurrent(&SLOT), 0);
+        assert_eq!((SLOT.concurrent(), SLOT.histogram().count()), (0, 0));
+        drop(CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Error));
+        drop(CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Ok));
+        let calls = SLOT.calls().root;
+        assert_eq!((calls.ok, calls.error, SLOT.histogram().count(), SLOT.concurrent()), (1, 1, 2, 0));
+        CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Error).finish(true);
+        assert_eq!((SLOT.calls().root.error, SLOT.concurrent()), (2, 0));
     }
 }

@@ -120,7 +120,9 @@ pub use render::{render_openmetrics, render_prometheus};
 /// rather than misbehave.
 #[doc(hidden)]
 pub mod __private_v1 {
-    pub use crate::call::{classify_with, CallGuard, Classify, ClassifyOther, ClassifyResult, WithCaller};
+    pub use crate::call::{
+        classify_with, run, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult, WithCaller,
+    };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};
     pub use crate::counter::{Counter, CounterValue, Sum};

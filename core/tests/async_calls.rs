@@ -60,16 +60,38 @@ async fn cancelled(gate: &std::sync::atomic::AtomicBool) {
     Gate(gate).await;
 }
 
+#[picometrics(track_concurrency, cancelled = ok)]
+async fn cancelled_counts_ok(gate: &std::sync::atomic::AtomicBool) {
+    Gate(gate).await;
+}
+
+#[picometrics(track_concurrency, cancelled = skip)]
+async fn cancelled_skipped(gate: &std::sync::atomic::AtomicBool) {
+    Gate(gate).await;
+}
+
+/// Polls `fut` once (it waits at its gate) and drops it.
+fn poll_once_and_drop(fut: impl Future<Output = ()>) {
+    let mut fut = Box::pin(fut);
+    assert!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+}
+
 #[test]
-fn a_dropped_future_restores_the_gauge_and_is_not_counted() {
+fn a_dropped_future_is_counted_as_its_policy_says_and_restores_the_gauge() {
     let never = std::sync::atomic::AtomicBool::new(false);
-    {
-        let mut fut = Box::pin(cancelled(&never));
-        assert!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
-    }
+    poll_once_and_drop(cancelled(&never));
+    poll_once_and_drop(cancelled_counts_ok(&never));
+    poll_once_and_drop(cancelled_skipped(&never));
     let samples = parse(&render());
-    assert_eq!(value(&samples, "function_calls_concurrent", &[("function", "cancelled")]), 0.0);
-    assert_eq!(value(&samples, "function_calls_duration_seconds_count", &[("function", "cancelled")]), 0.0);
+    for (function, ok, error) in
+        [("cancelled", 0.0, 1.0), ("cancelled_counts_ok", 1.0, 0.0), ("cancelled_skipped", 0.0, 0.0)]
+    {
+        let f = ("function", function);
+        assert_eq!(value(&samples, "function_calls_concurrent", &[f]), 0.0, "{function}");
+        assert_eq!(value(&samples, "function_calls_total", &[f, ("result", "ok")]), ok, "{function}");
+        assert_eq!(value(&samples, "function_calls_total", &[f, ("result", "error")]), error, "{function}");
+        assert_eq!(value(&samples, "function_calls_duration_seconds_count", &[f]), ok + error, "{function}");
+    }
 }
 
 #[picometrics]

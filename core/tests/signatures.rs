@@ -145,7 +145,7 @@ fn signatures_compile_and_behave() {
     assert_eq!(calls("parse_sum", "error"), 1.0);
     assert_eq!(calls("describe", "ok"), 1.0);
     assert_eq!(calls("Wrapper::push", "ok"), 2.0);
-    assert_eq!(calls("Wrapper::area", "ok"), 1.0);
+    assert_eq!(calls("<Wrapper as Shape>::area", "ok"), 1.0);
     assert_eq!(calls("async_parse", "error"), 1.0);
     assert_eq!(calls("read", "ok"), 1.0);
     assert_eq!(value(&samples, "function_calls_total", &[("function", "deep"), ("result", "ok")]), 1.0);

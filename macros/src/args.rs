@@ -9,7 +9,19 @@ use syn::{Expr, Ident, LitInt, Path, Token};
 
 const KNOWN: &str =
     "expected one of `objective = CONST`, `track_concurrency`, `ok_if = path`, `error_if = path`, \
-     `buckets = CONST`, `callers = N`, `skip`, `crate = path`";
+     `buckets = CONST`, `callers = N`, `cancelled = error|ok|skip`, `struct_name = \"Type\"`, \
+     `skip`, `crate = path`";
+
+/// What a cancelled call (an async call whose future is dropped before it finishes) counts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// `result="error"` with its elapsed latency (the default).
+    Error,
+    /// `result="ok"` with its elapsed latency.
+    Ok,
+    /// Not counted (the concurrency gauge is still restored).
+    Skip,
+}
 
 /// How a call's result is classified.
 #[derive(Clone)]
@@ -29,6 +41,8 @@ pub struct Args {
     pub classifier: Option<(Span, Classifier)>,
     pub buckets: Option<Expr>,
     pub callers: Option<LitInt>,
+    pub cancelled: Option<Cancelled>,
+    pub struct_name: Option<syn::LitStr>,
     pub skip: Option<Span>,
     pub krate: Option<Path>,
 }
@@ -42,6 +56,8 @@ impl Args {
             classifier: inner.classifier.clone().or_else(|| self.classifier.clone()),
             buckets: inner.buckets.clone().or_else(|| self.buckets.clone()),
             callers: inner.callers.clone().or_else(|| self.callers.clone()),
+            cancelled: inner.cancelled.or(self.cancelled),
+            struct_name: inner.struct_name.clone().or_else(|| self.struct_name.clone()),
             skip: inner.skip,
             krate: inner.krate.clone().or_else(|| self.krate.clone()),
         }
@@ -106,7 +122,8 @@ impl Arg {
                     return Err(duplicate());
                 }
             }
-            "objective" | "buckets" | "ok_if" | "error_if" | "callers" | "crate" => {
+            "objective" | "buckets" | "ok_if" | "error_if" | "callers" | "crate" | "cancelled"
+            | "struct_name" => {
                 let value = self.value.ok_or_else(|| {
                     syn::Error::new(span, format!("`{name}` needs a value: `{name} = ...`"))
                 })?;
@@ -135,6 +152,36 @@ impl Arg {
                         let mut unsuffixed = syn::LitInt::from(proc_macro2::Literal::usize_unsuffixed(n));
                         unsuffixed.set_span(lit.span());
                         set(&mut args.callers, unsuffixed, duplicate)?;
+                    }
+                    "cancelled" => {
+                        let choice = match &value {
+                            Expr::Path(p) if p.path.is_ident("error") => Cancelled::Error,
+                            Expr::Path(p) if p.path.is_ident("ok") => Cancelled::Ok,
+                            Expr::Path(p) if p.path.is_ident("skip") => Cancelled::Skip,
+                            other => {
+                                return Err(syn::Error::new_spanned(
+                                    other,
+                                    "`cancelled` takes `error` (the default), `ok` or `skip`",
+                                ))
+                            }
+                        };
+                        set(&mut args.cancelled, choice, duplicate)?;
+                    }
+                    "struct_name" => {
+                        let name = match value {
+                            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => s,
+                            Expr::Path(p) if p.path.get_ident().is_some() => {
+                                let ident = p.path.get_ident().expect("checked");
+                                syn::LitStr::new(&ident.to_string(), ident.span())
+                            }
+                            other => {
+                                return Err(syn::Error::new_spanned(
+                                    other,
+                                    "`struct_name` takes the type's name: `struct_name = \"Database\"`",
+                                ))
+                            }
+                        };
+                        set(&mut args.struct_name, name, duplicate)?;
                     }
                     "crate" => {
                         let path = match value {

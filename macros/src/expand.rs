@@ -1,6 +1,6 @@
 //! Code generation for functions, methods and impl blocks.
 
-use crate::args::{Args, Classifier};
+use crate::args::{Args, Cancelled, Classifier};
 use crate::queries;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -90,7 +90,14 @@ struct Instrumented {
 /// method-level `#[picometrics]` attributes removed, which would not resolve) plus the errors.
 fn instrument_impl(args: &Args, mut imp: ItemImpl) -> TokenStream {
     let original_items = imp.items.clone();
-    let type_name = type_label(&imp.self_ty);
+    let type_name = args.struct_name.as_ref().map_or_else(|| type_label(&imp.self_ty), syn::LitStr::value);
+    // Trait methods are named the way Rust's fully qualified syntax names them, so two traits
+    // (or two instances of one generic trait) with a method of the same name never share a
+    // series: `<X as From<A>>::from` and `<X as From<B>>::from`.
+    let prefix = match &imp.trait_ {
+        Some((_, path, _)) => format!("<{type_name} as {}>", path_label(path)),
+        None => type_name,
+    };
     let inherent = imp.trait_.is_none();
     let mut errors: Option<syn::Error> = None;
     let mut push_err = |e: syn::Error| match &mut errors {
@@ -118,7 +125,7 @@ fn instrument_impl(args: &Args, mut imp: ItemImpl) -> TokenStream {
             continue;
         }
         let merged = args.merged(&method_args);
-        let label = format!("{type_name}::{}", method.sig.ident.unraw());
+        let label = format!("{prefix}::{}", method.sig.ident.unraw());
         match instrument_fn(&merged, &method.attrs, &method.vis, &method.sig, &method.block, Some(&label)) {
             Ok(Instrumented { item: new, queries_const }) => {
                 if let (true, Some((name, value))) = (inherent, queries_const) {
@@ -151,6 +158,12 @@ fn instrument_impl(args: &Args, mut imp: ItemImpl) -> TokenStream {
         imp.items.push(ImplItem::Verbatim(c));
     }
     imp.into_token_stream()
+}
+
+/// `From<A>` for `impl From<A> for X`, `Display` for `impl fmt::Display for X`: the trait's last
+/// path segment with its generic arguments, without spaces.
+fn path_label(path: &syn::Path) -> String {
+    path.segments.last().map_or_else(String::new, |s| s.to_token_stream().to_string().replace(' ', ""))
 }
 
 fn is_picometrics_attr(attr: &Attribute) -> bool {
@@ -189,7 +202,12 @@ fn instrument_fn(
     let krate = args.krate();
     let private = quote!(#krate::__private_v1);
     let fn_name = sig.ident.unraw().to_string();
-    let label = label.map_or_else(|| fn_name.clone(), str::to_owned);
+    let label = match (label, &args.struct_name) {
+        (Some(label), _) => label.to_owned(),
+        // A method instrumented on its own names its type with `struct_name`.
+        (None, Some(type_name)) => format!("{}::{fn_name}", type_name.value()),
+        (None, None) => fn_name.clone(),
+    };
     let doc = queries::doc_attrs(&label);
 
     let bounds = match &args.buckets {
@@ -211,6 +229,11 @@ fn instrument_fn(
         }
     };
     let track = args.track_concurrency.is_some();
+    let cancelled = match args.cancelled.unwrap_or(Cancelled::Error) {
+        Cancelled::Error => quote!(#private::Cancelled::Error),
+        Cancelled::Ok => quote!(#private::Cancelled::Ok),
+        Cancelled::Skip => quote!(#private::Cancelled::Skip),
+    };
     let (objective, objective_check) = match &args.objective {
         Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(#o)), {
             let private = respan(private.clone(), o.span());
@@ -255,19 +278,29 @@ fn instrument_fn(
     let body = if sig.asyncness.is_some() {
         quote! {
             #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
             let #result: #result_ty = #private::WithCaller::new(&__PICOMETRICS_FUNCTION, async move #block).await;
             __picometrics_guard.finish(#is_error);
             #result
         }
+    } else if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+        // A diverging function never returns: a panic through it is recorded by the guard
+        // (as an error), and nothing else can end it.
+        quote! {
+            #statics
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
+            #block
+        }
     } else {
         quote! {
             #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
-            // A closure, so `return` and `?` in the body end the body, not the bookkeeping.
-            #[allow(clippy::redundant_closure_call)]
-            let #result: #result_ty = (move || #block)();
+            // A closure, so `return` and `?` in the body end the body, not the bookkeeping;
+            // run as `FnOnce`, so the body may return borrows of what it captured
+            // (`&mut self.field`, `self.items.iter_mut()`).
+            let #result: #result_ty = #private::run(move || #block);
             ::core::mem::drop(__picometrics_scope);
             __picometrics_guard.finish(#is_error);
             #result

@@ -1,0 +1,4 @@
+#[picometrics::picometrics(cancelled = maybe)]
+async fn fetch() {}
+
+fn main() {}

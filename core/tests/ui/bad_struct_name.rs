@@ -1,0 +1,8 @@
+struct Sensor;
+
+impl Sensor {
+    #[picometrics::picometrics(struct_name = 3)]
+    fn read(&self) {}
+}
+
+fn main() {}
