@@ -32,6 +32,12 @@ pub struct Queries {
     pub concurrent_calls: &'static str,
     /// Call rate of the instrumented functions this one calls.
     pub callees: &'static str,
+    /// Calls per second by `version` and `commit` (joined from `build_info`).
+    pub request_rate_by_version: &'static str,
+    /// Share of calls that are errors, by `version` and `commit`.
+    pub error_ratio_by_version: &'static str,
+    /// 95th percentile latency by `version` and `commit`.
+    pub latency_p95_by_version: &'static str,
 }
 
 impl Queries {
@@ -44,6 +50,9 @@ impl Queries {
             Query::LatencyP99 => self.latency_p99,
             Query::ConcurrentCalls => self.concurrent_calls,
             Query::Callees => self.callees,
+            Query::RequestRateByVersion => self.request_rate_by_version,
+            Query::ErrorRatioByVersion => self.error_ratio_by_version,
+            Query::LatencyP95ByVersion => self.latency_p95_by_version,
         }
     }
 }
@@ -63,17 +72,26 @@ pub enum Query {
     ConcurrentCalls,
     /// Call rate of the instrumented functions this one calls.
     Callees,
+    /// Calls per second by `version` and `commit`: which build changed the traffic.
+    RequestRateByVersion,
+    /// Share of calls that are errors by `version` and `commit`: which build brought errors.
+    ErrorRatioByVersion,
+    /// 95th percentile latency by `version` and `commit`: which build got slower.
+    LatencyP95ByVersion,
 }
 
 impl Query {
     /// Every kind, in the order the rustdoc lists them (the order of the schema's templates).
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 9] = [
         Self::RequestRate,
         Self::ErrorRatio,
         Self::LatencyP95,
         Self::LatencyP99,
         Self::ConcurrentCalls,
         Self::Callees,
+        Self::RequestRateByVersion,
+        Self::ErrorRatioByVersion,
+        Self::LatencyP95ByVersion,
     ];
 
     /// The schema entry of this kind.

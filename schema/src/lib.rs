@@ -189,8 +189,10 @@ pub struct QueryTemplate {
     pub template: &'static str,
 }
 
-/// Every generated query, in the order the rustdoc lists them.
-pub const QUERIES: [QueryTemplate; 6] = [
+/// Every generated query, in the order the rustdoc lists them. The `*_by_version` ones join
+/// `build_info` (on the target and the device, if any) so a regression shows which version
+/// and commit brought it.
+pub const QUERIES: [QueryTemplate; 9] = [
     QueryTemplate {
         field: "request_rate",
         title: "Request rate",
@@ -223,6 +225,32 @@ pub const QUERIES: [QueryTemplate; 6] = [
         field: "callees",
         title: "Functions called by this one",
         template: r#"sum by (function, module) (rate(function_calls_total{caller_function="$F",caller_module="$M"}[5m]))"#,
+    },
+    QueryTemplate {
+        field: "request_rate_by_version",
+        title: "Request rate by version and commit",
+        template: concat!(
+            r#"sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M"}[5m])"#,
+            r#" * on (instance, job, device) group_left (version, commit) build_info)"#
+        ),
+    },
+    QueryTemplate {
+        field: "error_ratio_by_version",
+        title: "Error ratio by version and commit",
+        template: concat!(
+            r#"sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m])"#,
+            r#" * on (instance, job, device) group_left (version, commit) build_info)"#,
+            r#" / sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M"}[5m])"#,
+            r#" * on (instance, job, device) group_left (version, commit) build_info)"#
+        ),
+    },
+    QueryTemplate {
+        field: "latency_p95_by_version",
+        title: "Latency (95th percentile) by version and commit",
+        template: concat!(
+            r#"histogram_quantile(0.95, sum by (le, function, module, version, commit) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])"#,
+            r#" * on (instance, job, device) group_left (version, commit) build_info))"#
+        ),
     },
 ];
 
@@ -261,6 +289,14 @@ mod tests {
                 rest = &rest[name_end..];
             }
             assert!(seen > 0, "{} names no metric", q.field);
+            if q.field.ends_with("_by_version") {
+                // The literal spells the schema's names (checked below).
+                assert!(q.template.contains(" group_left (version, commit) build_info)"), "{}", q.field);
+                assert_eq!(
+                    (label::VERSION, label::COMMIT, BUILD_INFO.name),
+                    ("version", "commit", "build_info")
+                );
+            }
             for label in ["$F", "$M"] {
                 assert!(q.template.contains(label), "{}: no {label}", q.field);
             }

@@ -48,6 +48,31 @@ mod db {
     }
 }
 
+/// A client call with a deadline: one call in five is slower than its 20 ms timeout and is
+/// cancelled, which picometrics counts as an error (with its latency).
+mod profile {
+    use picometrics::picometrics;
+    use std::time::Duration;
+
+    #[picometrics]
+    pub async fn fetch_profile(id: u64) -> Result<u64, String> {
+        let ms = if id % 5 == 0 { 200 } else { 2 };
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(id)
+    }
+
+    /// Calls `fetch_profile` under a 20 ms timeout until `stop`.
+    pub fn run(stop: &std::sync::atomic::AtomicBool) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+        let mut id = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = rt
+                .block_on(async { tokio::time::timeout(Duration::from_millis(20), fetch_profile(id)).await });
+            id += 1;
+        }
+    }
+}
+
 mod cache {
     use picometrics::picometrics;
 
@@ -122,7 +147,7 @@ fn main() -> std::io::Result<()> {
     let on_signal = stop.clone();
     ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)).expect("a Ctrl-C handler");
     let started = Instant::now();
-    let workers: Vec<_> = (0..2)
+    let mut workers: Vec<_> = (0..2)
         .map(|w| {
             let stop = stop.clone();
             std::thread::spawn(move || {
@@ -136,6 +161,8 @@ fn main() -> std::io::Result<()> {
             })
         })
         .collect();
+    let client_stop = stop.clone();
+    workers.push(std::thread::spawn(move || profile::run(&client_stop)));
     while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -185,6 +185,27 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
     let render_errors = query(&base, &generated(Query::ErrorRatio, "render", "demo::cache"));
     assert_eq!(render_errors[0].1, 0.0);
 
+    // A call cancelled by its caller's timeout is an error: the demo's client gives up on one
+    // `fetch_profile` in five.
+    let timeouts = query(&base, &generated(Query::ErrorRatio, "fetch_profile", "demo::profile"));
+    assert!((timeouts[0].1 - 0.2).abs() < 0.07, "timeout error ratio {timeouts:?}");
+
+    // The build_info-joined queries split the same numbers by version and commit.
+    for (q, plain) in [
+        (Query::RequestRateByVersion, rate),
+        (Query::ErrorRatioByVersion, errors),
+        (Query::LatencyP95ByVersion, p95),
+    ] {
+        let promql = generated(q, f, m);
+        let by_version = query(&base, &promql);
+        assert_eq!(by_version.len(), 1, "{promql}: {by_version:?}");
+        let (labels, value) = &by_version[0];
+        assert_eq!(labels["version"], env!("CARGO_PKG_VERSION"), "{promql}: {labels}");
+        assert_eq!(labels["function"], f);
+        // Evaluated a moment after the plain query: close, not equal.
+        assert!((value - plain).abs() <= plain.abs() * 0.25 + 0.01, "{promql}: {value} vs {plain}");
+    }
+
     // Objective labels and build_info arrive intact.
     let slo = query(&base, "count(function_calls_total{objective_name=\"api\",objective_percentile=\"99\"})");
     assert!(slo[0].1 >= 2.0);
