@@ -438,7 +438,7 @@ impl Source for Store {
                     objective: f.objective.as_ref().map(|o| ObjectiveLabels {
                         name: &o.name,
                         success_percentile: o.success_percentile.as_deref(),
-                        latency: o.latency.as_ref().map(|(t, p)| (t.as_str(), p.as_str())),
+                        latency: o.latency.as_ref().map(|(threshold, p)| (threshold.as_str(), p.as_str())),
                     }),
                     bounds: &f.bounds,
                     counts: &f.counts,

@@ -26,9 +26,9 @@ enum Command {
     /// A running program serves the rules for the objectives in its code at GET /rules; this
     /// writes the same file from flags.
     Rules {
-        /// An objective part: NAME:success=PERCENT or NAME:latency=MSms@PERCENT (PERCENT is 90,
-        /// 95, 99 or 99.9; MS one of the default bucket bounds, 5 to 10000). Repeat for more
-        /// parts and objectives.
+        /// An objective part: NAME:success=PERCENT or NAME:latency=DURATION@PERCENT (PERCENT is
+        /// 90, 95, 99 or 99.9; DURATION a bucket bound of the functions, e.g. 250ms, 50us, 1.5s).
+        /// Repeat for more parts and objectives.
         #[arg(long = "objective", value_name = "SPEC")]
         objectives: Vec<String>,
         /// No alert fires while the function's calls over the alert's long window average fewer
@@ -89,10 +89,11 @@ fn add_objective(objectives: &mut Vec<Objective>, spec: &str) -> Result<(), Stri
     objectives[index] = match part.split_once('=') {
         Some(("success", p)) => o.success_rate(percentile(p)?),
         Some(("latency", l)) => {
-            let (ms, p) = l.split_once('@').ok_or_else(|| format!("`{l}`: expected MSms@PERCENT"))?;
-            o.latency(latency(ms)?, percentile(p)?)
+            let (threshold, p) =
+                l.split_once('@').ok_or_else(|| format!("`{l}`: expected DURATION@PERCENT"))?;
+            o.latency(latency(threshold)?, percentile(p)?)
         }
-        _ => return Err(format!("`{part}`: expected success=PERCENT or latency=MSms@PERCENT")),
+        _ => return Err(format!("`{part}`: expected success=PERCENT or latency=DURATION@PERCENT")),
     };
     Ok(())
 }
@@ -104,13 +105,29 @@ fn percentile(p: &str) -> Result<ObjectivePercentile, String> {
         .ok_or_else(|| format!("`{p}` is not 90, 95, 99 or 99.9"))
 }
 
-fn latency(ms: &str) -> Result<ObjectiveLatency, String> {
-    let n: u64 =
-        ms.trim_end_matches("ms").parse().map_err(|_| format!("`{ms}` is not a number of milliseconds"))?;
-    ObjectiveLatency::ALL
-        .into_iter()
-        .find(|l| l.as_nanos() == n * 1_000_000)
-        .ok_or_else(|| format!("`{ms}` is not one of the histogram bounds"))
+/// A threshold with its unit: `50us`, `250ms`, `1.5s`, `800ns` (exact, in nanoseconds).
+fn latency(text: &str) -> Result<ObjectiveLatency, String> {
+    let bad = || format!("`{text}`: expected a duration such as 800ns, 50us, 250ms or 1.5s");
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        _ => return Err(bad()),
+    };
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let digits = scale.ilog10() as usize;
+    if int.is_empty() || frac.len() > digits || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let int: u64 = int.parse().map_err(|_| bad())?;
+    let frac: u64 =
+        if frac.is_empty() { 0 } else { format!("{frac:0<digits$}").parse().map_err(|_| bad())? };
+    let nanos =
+        int.checked_mul(scale).and_then(|n| n.checked_add(frac)).filter(|&n| n > 0).ok_or_else(bad)?;
+    Ok(ObjectiveLatency::from_nanos(nanos))
 }
 
 #[cfg(test)]
@@ -139,9 +156,27 @@ mod tests {
         assert!(run_args("").unwrap_err().contains("Usage"));
         assert!(run_args("rules").unwrap().contains("groups:\n  []"));
         assert!(run_args("rules --objective api:success=98").unwrap_err().contains("`98`"));
-        assert!(run_args("rules --objective api:latency=300ms@99").unwrap_err().contains("bounds"));
+        assert!(run_args("rules --objective api:latency=300@99").unwrap_err().contains("duration"));
+        assert!(run_args("rules --objective api:latency=0.0000001ms@99").unwrap_err().contains("duration"));
         assert!(run_args("rules --objective api").unwrap_err().contains("NAME:success"));
         assert!(run_args("rules --bogus 1").unwrap_err().contains("--bogus"));
+    }
+
+    #[test]
+    fn thresholds_at_any_scale() {
+        use super::latency;
+        for (text, nanos) in [
+            ("800ns", 800),
+            ("50us", 50_000),
+            ("50µs", 50_000),
+            ("250ms", 250_000_000),
+            ("1.5s", 1_500_000_000),
+            ("0.25ms", 250_000),
+        ] {
+            assert_eq!(latency(text).unwrap().as_nanos(), nanos, "{text}");
+        }
+        let out = run_args("rules --objective hot:latency=50us@99").unwrap();
+        assert!(out.contains("objective_latency_threshold=\"0.00005\",le=\"0.00005\""), "{out}");
     }
 
     #[test]

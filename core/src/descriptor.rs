@@ -3,7 +3,7 @@
 
 use crate::build_info::BuildInfo;
 use crate::model::{FunctionSeries, ObjectiveLabels};
-use crate::objectives::Objective;
+use crate::objectives::{Objective, ThresholdText};
 use crate::snapshot::{CallsSnapshot, FunctionSnapshot, HistogramSnapshot};
 use core::fmt;
 
@@ -66,12 +66,18 @@ impl FunctionDescriptor {
         Self { name, module, objective, bounds, track_concurrency, build, slot }
     }
 
-    /// The objective's labels, if the function has one.
-    fn objective_labels(&self) -> Option<ObjectiveLabels<'static>> {
-        self.objective.map(|o| ObjectiveLabels {
+    /// The objective's labels, if the function has one; `threshold` holds the latency
+    /// threshold's text.
+    fn objective_labels<'t>(&self, threshold: &'t mut ThresholdText) -> Option<ObjectiveLabels<'t>> {
+        let o = self.objective?;
+        let latency = o.latency.map(|(t, p)| {
+            *threshold = t.text();
+            (threshold.as_str(), p.as_str())
+        });
+        Some(ObjectiveLabels {
             name: o.name,
             success_percentile: o.success_rate.map(|p| p.as_str()),
-            latency: o.latency.map(|(t, p)| (t.as_str(), p.as_str())),
+            latency,
         })
     }
 
@@ -82,11 +88,12 @@ impl FunctionDescriptor {
         service_name: &str,
         each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
     ) -> fmt::Result {
+        let mut threshold = ThresholdText::new();
         let labels = FunctionSeries {
             function: self.name,
             module: self.module,
             service_name,
-            objective: self.objective_labels(),
+            objective: self.objective_labels(&mut threshold),
             bounds: self.bounds,
             ..FunctionSeries::EMPTY
         };
@@ -98,7 +105,7 @@ impl FunctionDescriptor {
         FunctionSnapshot {
             function: self.name,
             module: self.module,
-            objective: self.objective_labels(),
+            objective: self.objective,
             bounds: self.bounds,
             calls: self.slot.calls(),
             histogram: self.slot.histogram(),

@@ -94,6 +94,7 @@ mod counter;
 mod descriptor;
 #[cfg(feature = "exemplars")]
 pub mod exemplars;
+mod format;
 #[cfg(feature = "frames")]
 pub mod frame;
 pub mod model;

@@ -12,7 +12,7 @@
 //! const API_SLO: Objective = Objective::new("api")
 //!     .success_rate(ObjectivePercentile::P99_9)
 //!     .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
-//! assert_eq!(API_SLO.latency_threshold(), Some("0.25"));
+//! assert_eq!(API_SLO.latency_threshold().unwrap().to_string(), "0.25");
 //! ```
 
 /// The share of calls an objective expects to meet it.
@@ -42,72 +42,66 @@ impl ObjectivePercentile {
     }
 }
 
-/// A latency threshold; each is one of the default bucket bounds ([`crate::buckets::DEFAULT`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A latency threshold: any bucket bound of the function it is attached to, from nanoseconds
+/// to hours. The autometrics thresholds (the default bounds, 5 ms to 10 s) are named constants;
+/// a hot path with nanosecond buckets uses [`ObjectiveLatency::from_micros`] and friends.
+///
+/// Its label text is the bound's `le` text, written by the one seconds formatter
+/// ([`crate::buckets::write_seconds`]) through `Display`, so the two are equal character for
+/// character. A threshold that is not one of the function's bounds is a compile error.
+///
+/// ```
+/// use picometrics::objectives::ObjectiveLatency;
+/// assert_eq!(ObjectiveLatency::from_micros(50).to_string(), "0.00005");
+/// assert_eq!(ObjectiveLatency::Ms250.to_string(), "0.25");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[allow(missing_docs)] // the names are the values
-pub enum ObjectiveLatency {
-    Ms5,
-    Ms10,
-    Ms25,
-    Ms50,
-    Ms75,
-    Ms100,
-    Ms250,
-    Ms500,
-    Ms750,
-    Ms1000,
-    Ms2500,
-    Ms5000,
-    Ms7500,
-    Ms10000,
+pub struct ObjectiveLatency {
+    nanos: u64,
+}
+
+#[allow(non_upper_case_globals, missing_docs)] // named like the enum variants they were; the names are the values
+impl ObjectiveLatency {
+    pub const Ms5: Self = Self::from_millis(5);
+    pub const Ms10: Self = Self::from_millis(10);
+    pub const Ms25: Self = Self::from_millis(25);
+    pub const Ms50: Self = Self::from_millis(50);
+    pub const Ms75: Self = Self::from_millis(75);
+    pub const Ms100: Self = Self::from_millis(100);
+    pub const Ms250: Self = Self::from_millis(250);
+    pub const Ms500: Self = Self::from_millis(500);
+    pub const Ms750: Self = Self::from_millis(750);
+    pub const Ms1000: Self = Self::from_millis(1_000);
+    pub const Ms2500: Self = Self::from_millis(2_500);
+    pub const Ms5000: Self = Self::from_millis(5_000);
+    pub const Ms7500: Self = Self::from_millis(7_500);
+    pub const Ms10000: Self = Self::from_millis(10_000);
 }
 
 impl ObjectiveLatency {
+    /// A threshold of `nanos` nanoseconds.
+    pub const fn from_nanos(nanos: u64) -> Self {
+        Self { nanos }
+    }
+
+    /// A threshold of `micros` microseconds.
+    pub const fn from_micros(micros: u64) -> Self {
+        Self::from_nanos(micros * 1_000)
+    }
+
+    /// A threshold of `millis` milliseconds.
+    pub const fn from_millis(millis: u64) -> Self {
+        Self::from_nanos(millis * 1_000_000)
+    }
+
     /// The threshold in nanoseconds.
     pub const fn as_nanos(self) -> u64 {
-        let ms = match self {
-            Self::Ms5 => 5,
-            Self::Ms10 => 10,
-            Self::Ms25 => 25,
-            Self::Ms50 => 50,
-            Self::Ms75 => 75,
-            Self::Ms100 => 100,
-            Self::Ms250 => 250,
-            Self::Ms500 => 500,
-            Self::Ms750 => 750,
-            Self::Ms1000 => 1_000,
-            Self::Ms2500 => 2_500,
-            Self::Ms5000 => 5_000,
-            Self::Ms7500 => 7_500,
-            Self::Ms10000 => 10_000,
-        };
-        ms * 1_000_000
+        self.nanos
     }
 
-    /// The `objective_latency_threshold` label text in seconds; equal, character for character,
-    /// to the `le` label of the bucket with this bound (tested).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Ms5 => "0.005",
-            Self::Ms10 => "0.01",
-            Self::Ms25 => "0.025",
-            Self::Ms50 => "0.05",
-            Self::Ms75 => "0.075",
-            Self::Ms100 => "0.1",
-            Self::Ms250 => "0.25",
-            Self::Ms500 => "0.5",
-            Self::Ms750 => "0.75",
-            Self::Ms1000 => "1",
-            Self::Ms2500 => "2.5",
-            Self::Ms5000 => "5",
-            Self::Ms7500 => "7.5",
-            Self::Ms10000 => "10",
-        }
-    }
-
-    /// Every variant, shortest first.
+    /// The autometrics thresholds (the default bucket bounds), shortest first.
     pub const ALL: [Self; 14] = [
         Self::Ms5,
         Self::Ms10,
@@ -124,6 +118,26 @@ impl ObjectiveLatency {
         Self::Ms7500,
         Self::Ms10000,
     ];
+}
+
+/// The `objective_latency_threshold` text: the bound in seconds, as its `le` label has it.
+impl core::fmt::Display for ObjectiveLatency {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        crate::format::write_seconds(f, self.nanos)
+    }
+}
+
+/// Room for any threshold's text (`u64::MAX` nanoseconds is 21 characters).
+pub type ThresholdText = heapless::String<24>;
+
+impl ObjectiveLatency {
+    /// The label text in a stack buffer, for views that borrow it.
+    pub fn text(self) -> ThresholdText {
+        let mut s = ThresholdText::new();
+        // Cannot fail: 24 bytes hold the longest (21-character) text.
+        let _ = crate::format::write_seconds(&mut s, self.nanos);
+        s
+    }
 }
 
 /// A named objective with a success-rate part, a latency part, or both.
@@ -157,10 +171,10 @@ impl Objective {
         self
     }
 
-    /// The latency threshold's label text, if there is a latency part.
-    pub const fn latency_threshold(&self) -> Option<&'static str> {
+    /// The latency threshold, if there is a latency part (its `Display` is the label text).
+    pub const fn latency_threshold(&self) -> Option<ObjectiveLatency> {
         match self.latency {
-            Some((t, _)) => Some(t.as_str()),
+            Some((t, _)) => Some(t),
             None => None,
         }
     }
@@ -177,8 +191,10 @@ mod tests {
             assert_eq!(l.as_nanos(), bound);
             let mut le = heapless::String::<32>::new();
             write_seconds(&mut le, bound).unwrap();
-            assert_eq!(l.as_str(), le.as_str());
+            assert_eq!(l.text(), le.as_str());
         }
+        assert_eq!(ObjectiveLatency::from_nanos(u64::MAX).text(), "18446744073.709551615");
+        assert_eq!(ObjectiveLatency::from_nanos(250).text(), "0.00000025");
     }
 
     #[test]
@@ -187,6 +203,6 @@ mod tests {
             .success_rate(ObjectivePercentile::P99_9)
             .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
         assert_eq!(O.success_rate.unwrap().as_str(), "99.9");
-        assert_eq!(O.latency_threshold(), Some("0.25"));
+        assert_eq!(O.latency_threshold().unwrap().text(), "0.25");
     }
 }

@@ -1,11 +1,12 @@
 //! Point-in-time copies of a function's counters, read without locks and without allocation.
 //!
-//! A snapshot is the storage behind a [`FunctionSeries`] view of the local registry; the
-//! writer, the frame encoder, `defmt::Format` (feature `defmt`) and `serde::Serialize` (feature
-//! `serde`) all work from it, so every output agrees on what a snapshot contains.
+//! A snapshot is everything recorded for one function, by value (the writers read slots into
+//! [`crate::model::FunctionSeries`] views instead, on a smaller stack); `defmt::Format`
+//! (feature `defmt`) and `serde::Serialize` (feature `serde`) work from it.
 
 use crate::counter::CounterValue;
-use crate::model::{Caller, FunctionSeries, ObjectiveLabels, Totals};
+use crate::model::{Caller, Totals};
+use crate::objectives::Objective;
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
 
 /// Calls by caller and result.
@@ -71,8 +72,8 @@ pub struct FunctionSnapshot {
     pub function: &'static str,
     /// The `module` label (the module path).
     pub module: &'static str,
-    /// The objective's labels, if the function has an objective.
-    pub objective: Option<ObjectiveLabels<'static>>,
+    /// The function's objective, if any.
+    pub objective: Option<Objective>,
     /// Histogram bounds in nanoseconds.
     pub bounds: &'static [u64],
     /// Calls by caller and result.
@@ -81,25 +82,4 @@ pub struct FunctionSnapshot {
     pub histogram: HistogramSnapshot,
     /// Calls in progress, when the function tracks concurrency.
     pub concurrent: Option<u64>,
-}
-
-impl FunctionSnapshot {
-    /// This snapshot as the exposition model's view, reported under `service_name`.
-    pub fn series<'a>(&'a self, service_name: &'a str) -> FunctionSeries<'a> {
-        FunctionSeries {
-            extra: None,
-            function: self.function,
-            module: self.module,
-            service_name,
-            objective: self.objective,
-            bounds: self.bounds,
-            counts: &self.histogram.counts,
-            sum_nanos: self.histogram.sum_nanos,
-            root: self.calls.root,
-            callers: &self.calls.callers,
-            overflow: self.calls.overflow,
-            concurrent: self.concurrent,
-            exemplars: &[],
-        }
-    }
 }

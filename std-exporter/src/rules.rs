@@ -123,7 +123,7 @@ impl Slo {
             Kind::Latency => {
                 // The bucket whose `le` is the threshold: the objective's label text and the
                 // bucket's `le` text are the same string by construction.
-                let threshold = self.objective.latency_threshold().unwrap_or_default();
+                let threshold = self.threshold();
                 format!(
                     "1 - (sum by (service_name) (rate({}{BUCKET_SUFFIX}{{{m},{}=\"{threshold}\"}}[{window}])) / {})",
                     FUNCTION_CALLS_DURATION.name,
@@ -134,16 +134,19 @@ impl Slo {
         }
     }
 
+    /// The latency threshold's text (the `le` of its bucket); empty for success-rate parts.
+    fn threshold(&self) -> String {
+        self.objective.latency_threshold().map(|t| t.to_string()).unwrap_or_default()
+    }
+
     fn describe(&self) -> String {
         match self.kind {
             Kind::SuccessRate => {
                 format!("{}% of calls succeed", self.percentile.as_str())
             }
-            Kind::Latency => format!(
-                "{}% of calls finish within {} s",
-                self.percentile.as_str(),
-                self.objective.latency_threshold().unwrap_or_default()
-            ),
+            Kind::Latency => {
+                format!("{}% of calls finish within {} s", self.percentile.as_str(), self.threshold())
+            }
         }
     }
 }

@@ -54,3 +54,81 @@ fn a_program_without_objectives_gets_an_empty_but_valid_file() {
     assert!(ok, "{out}\n{rules}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 10 µs to 100 µs: a hot path's buckets.
+const HOT_BUCKETS: [u64; 10] = picometrics::buckets::linear(10_000, 10_000);
+const HOT: Objective =
+    Objective::new("hot").latency(ObjectiveLatency::from_micros(50), ObjectivePercentile::P99);
+
+#[picometrics::picometrics(objective = HOT, buckets = HOT_BUCKETS)]
+fn hot_path(x: u64) -> u64 {
+    x.rotate_left(7)
+}
+
+/// A 50 µs objective end to end: the attribute's rendered labels (threshold text = `le`
+/// text), the rules the program generates for it, and `promtool test rules` fed the very
+/// series the program rendered, paging when half the calls take longer than 50 µs.
+#[test]
+fn a_50_microsecond_objective_pages_when_calls_exceed_it() {
+    hot_path(1);
+    let mut text = String::new();
+    picometrics::render_prometheus(&mut text).unwrap();
+    let series = |prefix: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| {
+                l.starts_with(prefix)
+                    && l.contains(r#"function="hot_path""#)
+                    && !l.contains(r#"le="0.00001""#)
+            })
+            .unwrap_or_else(|| panic!("no {prefix} line for hot_path in\n{text}"));
+        line[..line.rfind(' ').unwrap()].to_owned()
+    };
+    let bucket = series("function_calls_duration_seconds_bucket{");
+    let bucket = bucket.replace(r#"le="0.00002""#, r#"le="0.00005""#);
+    assert!(bucket.contains(r#"objective_latency_threshold="0.00005",le="0.00005""#), "{bucket}");
+    assert!(text.contains(&bucket), "the 50 µs bucket is rendered: {bucket}");
+    let count = series("function_calls_duration_seconds_count{");
+
+    let dir = std::env::temp_dir().join(format!("picometrics-rules-hot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rules = String::new();
+    picometrics_exporter::rules::write_rules(&mut rules, &RulesConfig::default()).unwrap();
+    assert!(rules.contains(r#"le="0.00005""#), "{rules}");
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap();
+    let service = picometrics::registry::service_name();
+    // 600 calls a minute; from minute 60 on, half of them take longer than 50 µs.
+    let test = format!(
+        r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: '{count}'
+        values: '0+600x120'
+      - series: '{bucket}'
+        values: '0+600x60 36300+300x60'
+    alert_rule_test:
+      - eval_time: 59m
+        alertname: PicometricsErrorBudgetBurnPage
+        exp_alerts: []
+      - eval_time: 75m
+        alertname: PicometricsErrorBudgetBurnPage
+        exp_alerts:
+          - exp_labels:
+              severity: page
+              service_name: {service}
+              objective_name: hot
+              objective_percentile: '99'
+              objective_kind: latency
+              sloth_slo: hot-latency
+            exp_annotations:
+              summary: 'Objective hot (99% of calls finish within 0.00005 s) of service {service} is burning its error budget fast'
+              description: 'The functions under objective hot are failing it: at this rate the 99% objective''s 30-day error budget (0.01) runs out within days. Look at the error ratio and latency of the functions with objective_name="hot" (the rustdoc of each lists its queries), then at what changed (build_info version and commit).'
+"#
+    );
+    std::fs::write(dir.join("hot.test.yml"), test).unwrap();
+    let (ok, out) = promtool(&["test", "rules", "hot.test.yml"], &dir);
+    assert!(ok, "promtool test rules:\n{out}\n{rules}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
