@@ -95,8 +95,10 @@ step "cargo test: the 32-bit counter path of thumbv6m/v7em on the host (wrap-aro
 RUSTFLAGS="--cfg picometrics_counter32 -D warnings" \
   ctest -p picometrics --lib --test model --test calls --test consistency --target-dir target/counter32
 
-step "loom: model checks of the lock-free protocols (caller edges, snapshots, the gauge under panics)"
+step "loom: model checks of the lock-free protocols (caller edges, snapshots, the gauge under panics, the exemplar seqlock)"
 RUSTFLAGS="--cfg loom -D warnings" ctest -p picometrics --test loom --release --target-dir target/loom
+# The exemplar seqlock (feature `exemplars`).
+RUSTFLAGS="--cfg loom -D warnings" ctest -p picometrics --features exemplars --test loom --release --target-dir target/loom
 
 step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, pin projection)"
 # Instant instead of quanta: Miri cannot execute `rdtsc`. Nightly's own lints may differ from

@@ -205,7 +205,7 @@ struct Function {
 struct Objective {
     name: String,
     success_percentile: Option<String>,
-    latency: Option<(String, String)>,
+    latency: Option<(u64, String)>,
 }
 
 impl From<&FunctionRecord<'_>> for Function {
@@ -216,7 +216,7 @@ impl From<&FunctionRecord<'_>> for Function {
             objective: f.objective.map(|o| Objective {
                 name: o.name.into(),
                 success_percentile: o.success_percentile.map(Into::into),
-                latency: o.latency.map(|(t, p)| (t.into(), p.into())),
+                latency: o.latency.map(|(t, p)| (t, p.into())),
             }),
             bounds: f.bounds.to_vec(),
             counts: f.counts.to_vec(),
@@ -255,6 +255,8 @@ impl From<&Build<'_>> for OwnedBuild {
 struct Dump {
     seq: u32,
     build: OwnedBuild,
+    /// The device's counter width: its sums wrap there.
+    counter_bits: u8,
     functions: Vec<Function>,
 }
 
@@ -347,11 +349,20 @@ impl Devices {
     fn ingest(&self, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
         let mut store = self.store();
         match message {
+            Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
+                // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
+                Err(Skipped::Frame(DecodeError::Message))
+            }
             Message::Begin(begin) => {
                 let cut = store.pending.take();
                 store.pending = Some(Pending {
                     device: begin.device.into(),
-                    dump: Dump { seq: begin.seq, build: (&begin.build).into(), functions: Vec::new() },
+                    dump: Dump {
+                        seq: begin.seq,
+                        build: (&begin.build).into(),
+                        counter_bits: begin.counter_bits,
+                        functions: Vec::new(),
+                    },
                 });
                 match cut {
                     Some(p) => Err(Skipped::Incomplete {
@@ -438,10 +449,11 @@ impl Source for Store {
                     objective: f.objective.as_ref().map(|o| ObjectiveLabels {
                         name: &o.name,
                         success_percentile: o.success_percentile.as_deref(),
-                        latency: o.latency.as_ref().map(|(threshold, p)| (threshold.as_str(), p.as_str())),
+                        latency: o.latency.as_ref().map(|(threshold, p)| (*threshold, p.as_str())),
                     }),
                     bounds: &f.bounds,
                     counts: &f.counts,
+                    counter_bits: u32::from(dump.counter_bits),
                     sum_nanos: f.sum_nanos,
                     root: f.root,
                     callers: &callers,

@@ -44,6 +44,21 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
     }
 }
 
+/// A tick difference taken with wrapping subtraction, with a backwards step clamped to 0: a
+/// "negative" duration means the tick source stepped back (a racy read of a timer and its wrap
+/// count), and it records 0 rather than centuries in `+Inf`. Every clock backend clamps:
+/// these two here, `quanta` (its `delta_as_nanos`) and `std::time::Instant` (saturating) by
+/// themselves.
+#[cfg_attr(any(not(feature = "std"), feature = "embassy-time"), inline(always))]
+#[cfg_attr(all(feature = "std", not(feature = "embassy-time")), allow(dead_code))]
+const fn forward(ticks: u64) -> u64 {
+    if ticks > u64::MAX / 2 {
+        0
+    } else {
+        ticks
+    }
+}
+
 #[cfg(feature = "embassy-time")]
 mod imp {
     /// A point in time.
@@ -57,7 +72,7 @@ mod imp {
     #[inline(always)]
     pub fn elapsed_nanos(start: &Start) -> u64 {
         let ticks = embassy_time::Instant::now().as_ticks().wrapping_sub(start.as_ticks());
-        super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(ticks)
+        super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(super::forward(ticks))
     }
 }
 
@@ -128,11 +143,8 @@ mod imp {
     pub fn elapsed_nanos(start: &Start) -> u64 {
         // SAFETY: as in `now`.
         let ticks = unsafe { _picometrics_clock_now() }.wrapping_sub(*start);
-        // A "negative" duration means the tick source stepped backwards (a racy read of a
-        // timer and its wrap count): record 0 rather than centuries.
-        let ticks = if ticks > u64::MAX / 2 { 0 } else { ticks };
         // SAFETY: as in `now`.
-        unsafe { _picometrics_clock_ticks_to_nanos(ticks) }
+        unsafe { _picometrics_clock_ticks_to_nanos(super::forward(ticks)) }
     }
 }
 
@@ -185,6 +197,13 @@ mod tests {
         check::<48_000_000>();
         check::<3>();
         check::<1_000_000_007>();
+    }
+
+    #[test]
+    fn backwards_steps_clamp_to_zero() {
+        assert_eq!(super::forward(5u64.wrapping_sub(7)), 0);
+        assert_eq!(super::forward(12), 12);
+        assert_eq!(super::forward(u64::MAX / 2), u64::MAX / 2);
     }
 
     #[test]

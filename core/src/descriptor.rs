@@ -3,7 +3,7 @@
 
 use crate::build_info::BuildInfo;
 use crate::model::{FunctionSeries, ObjectiveLabels};
-use crate::objectives::{Objective, ThresholdText};
+use crate::objectives::Objective;
 use crate::snapshot::{CallsSnapshot, FunctionSnapshot, HistogramSnapshot};
 use core::fmt;
 
@@ -39,8 +39,9 @@ pub struct FunctionDescriptor {
     pub name: &'static str,
     /// The `module` label: `module_path!()` where the function is defined.
     pub module: &'static str,
-    /// The function's objective, if any.
-    pub objective: Option<Objective>,
+    /// The function's objective, if any (by reference: a descriptor stays small in flash, and
+    /// only functions with an objective pay for one).
+    pub objective: Option<&'static Objective>,
     /// Histogram bounds in nanoseconds.
     pub bounds: &'static [u64],
     /// Whether `function_calls_concurrent` is reported for it.
@@ -57,7 +58,7 @@ impl FunctionDescriptor {
     pub const fn new(
         name: &'static str,
         module: &'static str,
-        objective: Option<Objective>,
+        objective: Option<&'static Objective>,
         bounds: &'static [u64],
         track_concurrency: bool,
         build: &'static BuildInfo,
@@ -66,18 +67,13 @@ impl FunctionDescriptor {
         Self { name, module, objective, bounds, track_concurrency, build, slot }
     }
 
-    /// The objective's labels, if the function has one; `threshold` holds the latency
-    /// threshold's text.
-    fn objective_labels<'t>(&self, threshold: &'t mut ThresholdText) -> Option<ObjectiveLabels<'t>> {
+    /// The objective's labels, if the function has one.
+    fn objective_labels(&self) -> Option<ObjectiveLabels<'static>> {
         let o = self.objective?;
-        let latency = o.latency.map(|(t, p)| {
-            *threshold = t.text();
-            (threshold.as_str(), p.as_str())
-        });
         Some(ObjectiveLabels {
             name: o.name,
             success_percentile: o.success_rate.map(|p| p.as_str()),
-            latency,
+            latency: o.latency.map(|(t, p)| (t.as_nanos(), p.as_str())),
         })
     }
 
@@ -88,12 +84,11 @@ impl FunctionDescriptor {
         service_name: &str,
         each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result,
     ) -> fmt::Result {
-        let mut threshold = ThresholdText::new();
         let labels = FunctionSeries {
             function: self.name,
             module: self.module,
             service_name,
-            objective: self.objective_labels(&mut threshold),
+            objective: self.objective_labels(),
             bounds: self.bounds,
             ..FunctionSeries::EMPTY
         };
@@ -105,7 +100,7 @@ impl FunctionDescriptor {
         FunctionSnapshot {
             function: self.name,
             module: self.module,
-            objective: self.objective,
+            objective: self.objective.copied(),
             bounds: self.bounds,
             calls: self.slot.calls(),
             histogram: self.slot.histogram(),

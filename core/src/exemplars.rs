@@ -18,7 +18,11 @@
 //! neither locks nor allocates: a call writes its bucket's cell under a sequence number, and
 //! a call that finds the cell being written by another simply leaves it to that one.
 
+// loom's atomics under `cfg(loom)`, so the seqlock is model-checked as written (tests/loom.rs).
+#[cfg(not(loom))]
 use core::sync::atomic::{fence, AtomicU64, Ordering};
+#[cfg(loom)]
+use loom::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -40,7 +44,8 @@ pub(crate) fn current() -> Option<TraceContext> {
 
 /// One bucket's latest exemplar, under a sequence number (odd while being written).
 #[derive(Debug)]
-pub(crate) struct ExemplarCell {
+#[doc(hidden)] // public only for the loom model check, through `__private_v1`
+pub struct ExemplarCell {
     seq: AtomicU64,
     trace_hi: AtomicU64,
     trace_lo: AtomicU64,
@@ -50,27 +55,32 @@ pub(crate) struct ExemplarCell {
 }
 
 impl ExemplarCell {
-    /// An empty cell.
-    #[allow(clippy::new_without_default)] // built in statics
-    pub(crate) const fn new() -> Self {
-        Self {
-            seq: AtomicU64::new(0),
-            trace_hi: AtomicU64::new(0),
-            trace_lo: AtomicU64::new(0),
-            span: AtomicU64::new(0),
-            value_nanos: AtomicU64::new(0),
-            timestamp_ms: AtomicU64::new(0),
+    crate::sync::loom_const_fn! {
+        /// An empty cell.
+        #[allow(clippy::new_without_default)] // built in statics
+        pub fn new() -> Self {
+            Self {
+                seq: AtomicU64::new(0),
+                trace_hi: AtomicU64::new(0),
+                trace_lo: AtomicU64::new(0),
+                span: AtomicU64::new(0),
+                value_nanos: AtomicU64::new(0),
+                timestamp_ms: AtomicU64::new(0),
+            }
         }
     }
 
     /// Stores `trace` for an observation of `value_nanos`, unless another call is storing.
-    pub(crate) fn store(&self, trace: TraceContext, value_nanos: u64) {
+    pub fn store(&self, trace: TraceContext, value_nanos: u64) {
         let seq = self.seq.load(Ordering::Relaxed);
         if seq % 2 == 1
             || self.seq.compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed).is_err()
         {
             return; // someone else is writing a newer one
         }
+        // The standard seqlock writer: the odd sequence number is ordered before the data
+        // stores, so a reader that sees any of them also sees the sequence move on.
+        fence(Ordering::Release);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         self.trace_hi.store((trace.trace_id >> 64) as u64, Ordering::Relaxed);
         self.trace_lo.store(trace.trace_id as u64, Ordering::Relaxed);
@@ -81,7 +91,7 @@ impl ExemplarCell {
     }
 
     /// The latest complete exemplar, if any (`None` also while one is being written).
-    pub(crate) fn load(&self) -> Option<Exemplar> {
+    pub fn load(&self) -> Option<Exemplar> {
         let before = self.seq.load(Ordering::Acquire);
         if before == 0 || before % 2 == 1 {
             return None;
@@ -108,10 +118,15 @@ pub(crate) struct ExemplarCells<const BOUNDS: usize> {
 }
 
 impl<const BOUNDS: usize> ExemplarCells<BOUNDS> {
-    /// Empty cells.
-    #[allow(clippy::new_without_default)] // built in statics
-    pub(crate) const fn new() -> Self {
-        Self { buckets: [const { ExemplarCell::new() }; BOUNDS], inf: ExemplarCell::new() }
+    crate::sync::loom_const_fn! {
+        /// Empty cells.
+        #[allow(clippy::new_without_default)] // built in statics
+        pub(crate) fn new() -> Self {
+            #[cfg(not(loom))]
+            return Self { buckets: [const { ExemplarCell::new() }; BOUNDS], inf: ExemplarCell::new() };
+            #[cfg(loom)]
+            return Self { buckets: core::array::from_fn(|_| ExemplarCell::new()), inf: ExemplarCell::new() };
+        }
     }
 
     /// The cell of bucket `i` (`BOUNDS` is `+Inf`).

@@ -46,8 +46,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::Build;
 
-/// The wire format version, the first byte of every payload.
-pub const VERSION: u8 = 1;
+/// The wire format version, the first byte of every payload. Version 2 added
+/// [`Begin::counter_bits`].
+pub const VERSION: u8 = 2;
 
 /// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
 /// with [`FrameError::TooLarge`] beyond it, decoders may reject longer runs without buffering
@@ -87,6 +88,8 @@ pub struct Begin<'a> {
     /// The `build_info` labels.
     #[serde(borrow)]
     pub build: Build<'a>,
+    /// The width of the device's counters (32 or 64): the host sums them at this width.
+    pub counter_bits: u8,
 }
 
 /// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
@@ -119,10 +122,17 @@ pub struct FunctionRecord<'a> {
 
 impl<'a> FunctionRecord<'a> {
     /// This record as the exposition model's view, reported under `service_name` with an
-    /// optional first label such as `("device", name)`.
-    pub fn series(&'a self, service_name: &'a str, extra: Option<(&'a str, &'a str)>) -> FunctionSeries<'a> {
+    /// optional first label such as `("device", name)`, for a device whose counters are
+    /// `counter_bits` wide (from its [`Begin`]).
+    pub fn series(
+        &'a self,
+        service_name: &'a str,
+        extra: Option<(&'a str, &'a str)>,
+        counter_bits: u8,
+    ) -> FunctionSeries<'a> {
         FunctionSeries {
             extra,
+            counter_bits: u32::from(counter_bits),
             function: self.function,
             module: self.module,
             service_name,
@@ -219,7 +229,8 @@ pub fn write_dump_of<'f, E>(
     let build = build();
     sink(&[0]).map_err(FrameError::Write)?;
     let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
-    send(&MessageOut::Begin(Begin { device, seq, build }))?;
+    let counter_bits = crate::counter::CounterValue::BITS as u8;
+    send(&MessageOut::Begin(Begin { device, seq, build, counter_bits }))?;
     let mut count = 0u16;
     let service = service_name();
     for f in functions {
@@ -341,7 +352,7 @@ mod tests {
             concurrent: Some(0),
         };
         for m in [
-            Message::Begin(Begin { device: "d", seq: 7, build }),
+            Message::Begin(Begin { device: "d", seq: 7, build, counter_bits: 32 }),
             Message::Function(f),
             Message::End { seq: 7, functions: 1 },
         ] {

@@ -128,6 +128,9 @@ pub mod __private_v1 {
     pub use crate::checks::{check_bounds, check_objective};
     pub use crate::counter::{Counter, CounterValue, Sum};
     pub use crate::descriptor::{FunctionDescriptor, SlotStorage};
+    /// The exemplar seqlock, for its loom model check.
+    #[cfg(all(loom, feature = "exemplars"))]
+    pub use crate::exemplars::ExemplarCell;
     pub use crate::registry::PICOMETRICS_FUNCTIONS;
     pub use crate::slot::{bucket_index, FunctionSlot, DEFAULT_CALLERS};
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};

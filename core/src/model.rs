@@ -82,9 +82,10 @@ pub struct ObjectiveLabels<'a> {
     pub name: &'a str,
     /// `objective_percentile` of the success-rate objective, if any.
     pub success_percentile: Option<&'a str>,
-    /// `objective_latency_threshold` (the bucket's `le` text) and `objective_percentile` of
-    /// the latency objective, if any.
-    pub latency: Option<(&'a str, &'a str)>,
+    /// The latency objective's threshold in nanoseconds (a bucket bound; its label text is
+    /// the bucket's `le` text, written by the same formatter) and `objective_percentile`, if
+    /// any. A number, not text, so a device never formats it.
+    pub latency: Option<(u64, &'a str)>,
 }
 
 /// The labels of `build_info`, as reported by a process or a device.
@@ -197,6 +198,10 @@ pub struct FunctionSeries<'a> {
     pub bounds: &'a [u64],
     /// Per-bucket (not cumulative) counts: one per bound, then `+Inf`.
     pub counts: &'a [u64],
+    /// The width of the counters these values were read from (32 on targets without 64-bit
+    /// atomics, else 64): sums of them wrap at this width, as each of them does, so a wrap
+    /// reads as one counter reset rather than as an invented increase.
+    pub counter_bits: u32,
     /// Sum of observed durations in nanoseconds.
     pub sum_nanos: u64,
     /// Calls from code that is not instrumented (empty caller labels).
@@ -221,6 +226,7 @@ impl<'a> FunctionSeries<'a> {
         objective: None,
         bounds: &[],
         counts: &[0],
+        counter_bits: 64,
         sum_nanos: 0,
         root: Totals { ok: 0, error: 0 },
         callers: &[],
@@ -259,7 +265,12 @@ impl<'a> FunctionSeries<'a> {
         f(label::OBJECTIVE_NAME, o.name)?;
         f(label::OBJECTIVE_PERCENTILE, percentile)?;
         match threshold {
-            Some(threshold) => f(label::OBJECTIVE_LATENCY_THRESHOLD, threshold),
+            Some(nanos) => {
+                let mut text = heapless::String::<24>::new();
+                // Cannot fail: the longest text (u64::MAX ns) is 21 bytes.
+                let _ = crate::format::write_seconds(&mut text, nanos);
+                f(label::OBJECTIVE_LATENCY_THRESHOLD, &text)
+            }
             None => Ok(()),
         }
     }
@@ -281,27 +292,42 @@ impl<'a> FunctionSeries<'a> {
         Ok(())
     }
 
-    /// Cumulative bucket counts, one per bucket, `+Inf` last.
+    /// Adds at the counter width.
+    fn add(&self, a: u64, b: u64) -> u64 {
+        wrapping_add_bits(a, b, self.counter_bits)
+    }
+
+    /// Cumulative bucket counts, one per bucket, `+Inf` last, summed at the counter width.
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
         self.counts.iter().scan(0u64, |acc, &c| {
-            *acc = acc.wrapping_add(c);
+            *acc = self.add(*acc, c);
             Some(*acc)
         })
     }
 
-    /// Number of observations (the `+Inf` cumulative count).
+    /// Number of observations (the `+Inf` cumulative count), at the counter width.
     pub fn count(&self) -> u64 {
-        self.counts.iter().fold(0u64, |acc, &c| acc.wrapping_add(c))
+        self.counts.iter().fold(0u64, |acc, &c| self.add(acc, c))
     }
 
-    /// Every call, whatever the caller.
+    /// Every call, whatever the caller, at the counter width.
     pub fn total(&self) -> Totals {
         let mut t = self.root;
         for c in self.callers.iter().map(|c| c.calls).chain([self.overflow]) {
-            t.ok = t.ok.wrapping_add(c.ok);
-            t.error = t.error.wrapping_add(c.error);
+            t.ok = self.add(t.ok, c.ok);
+            t.error = self.add(t.error, c.error);
         }
         t
+    }
+}
+
+/// `a + b` wrapping at `bits` bits (64 or less).
+pub fn wrapping_add_bits(a: u64, b: u64, bits: u32) -> u64 {
+    let sum = a.wrapping_add(b);
+    if bits >= 64 {
+        sum
+    } else {
+        sum & ((1u64 << bits) - 1)
     }
 }
 
@@ -351,7 +377,7 @@ mod tests {
             objective: Some(ObjectiveLabels {
                 name: "api",
                 success_percentile: Some("99.9"),
-                latency: Some(("0.25", "99")),
+                latency: Some((250_000_000, "99")),
             }),
             ..FunctionSeries::EMPTY
         };

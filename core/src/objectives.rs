@@ -127,19 +127,6 @@ impl core::fmt::Display for ObjectiveLatency {
     }
 }
 
-/// Room for any threshold's text (`u64::MAX` nanoseconds is 21 characters).
-pub type ThresholdText = heapless::String<24>;
-
-impl ObjectiveLatency {
-    /// The label text in a stack buffer, for views that borrow it.
-    pub fn text(self) -> ThresholdText {
-        let mut s = ThresholdText::new();
-        // Cannot fail: 24 bytes hold the longest (21-character) text.
-        let _ = crate::format::write_seconds(&mut s, self.nanos);
-        s
-    }
-}
-
 /// A named objective with a success-rate part, a latency part, or both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -184,6 +171,13 @@ impl Objective {
 mod tests {
     use super::*;
     use crate::buckets::{write_seconds, DEFAULT};
+    use core::fmt::Write;
+
+    fn text(l: ObjectiveLatency) -> heapless::String<32> {
+        let mut s = heapless::String::new();
+        write!(s, "{l}").unwrap();
+        s
+    }
 
     #[test]
     fn threshold_text_equals_le_text() {
@@ -191,10 +185,10 @@ mod tests {
             assert_eq!(l.as_nanos(), bound);
             let mut le = heapless::String::<32>::new();
             write_seconds(&mut le, bound).unwrap();
-            assert_eq!(l.text(), le.as_str());
+            assert_eq!(text(*l), le.as_str());
         }
-        assert_eq!(ObjectiveLatency::from_nanos(u64::MAX).text(), "18446744073.709551615");
-        assert_eq!(ObjectiveLatency::from_nanos(250).text(), "0.00000025");
+        assert_eq!(text(ObjectiveLatency::from_nanos(u64::MAX)), "18446744073.709551615");
+        assert_eq!(text(ObjectiveLatency::from_nanos(250)), "0.00000025");
     }
 
     #[test]
@@ -203,6 +197,6 @@ mod tests {
             .success_rate(ObjectivePercentile::P99_9)
             .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
         assert_eq!(O.success_rate.unwrap().as_str(), "99.9");
-        assert_eq!(O.latency_threshold().unwrap().text(), "0.25");
+        assert_eq!(text(O.latency_threshold().unwrap()), "0.25");
     }
 }

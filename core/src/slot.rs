@@ -25,7 +25,7 @@
 //! includes a call the count misses.
 
 use crate::buckets;
-use crate::counter::{Counter, Sum};
+use crate::counter::{Counter, CounterValue, Sum};
 use crate::descriptor::{sealed, FunctionDescriptor, SlotStorage};
 use crate::model::{Caller, FunctionSeries, Totals};
 use crate::snapshot::{CallsSnapshot, HistogramSnapshot};
@@ -281,6 +281,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
             (0..=BOUNDS).map(|i| self.exemplars.get(i).load()).collect();
         each(&FunctionSeries {
             counts: &histogram.counts,
+            counter_bits: CounterValue::BITS,
             sum_nanos: histogram.sum_nanos,
             root: self.root.totals(),
             callers: &callers,

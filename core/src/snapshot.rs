@@ -5,7 +5,7 @@
 //! (feature `defmt`) and `serde::Serialize` (feature `serde`) work from it.
 
 use crate::counter::CounterValue;
-use crate::model::{Caller, Totals};
+use crate::model::{wrapping_add_bits, Caller, Totals};
 use crate::objectives::Objective;
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
 
@@ -25,13 +25,12 @@ pub struct CallsSnapshot {
 impl CallsSnapshot {
     /// All calls, whatever the caller, added at the counter width (where counters are 32-bit
     /// the total wraps as each of them does).
-    #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
     pub fn total(&self) -> Totals {
-        let wrap = |v: u64| v & u64::from(CounterValue::MAX);
+        let add = |a, b| wrapping_add_bits(a, b, CounterValue::BITS);
         let mut t = self.root;
         for c in self.callers.iter().map(|c| &c.calls).chain([&self.overflow]) {
-            t.ok = wrap(t.ok.wrapping_add(c.ok));
-            t.error = wrap(t.error.wrapping_add(c.error));
+            t.ok = add(t.ok, c.ok);
+            t.error = add(t.error, c.error);
         }
         t
     }
@@ -49,15 +48,16 @@ pub struct HistogramSnapshot {
 }
 
 impl HistogramSnapshot {
-    /// Number of observations (equals the `+Inf` cumulative bucket by construction).
+    /// Number of observations (equals the `+Inf` cumulative bucket by construction), added at
+    /// the counter width.
     pub fn count(&self) -> u64 {
-        self.counts.iter().fold(0u64, |acc, &c| acc.wrapping_add(c))
+        self.counts.iter().fold(0u64, |acc, &c| wrapping_add_bits(acc, c, CounterValue::BITS))
     }
 
-    /// Cumulative counts, one per bucket, the last one `+Inf`.
+    /// Cumulative counts, one per bucket, the last one `+Inf`, added at the counter width.
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
         self.counts.iter().scan(0u64, |acc, &c| {
-            *acc = acc.wrapping_add(c);
+            *acc = wrapping_add_bits(*acc, c, CounterValue::BITS);
             Some(*acc)
         })
     }

@@ -74,7 +74,7 @@ fn a_dump_decodes_to_the_snapshots() {
     assert_eq!((f.overflow.ok, f.overflow.error), (0, 0));
     assert_eq!(f.concurrent, Some(0));
     let o = f.objective.unwrap();
-    assert_eq!((o.name, o.success_percentile, o.latency), ("api", Some("99.9"), Some(("0.25", "99"))));
+    assert_eq!((o.name, o.success_percentile, o.latency), ("api", Some("99.9"), Some((250_000_000, "99"))));
 
     let Message::Function(p) = frame::decode(parent_frame).unwrap() else { panic!("no Function") };
     assert_eq!((p.function, p.concurrent, p.objective), ("parent", None, None));

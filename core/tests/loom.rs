@@ -120,3 +120,27 @@ fn the_concurrency_gauge_survives_a_panicking_call() {
         assert_eq!(slot.histogram().count(), 1);
     });
 }
+
+/// The exemplar seqlock: a reader racing two writers returns nothing or one whole exemplar,
+/// never a mix of two (trace, span and value always belong together).
+#[cfg(feature = "exemplars")]
+#[test]
+fn an_exemplar_is_read_whole_or_not_at_all() {
+    use picometrics::__private_v1::ExemplarCell;
+    use picometrics::exemplars::TraceContext;
+    loom::model(|| {
+        let cell = leak(ExemplarCell::new());
+        let writer = thread::spawn(move || {
+            cell.store(TraceContext { trace_id: 1 << 64 | 1, span_id: 1 }, 1);
+            cell.store(TraceContext { trace_id: 2 << 64 | 2, span_id: 2 }, 2);
+        });
+        if let Some(e) = cell.load() {
+            let n = e.value_nanos;
+            assert!(n == 1 || n == 2, "value {n}");
+            assert_eq!((e.trace.trace_id, e.trace.span_id), (u128::from(n) << 64 | u128::from(n), n));
+        }
+        writer.join().unwrap();
+        let last = cell.load().expect("the writer finished");
+        assert_eq!(last.value_nanos, 2);
+    });
+}

@@ -138,3 +138,51 @@ fn counter_width_is_the_configured_one() {
     let expect = if cfg!(picometrics_counter32) || !cfg!(target_has_atomic = "64") { 4 } else { 8 };
     assert_eq!(size_of::<CounterValue>(), expect);
 }
+
+/// Prometheus' reading of a counter going from `old` to `new`: a decrease is a reset.
+fn prometheus_increase(old: u64, new: u64) -> u64 {
+    if new >= old {
+        new - old
+    } else {
+        new
+    }
+}
+
+proptest! {
+    /// Any sequence of increments to 32-bit bucket counters renders, in every cumulative
+    /// series and `_count`, as Prometheus needs: never an increase that did not happen, and
+    /// exactly the increase unless the sum itself passed 2^32 (the documented wrap). Summing
+    /// the wrapped counters in 64 bits instead invents ~2^32 calls whenever one bucket wraps.
+    #[test]
+    fn cumulative_series_of_32_bit_counters_never_invent_calls(
+        start in prop::collection::vec(prop_oneof![any::<u32>(), (u32::MAX - 1000)..=u32::MAX], 4),
+        steps in prop::collection::vec((0usize..4, 1u64..2000), 1..40),
+    ) {
+        let mut counts: Vec<u64> = start.into_iter().map(u64::from).collect();
+        let bounds = [10, 20, 30];
+        let series = |counts: &[u64]| -> Result<Vec<u64>, TestCaseError> {
+            let s = picometrics::model::FunctionSeries {
+                bounds: &bounds,
+                counts,
+                counter_bits: 32,
+                ..picometrics::model::FunctionSeries::EMPTY
+            };
+            prop_assert_eq!(s.count(), s.cumulative().last().unwrap());
+            Ok(s.cumulative().collect())
+        };
+        for (bucket, k) in steps {
+            let old = series(&counts)?;
+            counts[bucket] = (counts[bucket] + k) & u64::from(u32::MAX);
+            let new = series(&counts)?;
+            for (i, (&o, &n)) in old.iter().zip(&new).enumerate() {
+                let happened = if bucket <= i { k } else { 0 };
+                let read = prometheus_increase(o, n);
+                prop_assert!(read <= happened, "bucket {i}: read {read}, happened {happened}");
+                if n >= o {
+                    prop_assert_eq!(read, happened);
+                }
+                prop_assert!(n <= u64::from(u32::MAX));
+            }
+        }
+    }
+}

@@ -20,7 +20,7 @@ struct Input<'a> {
     module: &'a str,
     objective: &'a str,
     percentile: &'a str,
-    threshold: &'a str,
+    threshold: u64,
     caller: &'a str,
     caller_module: &'a str,
     ok: u64,
@@ -68,7 +68,7 @@ fuzz_target!(|input: Input<'_>| {
         concurrent: Some(1),
     };
     let messages = [
-        Message::Begin(Begin { device: input.device, seq: 0, build }),
+        Message::Begin(Begin { device: input.device, seq: 0, build, counter_bits: 64 }),
         Message::Function(function),
         Message::End { seq: 0, functions: 1 },
     ];
@@ -110,7 +110,7 @@ fuzz_target!(|input: Input<'_>| {
             assert_eq!(get("objective_percentile"), Some(input.percentile));
         }
         if let Some(t) = get("objective_latency_threshold") {
-            assert_eq!(t, input.threshold);
+            assert_eq!(t, picometrics::objectives::ObjectiveLatency::from_nanos(input.threshold).to_string());
         }
         if name == "build_info" {
             assert_eq!(get("version"), Some(input.version));

@@ -235,7 +235,7 @@ fn instrument_fn(
         Cancelled::Skip => quote!(#private::Cancelled::Skip),
     };
     let (objective, objective_check) = match &args.objective {
-        Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(#o)), {
+        Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(&#o)), {
             let private = respan(private.clone(), o.span());
             quote_spanned!(o.span()=> const _: () = #private::check_objective(&#o, &#bounds);)
         }),

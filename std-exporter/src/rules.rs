@@ -156,8 +156,8 @@ fn slos_in_use() -> Vec<Slo> {
     let mut objectives: Vec<Objective> = Vec::new();
     for f in picometrics::functions() {
         if let Some(o) = f.objective {
-            if !objectives.contains(&o) {
-                objectives.push(o);
+            if !objectives.contains(o) {
+                objectives.push(*o);
             }
         }
     }
