@@ -271,6 +271,15 @@ fn instrument_fn(
         static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers> =
             #private::FunctionSlot::new();
         static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
+        // One symbol per series: two functions that would report the same `function` and
+        // `module` labels (e.g. methods of two types instrumented on their own, without
+        // `struct_name`) fail to link, naming the series, instead of exposing it twice.
+        #[allow(non_upper_case_globals)]
+        #[export_name = ::core::concat!(
+            "picometrics: two instrumented functions report function=\"", #label,
+            "\" module=\"", ::core::module_path!(), "\"; give one a struct_name"
+        )]
+        static __PICOMETRICS_UNIQUE_SERIES: u8 = 0;
         #bounds_check
         #objective_check
     };
