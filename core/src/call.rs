@@ -6,8 +6,10 @@ use crate::caller::{self, CallerScope};
 use crate::clock;
 use crate::descriptor::FunctionDescriptor;
 use crate::slot::{FunctionSlot, ResultCounts};
+use core::convert::Infallible;
 use core::future::Future;
 use core::mem::ManuallyDrop;
+use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -115,6 +117,69 @@ fn unwinding() -> bool {
 #[inline(always)]
 pub fn run<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+/// `?` for bodies that run inline (functions with `#[track_caller]`, which a closure would
+/// hide): `expr?` becomes a match on `Branch::branch(expr)`, whose `Break` leaves the body
+/// through [`FromResidual`], as the standard library's unstable `Try` does. For `Result` and
+/// `Option`, the types `?` works on in stable Rust.
+pub trait Branch {
+    /// The value `?` produces.
+    type Output;
+    /// What `?` returns early with.
+    type Residual;
+    /// Splits into continue (the value) or break (the residual).
+    fn branch(self) -> ControlFlow<Self::Residual, Self::Output>;
+}
+
+impl<T, E> Branch for Result<T, E> {
+    type Output = T;
+    type Residual = Result<Infallible, E>;
+
+    #[inline(always)]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Ok(v) => ControlFlow::Continue(v),
+            Err(e) => ControlFlow::Break(Err(e)),
+        }
+    }
+}
+
+impl<T> Branch for Option<T> {
+    type Output = T;
+    type Residual = Option<Infallible>;
+
+    #[inline(always)]
+    fn branch(self) -> ControlFlow<Self::Residual, T> {
+        match self {
+            Some(v) => ControlFlow::Continue(v),
+            None => ControlFlow::Break(None),
+        }
+    }
+}
+
+/// The return value built from a [`Branch::Residual`], converting the error with `From` as
+/// `?` does.
+pub trait FromResidual<R> {
+    /// The early return value.
+    fn from_residual(residual: R) -> Self;
+}
+
+impl<T, E, F: From<E>> FromResidual<Result<Infallible, E>> for Result<T, F> {
+    #[inline(always)]
+    fn from_residual(residual: Result<Infallible, E>) -> Self {
+        match residual {
+            Err(e) => Err(From::from(e)),
+            Ok(never) => match never {},
+        }
+    }
+}
+
+impl<T> FromResidual<Option<Infallible>> for Option<T> {
+    #[inline(always)]
+    fn from_residual(_: Option<Infallible>) -> Self {
+        None
+    }
 }
 
 /// Makes an async function the current caller during every poll of its body.

@@ -122,7 +122,8 @@ pub use render::{render_openmetrics, render_prometheus};
 #[doc(hidden)]
 pub mod __private_v1 {
     pub use crate::call::{
-        classify_with, run, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult, WithCaller,
+        classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult,
+        FromResidual, WithCaller,
     };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};
@@ -135,5 +136,6 @@ pub mod __private_v1 {
     pub use crate::slot::{bucket_index, FunctionSlot, DEFAULT_CALLERS};
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
     pub use core;
+    pub use core::ops::ControlFlow;
     pub use linkme;
 }

@@ -301,6 +301,23 @@ fn instrument_fn(
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
             #block
         }
+    } else if attrs.iter().any(|a| a.path().is_ident("track_caller")) {
+        // A closure would hide the caller from `Location::caller()`: the body runs inline in a
+        // labeled block, its `return`s and `?`s rewritten to leave the block instead of the
+        // function (those inside macro calls cannot be seen; such an exit is recorded as the
+        // guard's cancellation).
+        let body = InlineBody::rewrite(block, &private);
+        quote! {
+            #statics
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
+            // The `break` values are parenthesized (see `InlineBody`) and the label may go unused.
+            #[allow(unused_labels, unused_parens)]
+            let #result: #result_ty = '__picometrics_body: #body;
+            ::core::mem::drop(__picometrics_scope);
+            __picometrics_guard.finish(#is_error);
+            #result
+        }
     } else {
         quote! {
             #statics
@@ -327,6 +344,53 @@ fn instrument_fn(
     let value = queries::queries_value(&label, &krate);
     let queries_const = Some((const_name, quote!(#private::Queries = #value)));
     Ok(Instrumented { item, queries_const })
+}
+
+/// A function body made to run inline: `return e` becomes `break '__picometrics_body e` and
+/// `e?` a match that breaks with the residual, except inside closures, async blocks and nested
+/// items, whose `return` and `?` are their own.
+struct InlineBody<'p> {
+    private: &'p TokenStream,
+}
+
+impl InlineBody<'_> {
+    fn rewrite(block: &Block, private: &TokenStream) -> Block {
+        let mut block = block.clone();
+        InlineBody { private }.visit_block_mut(&mut block);
+        block
+    }
+}
+
+impl VisitMut for InlineBody<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        let private = self.private;
+        match expr {
+            syn::Expr::Closure(_) | syn::Expr::Async(_) | syn::Expr::Const(_) => {}
+            syn::Expr::Return(r) => {
+                if let Some(value) = &mut r.expr {
+                    self.visit_expr_mut(value);
+                }
+                let value = r.expr.as_ref().map_or_else(|| quote!(()), |v| quote!(#v));
+                // Parenthesized: a value starting with `::` would read as a label's colon.
+                *expr = syn::parse_quote_spanned!(r.return_token.span=> break '__picometrics_body (#value));
+            }
+            syn::Expr::Try(t) => {
+                self.visit_expr_mut(&mut t.expr);
+                let inner = &t.expr;
+                *expr = syn::parse_quote_spanned!(t.question_token.span=>
+                    match #private::Branch::branch(#inner) {
+                        #private::ControlFlow::Continue(v) => v,
+                        #private::ControlFlow::Break(r) => break '__picometrics_body (#private::FromResidual::from_residual(r)),
+                    }
+                );
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut Item) {
+        // A nested fn, impl or const has its own `return`s.
+    }
 }
 
 /// `tokens` with every span replaced by `span`.

@@ -62,6 +62,12 @@ extern "C" fn callback(x: i32) -> i32 {
     x + 1
 }
 
+// A suffixed literal is the same number of edges.
+#[picometrics(callers = 3u8)]
+fn suffixed_callers() -> u8 {
+    3
+}
+
 #[picometrics]
 #[inline]
 #[must_use]
@@ -87,6 +93,7 @@ fn main() {
     assert_eq!(unsafe { read(&byte) }, 7);
     assert_eq!(callback(1), 2);
     assert_eq!(kept_attributes("abc".into()), 3);
+    assert_eq!(suffixed_callers(), 3);
     let mut out = String::new();
     picometrics::render_prometheus(&mut out).unwrap();
     let count = |f: &str, result: &str| -> u64 {
