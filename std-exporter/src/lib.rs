@@ -29,21 +29,33 @@ pub enum Format {
 
 impl Format {
     /// The format a scraper asks for with its `Accept` header: OpenMetrics when it lists
-    /// `application/openmetrics-text` (as Prometheus does, with a higher weight than text),
-    /// otherwise text 0.0.4.
+    /// `application/openmetrics-text` with a weight above zero and at least that of
+    /// `text/plain` (Prometheus asks for OpenMetrics first, text at `q=0.5`), otherwise text
+    /// 0.0.4. Weights are parsed as numbers (`q=0`, `q=0.0` and `q=0.000` all decline); an
+    /// unreadable weight declines too.
     pub fn from_accept(accept: Option<&str>) -> Self {
-        let wants_openmetrics = accept.is_some_and(|a| {
-            a.split(',').any(|range| {
-                let mut parts = range.split(';').map(str::trim);
-                let media = parts.next().unwrap_or_default();
-                let refused = parts.any(|p| p.replace(' ', "") == "q=0");
-                media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
-            })
-        });
-        if wants_openmetrics {
-            Self::OpenMetrics
-        } else {
-            Self::Text
+        let (mut openmetrics, mut text) = (None::<f32>, None::<f32>);
+        for range in accept.unwrap_or_default().split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
+                .last()
+                .unwrap_or(1.0);
+            let slot = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                &mut openmetrics
+            } else if media.eq_ignore_ascii_case("text/plain") || media == "text/*" || media == "*/*" {
+                &mut text
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(q, |best| best.max(q)));
+        }
+        match openmetrics {
+            Some(q) if q > 0.0 && q >= text.unwrap_or(0.0) => Self::OpenMetrics,
+            _ => Self::Text,
         }
     }
 
@@ -132,6 +144,18 @@ mod tests {
         assert_eq!(Format::from_accept(Some(prom)), Format::OpenMetrics);
         assert_eq!(Format::from_accept(Some("text/plain;version=0.0.4")), Format::Text);
         assert_eq!(Format::from_accept(Some("application/openmetrics-text; q=0")), Format::Text);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=0.0")), Format::Text);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text; Q=0.000")), Format::Text);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=bogus")), Format::Text);
+        assert_eq!(
+            Format::from_accept(Some("text/plain;q=0.9,application/openmetrics-text;q=0.5")),
+            Format::Text
+        );
+        assert_eq!(
+            Format::from_accept(Some("text/plain;q=0.5,application/openmetrics-text;q=0.9")),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::from_accept(Some("APPLICATION/OPENMETRICS-TEXT")), Format::OpenMetrics);
         assert_eq!(Format::from_accept(None), Format::Text);
         assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
     }

@@ -3,22 +3,25 @@
 
 use crate::{Format, MetricsBuffer};
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
 
 /// Serves `/metrics` on `addr` (e.g. `"127.0.0.1:9464"`) from a background thread.
 ///
 /// Equivalent to `Builder::new().addr(addr)?.serve()`.
+#[must_use = "keep the `Server` (dropping it leaves the endpoint running; `shutdown` stops it)"]
 pub fn serve(addr: impl ToSocketAddrs) -> io::Result<Server> {
     Builder::new().addr(addr)?.serve()
 }
@@ -38,10 +41,18 @@ pub struct Builder {
     source: Option<MetricsSource>,
     bearer_token: Option<String>,
     max_connections: usize,
+    max_requests: usize,
     header_timeout: Duration,
+    connection_timeout: Duration,
     max_header_bytes: usize,
     rules: crate::rules::RulesConfig,
 }
+
+/// The largest `max_connections` and `max_requests`.
+const MAX_LIMIT: usize = 1 << 16;
+
+/// The longest timeout a builder accepts (longer ones overflow timers or mean "never").
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 impl Default for Builder {
     fn default() -> Self {
@@ -50,7 +61,9 @@ impl Default for Builder {
             source: None,
             bearer_token: None,
             max_connections: 256,
+            max_requests: 64,
             header_timeout: Duration::from_secs(10),
+            connection_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             rules: crate::rules::RulesConfig::default(),
         }
@@ -58,8 +71,8 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Defaults: `127.0.0.1:9464` (loopback only), no token, 256 connections, 10 s to send
-    /// the request head, 16 KiB of headers.
+    /// Defaults: `127.0.0.1:9464` (loopback only), no token, 256 connections, 64 responses in
+    /// flight, 10 s to send the request head, 30 s for a whole connection, 16 KiB of headers.
     pub fn new() -> Self {
         Self::default()
     }
@@ -73,22 +86,65 @@ impl Builder {
         Ok(self)
     }
 
-    /// Requires `Authorization: Bearer <token>`; other requests get 401.
+    /// Requires `Authorization: Bearer <token>` (the scheme in any case); other requests get
+    /// 401. An empty token, or one with spaces or control characters, is refused by
+    /// [`Builder::serve`].
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer_token = Some(token.into());
         self
     }
 
-    /// Connections served at once; further ones wait to be accepted.
+    /// Connections kept open at once (1 to 65,536). When all are taken, the **oldest** is
+    /// closed to make room: a scrape lasts milliseconds, so a connection that has been open
+    /// longest is a client that holds it without finishing (silent, trickling or not reading),
+    /// and a new scrape is served however many of those there are.
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
+        self.max_connections = n;
         self
     }
 
-    /// How long a client may take to send its request head before it is disconnected.
+    /// Responses being written at once (1 to 65,536); a request beyond gets `503 Service
+    /// Unavailable` at once, without rendering (like node_exporter's `--web.max-requests`).
+    pub fn max_requests(mut self, n: usize) -> Self {
+        self.max_requests = n;
+        self
+    }
+
+    /// How long a client may take to send its request head before it is disconnected (1 ms to
+    /// 1 h).
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
         self
+    }
+
+    /// How long one connection may stay open, whatever it does (1 ms to 1 h): a client that
+    /// pipelines requests and never reads the answers is cut off after this.
+    pub fn connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// The settings' error, if any, so `serve` fails instead of starting a dead endpoint.
+    fn validate(&self) -> io::Result<()> {
+        let invalid = |what: String| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
+        for (name, n) in [("max_connections", self.max_connections), ("max_requests", self.max_requests)] {
+            if !(1..=MAX_LIMIT).contains(&n) {
+                return invalid(format!("{name} must be 1 to {MAX_LIMIT}, not {n}"));
+            }
+        }
+        for (name, t) in
+            [("header_timeout", self.header_timeout), ("connection_timeout", self.connection_timeout)]
+        {
+            if t < Duration::from_millis(1) || t > MAX_TIMEOUT {
+                return invalid(format!("{name} must be 1 ms to 1 h, not {t:?}"));
+            }
+        }
+        if let Some(token) = &self.bearer_token {
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return invalid("the bearer token must be non-empty visible ASCII (no spaces)".into());
+            }
+        }
+        Ok(())
     }
 
     /// Settings of the rules served at `/rules`.
@@ -104,10 +160,11 @@ impl Builder {
         self
     }
 
-    /// Binds, then serves from a new thread.
+    /// Checks the settings, binds, then serves from a new thread.
+    #[must_use = "keep the `Server` (dropping it leaves the endpoint running; `shutdown` stops it)"]
     pub fn serve(self) -> io::Result<Server> {
-        let listener = std::net::TcpListener::bind(self.addr)?;
-        listener.set_nonblocking(true)?;
+        self.validate()?;
+        let listener = listen(self.addr)?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
         let config = Arc::new(self);
@@ -120,6 +177,18 @@ impl Builder {
     }
 }
 
+/// A non-blocking listener on `addr` with an accept queue of 4096: under a flood of
+/// connections a scrape's SYN is queued, not dropped (std's `bind` listens with 128).
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
 /// Renders `/metrics` in place of the registry.
 type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
 
@@ -130,7 +199,9 @@ impl std::fmt::Debug for Builder {
             .field("bearer_token", &self.bearer_token.as_ref().map(|_| "…"))
             .field("metrics_source", &self.source.is_some())
             .field("max_connections", &self.max_connections)
+            .field("max_requests", &self.max_requests)
             .field("header_timeout", &self.header_timeout)
+            .field("connection_timeout", &self.connection_timeout)
             .field("max_header_bytes", &self.max_header_bytes)
             .finish_non_exhaustive()
     }
@@ -139,6 +210,7 @@ impl std::fmt::Debug for Builder {
 /// A running endpoint. Dropping it leaves the endpoint running for the life of the program;
 /// [`Server::shutdown`] stops it.
 #[derive(Debug)]
+#[must_use = "keep the `Server` (dropping it leaves the endpoint running; `shutdown` stops it)"]
 pub struct Server {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -162,6 +234,16 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// Leaves the endpoint running, as documented: the stop signal is never sent (dropping
+    /// its sender would stop the accept loop), and the thread is detached.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            std::mem::forget(stop);
+        }
+    }
+}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     config: Arc<Builder>,
@@ -174,15 +256,10 @@ async fn accept_loop(
             return;
         }
     };
-    let permits = Arc::new(Semaphore::new(config.max_connections));
-    loop {
-        let permit = tokio::select! {
-            _ = &mut stopped => return,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-        };
+    // Open connections by age (ids increase): the oldest is closed when a new one needs room.
+    let open: Arc<Mutex<BTreeMap<u64, AbortHandle>>> = Arc::default();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    for id in 0u64.. {
         let stream = tokio::select! {
             _ = &mut stopped => return,
             accepted = listener.accept() => match accepted {
@@ -194,23 +271,90 @@ async fn accept_loop(
                 }
             },
         };
-        let config = config.clone();
-        let (timeout, max_head) = (config.header_timeout, config.max_header_bytes);
-        tokio::spawn(async move {
+        {
+            let mut open = lock(&open);
+            while open.len() >= config.max_connections {
+                let Some((_, oldest)) = open.pop_first() else { break };
+                oldest.abort();
+            }
+        }
+        let (config, connections, in_flight) = (config.clone(), open.clone(), in_flight.clone());
+        let task = tokio::spawn(async move {
+            let (header_timeout, max_head, lifetime) =
+                (config.header_timeout, config.max_header_bytes, config.connection_timeout);
+            // Requests answered on this connection: after `REQUESTS_PER_CONNECTION` the answer
+            // says `Connection: close`, so a client that pipelines requests without reading the
+            // answers costs a bounded amount of work (Prometheus just reconnects).
+            let served = Arc::new(AtomicUsize::new(0));
             let service = hyper::service::service_fn(move |req| {
-                let config = config.clone();
-                async move { Ok::<_, std::convert::Infallible>(respond(&config, &req)) }
+                let (config, in_flight) = (config.clone(), in_flight.clone());
+                let last = served.fetch_add(1, AtomicOrdering::Relaxed) + 1 >= REQUESTS_PER_CONNECTION;
+                async move {
+                    let mut response = respond(&config, &req, &in_flight);
+                    if last {
+                        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
             // Malformed requests get hyper's 400, oversized heads 431; a client that sends
-            // nothing is dropped after `header_timeout`. None of it reaches the accept loop.
-            let _ = hyper::server::conn::http1::Builder::new()
+            // nothing is dropped after `header_timeout`, and any connection after `lifetime`.
+            // None of it reaches the accept loop.
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(timeout)
+                .header_read_timeout(header_timeout)
                 .max_buf_size(max_head)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            drop(permit);
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(lifetime, connection).await;
+            lock(&connections).remove(&id);
         });
+        lock(&open).insert(id, task.abort_handle());
+    }
+}
+
+/// The open-connection map, also after a panic elsewhere (it holds only abort handles).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A response body that counts as in flight until its last piece is handed to the
+/// connection: it is given out in 64 KiB frames, which hyper takes only as the client reads, so
+/// a client that does not read keeps its response in flight.
+struct Counted {
+    rest: Bytes,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Requests answered on one connection before it is closed.
+const REQUESTS_PER_CONNECTION: usize = 16;
+
+/// The size of the frames a response body is handed out in.
+const FRAME: usize = 64 * 1024;
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, AtomicOrdering::Relaxed);
+    }
+}
+
+impl hyper::body::Body for Counted {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let n = self.rest.len().min(FRAME);
+        std::task::Poll::Ready((n > 0).then(|| Ok(hyper::body::Frame::data(self.rest.split_to(n)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
     }
 }
 
@@ -219,7 +363,19 @@ thread_local! {
     static BUFFER: RefCell<MetricsBuffer> = RefCell::new(MetricsBuffer::new());
 }
 
-fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+/// Answers with the body counted as in flight, or `503` at once when `max_requests` responses
+/// are already being written.
+fn respond(config: &Builder, req: &Request<Incoming>, in_flight: &Arc<AtomicUsize>) -> Response<Counted> {
+    let busy = in_flight.fetch_add(1, AtomicOrdering::Relaxed) >= config.max_requests;
+    let response = if busy {
+        plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again\n")
+    } else {
+        answer(config, req)
+    };
+    response.map(|rest| Counted { rest, in_flight: in_flight.clone() })
+}
+
+fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
     let path = req.uri().path();
     if path != "/metrics" && path != "/rules" {
         return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics, alert rules at /rules\n");
@@ -241,8 +397,7 @@ fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         let mut rules = String::new();
         // Writing into a `String` cannot fail.
         let _ = crate::rules::write_rules(&mut rules, &config.rules);
-        let mut r =
-            Response::new(Full::new(if req.method() == Method::HEAD { Bytes::new() } else { rules.into() }));
+        let mut r = Response::new(if req.method() == Method::HEAD { Bytes::new() } else { rules.into() });
         r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
         return r;
     }
@@ -257,21 +412,24 @@ fn respond(config: &Builder, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             (format, BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())))
         }
     };
-    let mut r = Response::new(Full::new(if req.method() == Method::HEAD { Bytes::new() } else { body }));
+    let mut r = Response::new(if req.method() == Method::HEAD { Bytes::new() } else { body });
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     r
 }
 
-/// Constant-time comparison of `Bearer <token>`, so the token cannot be guessed byte by byte
-/// from response times.
+/// Constant-time comparison of `Bearer <token>` (the scheme in any case, as RFC 7235 says), so
+/// the token cannot be guessed byte by byte from response times.
 fn bearer_matches(header: &str, token: &str) -> bool {
-    let Some(presented) = header.strip_prefix("Bearer ") else { return false };
-    let (a, b) = (presented.as_bytes(), token.as_bytes());
+    let Some((scheme, presented)) = header.split_once(' ') else { return false };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    let (a, b) = (presented.trim_start_matches(' ').as_bytes(), token.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn plain(status: StatusCode, body: &'static str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from_static(body.as_bytes()));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r

@@ -128,6 +128,101 @@ fn bearer_token() {
     assert_eq!(get(a, "/metrics", "Authorization: Bearer wrong\r\n").0, 401);
     assert_eq!(get(a, "/metrics", "Authorization: Basic czNjcmV0\r\n").0, 401);
     assert_eq!(get(a, "/metrics", "Authorization: Bearer s3cret\r\n").0, 200);
+    // The scheme is case-insensitive (RFC 7235); the token is not.
+    assert_eq!(get(a, "/metrics", "Authorization: bearer s3cret\r\n").0, 200);
+    assert_eq!(get(a, "/metrics", "Authorization: BEARER  s3cret\r\n").0, 200);
+    assert_eq!(get(a, "/metrics", "Authorization: Bearer S3CRET\r\n").0, 401);
+    assert_eq!(get(a, "/metrics", "Authorization: Bearer\r\n").0, 401);
+    s.shutdown();
+}
+
+#[test]
+fn dropping_the_server_handle_leaves_the_endpoint_running() {
+    let addr = {
+        let s = server();
+        s.local_addr()
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(get(addr, "/metrics", "").0, 200);
+}
+
+#[test]
+fn settings_are_checked_when_serving_not_in_a_dead_thread() {
+    let base = || picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap();
+    for (what, builder) in [
+        ("max_connections", base().max_connections(0)),
+        ("max_connections", base().max_connections(usize::MAX)),
+        ("max_requests", base().max_requests(0)),
+        ("header_timeout", base().header_timeout(Duration::MAX)),
+        ("header_timeout", base().header_timeout(Duration::ZERO)),
+        ("connection_timeout", base().connection_timeout(Duration::MAX)),
+        ("bearer token", base().bearer_token("")),
+        ("bearer token", base().bearer_token("two words")),
+    ] {
+        let e = builder.serve().expect_err(what);
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{what}");
+        assert!(e.to_string().contains(what), "{what}: {e}");
+    }
+}
+
+#[test]
+fn when_every_connection_is_taken_the_oldest_makes_room_for_a_scrape() {
+    let s =
+        picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap().max_connections(8).serve().unwrap();
+    let mut silent: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(s.local_addr()).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    assert_eq!(get(s.local_addr(), "/metrics", "").0, 200);
+    assert!(started.elapsed() < Duration::from_secs(1), "scrape took {:?}", started.elapsed());
+    // The first silent connection was the one closed.
+    silent[0].set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    assert_eq!(silent[0].read(&mut [0; 16]).ok(), Some(0), "oldest connection closed");
+    s.shutdown();
+}
+
+#[test]
+fn a_connection_is_cut_after_its_lifetime_whatever_it_does() {
+    let s = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .connection_timeout(Duration::from_millis(500))
+        .serve()
+        .unwrap();
+    let mut trickle = TcpStream::connect(s.local_addr()).unwrap();
+    let started = std::time::Instant::now();
+    // A request head one byte at a time, never finished: within the 10 s header timeout.
+    for b in b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle().take(40) {
+        if trickle.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    trickle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = Vec::new();
+    let _ = trickle.read_to_end(&mut buf);
+    assert!(started.elapsed() < Duration::from_secs(4), "cut after {:?}", started.elapsed());
+    s.shutdown();
+}
+
+#[test]
+fn beyond_max_requests_in_flight_the_answer_is_503_at_once() {
+    let body = "x".repeat(64 << 20);
+    let s = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .max_requests(1)
+        .metrics_source(move |out| out.push_str(&body))
+        .serve()
+        .unwrap();
+    // A client that asks for 64 MiB and does not read: its response stays in flight.
+    let mut stalled = TcpStream::connect(s.local_addr()).unwrap();
+    stalled.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, _, body) = get(s.local_addr(), "/metrics", "");
+    assert_eq!(status, 503, "{} bytes", body.len());
+    drop(stalled);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(s.local_addr(), "/rules", "").0, 200, "served again once it went away");
     s.shutdown();
 }
 

@@ -1,0 +1,167 @@
+//! Hostile and broken clients on loopback, each attack bounded in count and time, with a
+//! legitimate scraper running alongside: at least 95 % of its scrapes must be answered within
+//! 1 s during each attack, and the endpoint must serve normally within 2 s after it stops.
+//!
+//! The attacks: 300 sockets that pipeline requests and never read; 300 silent sockets; 100
+//! sockets trickling a request head a byte at a time; 100 sockets trickling a request body;
+//! 10,000 connections held open.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[picometrics::picometrics]
+fn work(i: u64) -> Result<u64, u64> {
+    if i % 5 == 0 {
+        Err(i)
+    } else {
+        Ok(i)
+    }
+}
+
+/// How long each attack lasts (the scraper scrapes throughout).
+const ATTACK: Duration = Duration::from_secs(4);
+
+/// One scrape with its own 1 s budget: connect, request, read the whole answer.
+fn scrape(addr: SocketAddr) -> bool {
+    let deadline = Duration::from_secs(1);
+    let started = Instant::now();
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, deadline) else { return false };
+    let _ = s.set_read_timeout(Some(deadline));
+    let _ = s.set_write_timeout(Some(deadline));
+    if s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut body = Vec::new();
+    let ok = s.read_to_end(&mut body).is_ok();
+    ok && body.starts_with(b"HTTP/1.1 200") && started.elapsed() <= deadline
+}
+
+/// Scrapes every 50 ms until `stop`; returns (answered in time, tried).
+fn scraper(addr: SocketAddr, stop: Arc<AtomicBool>) -> thread::JoinHandle<(usize, usize)> {
+    thread::spawn(move || {
+        let (mut good, mut tried) = (0, 0);
+        while !stop.load(Ordering::Relaxed) {
+            tried += 1;
+            good += usize::from(scrape(addr));
+            thread::sleep(Duration::from_millis(50));
+        }
+        (good, tried)
+    })
+}
+
+/// Runs `attack` (which must stop by itself when `stop` is set) against a fresh endpoint while
+/// scraping, then checks the scrapes and the recovery.
+fn under_attack(name: &str, attack: impl FnOnce(SocketAddr, Arc<AtomicBool>) + Send + 'static) {
+    // One attack at a time: they share the machine's sockets and both cores.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    work(1).unwrap();
+    let server = picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap().serve().unwrap();
+    let addr = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let attacker = {
+        let stop = stop.clone();
+        thread::spawn(move || attack(addr, stop))
+    };
+    // Let the attack take hold before measuring.
+    thread::sleep(Duration::from_millis(500));
+    let scraping = Arc::new(AtomicBool::new(false));
+    let scrapes = scraper(addr, scraping.clone());
+    thread::sleep(ATTACK);
+    scraping.store(true, Ordering::Relaxed);
+    let (good, tried) = scrapes.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    attacker.join().unwrap();
+    eprintln!("{name}: {good} of {tried} scrapes answered within 1 s");
+    assert!(tried >= 20, "{name}: only {tried} scrapes tried ({good} answered in time)");
+    assert!(good * 100 >= tried * 95, "{name}: {good} of {tried} scrapes answered within 1 s");
+    // Serving normally within 2 s after the attack.
+    let recovered = Instant::now();
+    while !scrape(addr) {
+        assert!(recovered.elapsed() < Duration::from_secs(2), "{name}: not serving 2 s after the attack");
+        thread::sleep(Duration::from_millis(20));
+    }
+    server.shutdown();
+}
+
+/// Opens up to `n` connections (fewer if the machine refuses), each set up by `start`.
+fn open(addr: SocketAddr, n: usize, start: impl Fn(&mut TcpStream)) -> Vec<TcpStream> {
+    (0..n)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+            let _ = s.set_write_timeout(Some(Duration::from_millis(100)));
+            start(&mut s);
+            Some(s)
+        })
+        .collect()
+}
+
+/// Holds `sockets` until `stop`, calling `tick` on each every `every` (e.g. to trickle bytes).
+fn hold(mut sockets: Vec<TcpStream>, stop: &AtomicBool, every: Duration, tick: impl Fn(&mut TcpStream)) {
+    let until = Instant::now() + ATTACK + Duration::from_secs(5);
+    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+        for s in &mut sockets {
+            tick(s);
+        }
+        thread::sleep(every);
+    }
+}
+
+#[test]
+fn slow_readers_pipelining_and_never_reading() {
+    under_attack("slow readers", |addr, stop| {
+        let pipeline = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(50);
+        let sockets = open(addr, 300, |s| {
+            let _ = s.write_all(pipeline.as_bytes());
+        });
+        // Keep pushing requests, never read an answer.
+        hold(sockets, &stop, Duration::from_millis(200), |s| {
+            let _ = s.write_all(pipeline.as_bytes());
+        });
+    });
+}
+
+#[test]
+fn silent_sockets() {
+    under_attack("silent sockets", |addr, stop| {
+        let sockets = open(addr, 300, |_| {});
+        hold(sockets, &stop, Duration::from_millis(100), |_| {});
+    });
+}
+
+#[test]
+fn trickled_headers() {
+    under_attack("trickled headers", |addr, stop| {
+        let sockets = open(addr, 100, |s| {
+            let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nX-Slow: ");
+        });
+        hold(sockets, &stop, Duration::from_millis(100), |s| {
+            let _ = s.write_all(b"a");
+        });
+    });
+}
+
+#[test]
+fn slow_bodies() {
+    under_attack("slow bodies", |addr, stop| {
+        let sockets = open(addr, 100, |s| {
+            let _ = s.write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+        });
+        hold(sockets, &stop, Duration::from_millis(100), |s| {
+            let _ = s.write_all(b"0123456789");
+        });
+    });
+}
+
+#[test]
+fn ten_thousand_connections_held_open() {
+    under_attack("10,000 connections", |addr, stop| {
+        let sockets = open(addr, 10_000, |_| {});
+        assert!(sockets.len() >= 9_000, "only {} connections opened", sockets.len());
+        hold(sockets, &stop, Duration::from_millis(100), |_| {});
+    });
+}
