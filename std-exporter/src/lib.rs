@@ -42,7 +42,7 @@ impl Format {
                 .filter_map(|p| p.split_once('='))
                 .filter(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
                 .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
-                .last()
+                .next_back()
                 .unwrap_or(1.0);
             let slot = if media.eq_ignore_ascii_case("application/openmetrics-text") {
                 &mut openmetrics
