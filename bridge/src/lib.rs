@@ -130,6 +130,73 @@ pub enum Skipped {
     },
     /// A dump of more than [`MAX_FUNCTIONS`] functions, or from one device too many.
     OverCapacity,
+    /// A function whose series would break the exposition rules; its whole dump is dropped.
+    Invalid {
+        /// The device whose dump was dropped.
+        device: String,
+        /// What is wrong (also the counter's `reason` label).
+        why: Invalid,
+    },
+}
+
+/// Why a device's function was rejected (whole dump dropped, counted by reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// Bucket bounds empty, zero, or not strictly increasing.
+    Bounds,
+    /// Not exactly one count per bound plus `+Inf` (`+Inf` missing or repeated).
+    Counts,
+    /// A count, total or gauge wider than the device's counters.
+    CounterWidth,
+    /// The same `function` and `module` twice in one dump.
+    Duplicate,
+    /// A label value longer than [`MAX_LABEL`] bytes.
+    LabelTooLong,
+}
+
+impl Invalid {
+    /// The `reason` label.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Bounds => "invalid_bounds",
+            Self::Counts => "invalid_counts",
+            Self::CounterWidth => "invalid_counter_width",
+            Self::Duplicate => "duplicate_function",
+            Self::LabelTooLong => "label_too_long",
+        }
+    }
+}
+
+/// The longest label value a device may send (function, module, caller, objective names).
+pub const MAX_LABEL: usize = 256;
+
+/// What is wrong with `f` from a device with `counter_bits`-wide counters, if anything.
+fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<(), Invalid> {
+    let bounds_ok = !f.bounds.is_empty() && f.bounds[0] > 0 && f.bounds.windows(2).all(|w| w[0] < w[1]);
+    if !bounds_ok {
+        return Err(Invalid::Bounds);
+    }
+    if f.counts.len() != f.bounds.len() + 1 {
+        return Err(Invalid::Counts);
+    }
+    let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };
+    let totals = [f.root, f.overflow].into_iter().chain(f.callers.iter().map(|c| c.calls));
+    let values = f.counts.iter().copied().chain(f.concurrent).chain(totals.flat_map(|t| [t.ok, t.error]));
+    if values.into_iter().any(|v| v > max) {
+        return Err(Invalid::CounterWidth);
+    }
+    let objective = f
+        .objective
+        .iter()
+        .flat_map(|o| [o.name].into_iter().chain(o.success_percentile).chain(o.latency.map(|l| l.1)));
+    let callers = f.callers.iter().flat_map(|c| [c.function, c.module]);
+    if [f.function, f.module].into_iter().chain(callers).chain(objective).any(|l| l.len() > MAX_LABEL) {
+        return Err(Invalid::LabelTooLong);
+    }
+    if seen.iter().any(|g| g.function == f.function && g.module == f.module) {
+        return Err(Invalid::Duplicate);
+    }
+    Ok(())
 }
 
 impl Skipped {
@@ -144,6 +211,7 @@ impl Skipped {
             Self::OutsideDump => "outside_dump",
             Self::Incomplete { .. } => "incomplete_dump",
             Self::OverCapacity => "over_capacity",
+            Self::Invalid { why, .. } => why.reason(),
         }
     }
 }
@@ -155,6 +223,7 @@ impl fmt::Display for Skipped {
             Self::Frame(e) => write!(f, "skipped a frame: {e}"),
             Self::OutsideDump => f.write_str("skipped a frame outside any dump (joined mid-dump)"),
             Self::Incomplete { device, seq, why } => write!(f, "discarded dump {seq} of {device:?}: {why}"),
+            Self::Invalid { device, why } => write!(f, "discarded a dump of {device:?}: {why:?}"),
             Self::OverCapacity => {
                 write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_DEVICES} devices")
             }
@@ -378,6 +447,10 @@ impl Devices {
                 if pending.dump.functions.len() == MAX_FUNCTIONS {
                     store.pending = None;
                     return Err(Skipped::OverCapacity);
+                }
+                if let Err(why) = check(f, pending.dump.counter_bits, &pending.dump.functions) {
+                    let device = store.pending.take().map(|p| p.device).unwrap_or_default();
+                    return Err(Skipped::Invalid { device, why });
                 }
                 pending.dump.functions.push(f.into());
                 Ok(None)

@@ -224,3 +224,71 @@ proptest! {
         prop_assert_eq!(c.len(), 1);
     }
 }
+
+/// A dump of one hand-made function (and, with `twice`, the same function again).
+fn crafted(device: &str, f: &frame::FunctionRecord<'_>, twice: bool) -> Vec<u8> {
+    use picometrics::frame::{Begin, Build, Message};
+    let build =
+        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+    let mut messages = vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32 })];
+    messages.push(Message::Function(f.clone()));
+    if twice {
+        messages.push(Message::Function(f.clone()));
+    }
+    messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 } });
+    let mut wire = vec![0];
+    let mut buf = [0u8; MAX_FRAME];
+    for m in &messages {
+        wire.extend_from_slice(frame::encode_message(m, &mut buf).expect("fits a frame"));
+    }
+    wire
+}
+
+/// Every malformed histogram shape a device could send is rejected whole, counted by reason,
+/// and leaves nothing served; the well-formed one next to them is served.
+#[test]
+fn malformed_histograms_and_labels_are_rejected_whole_and_counted() {
+    use picometrics::model::Totals;
+    let good = frame::FunctionRecord {
+        function: "f",
+        module: "m",
+        objective: None,
+        bounds: heapless::Vec::from_slice(&[10, 20]).unwrap(),
+        counts: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
+        sum_nanos: 5,
+        root: Totals { ok: 6, error: 0 },
+        callers: heapless::Vec::new(),
+        overflow: Totals::default(),
+        concurrent: None,
+    };
+    let long = "x".repeat(picometrics_bridge::MAX_LABEL + 1);
+    let mut cases: Vec<(&str, frame::FunctionRecord<'_>, bool)> = Vec::new();
+    let mut with = |reason, change: &dyn Fn(&mut frame::FunctionRecord<'_>), twice| {
+        let mut f = good.clone();
+        change(&mut f);
+        cases.push((reason, f, twice));
+    };
+    with("invalid_bounds", &|f| f.bounds = heapless::Vec::from_slice(&[20, 10]).unwrap(), false);
+    with("invalid_bounds", &|f| f.bounds = heapless::Vec::from_slice(&[10, 10]).unwrap(), false);
+    with("invalid_bounds", &|f| f.bounds = heapless::Vec::from_slice(&[0, 10]).unwrap(), false);
+    with("invalid_counts", &|f| f.counts = heapless::Vec::from_slice(&[1, 2]).unwrap(), false);
+    with("invalid_counts", &|f| f.counts = heapless::Vec::from_slice(&[1, 2, 3, 4]).unwrap(), false);
+    with("invalid_counter_width", &|f| f.counts[0] = 1 << 40, false);
+    with("duplicate_function", &|_| {}, true);
+    cases.push(("label_too_long", frame::FunctionRecord { function: &long, ..good.clone() }, false));
+
+    let devices = Devices::new();
+    for (i, (reason, f, twice)) in cases.iter().enumerate() {
+        let mut reader = FrameReader::new();
+        let before = skipped_total(&devices, reason);
+        let (committed, skipped) = feed(&devices, &mut reader, &crafted(&format!("bad-{i}"), f, *twice));
+        assert!(committed.is_empty(), "{reason}: {committed:?}");
+        assert!(skipped.iter().any(|s| s.reason() == *reason), "{reason}: {skipped:?}");
+        assert_eq!(skipped_total(&devices, reason), before + 1.0, "{reason}");
+    }
+    let text = devices.render_to_string();
+    assert!(!text.contains("bad-"), "a rejected dump is served:\n{text}");
+    let (committed, skipped) = feed(&devices, &mut FrameReader::new(), &crafted("good", &good, false));
+    assert_eq!((committed.len(), skipped.len()), (1, 0), "{skipped:?}");
+    assert!(devices.render_to_string().contains(r#"device="good""#));
+}
