@@ -35,11 +35,15 @@
 
 use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message};
 use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals};
-use picometrics::render::{self, write_header, write_sample, Format};
-use picometrics::schema::{label, BRIDGE_FRAMES_SKIPPED, MAX_CALLERS};
+use picometrics::render::{self, write_header, write_sample, Format, Part};
+use picometrics::schema::{
+    label, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
+    BRIDGE_SOURCE_UP, MAX_CALLERS,
+};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub use picometrics::frame::MAX_FRAME;
 
@@ -128,8 +132,13 @@ pub enum Skipped {
         /// What cut it.
         why: &'static str,
     },
-    /// A dump of more than [`MAX_FUNCTIONS`] functions, or from one device too many.
+    /// A dump of more than [`MAX_FUNCTIONS`] functions.
     OverCapacity,
+    /// A dump whose text would exceed the device's or the bridge's byte budget ([`Limits`]).
+    OverBudget {
+        /// The device whose dump was refused.
+        device: String,
+    },
     /// A function whose series would break the exposition rules; its whole dump is dropped.
     Invalid {
         /// The device whose dump was dropped.
@@ -212,6 +221,7 @@ impl Skipped {
             Self::Incomplete { .. } => "incomplete_dump",
             Self::OverCapacity => "over_capacity",
             Self::Invalid { why, .. } => why.reason(),
+            Self::OverBudget { .. } => "over_budget",
         }
     }
 }
@@ -224,6 +234,7 @@ impl fmt::Display for Skipped {
             Self::OutsideDump => f.write_str("skipped a frame outside any dump (joined mid-dump)"),
             Self::Incomplete { device, seq, why } => write!(f, "discarded dump {seq} of {device:?}: {why}"),
             Self::Invalid { device, why } => write!(f, "discarded a dump of {device:?}: {why:?}"),
+            Self::OverBudget { device } => write!(f, "refused a dump of {device:?}: over the byte budget"),
             Self::OverCapacity => {
                 write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_DEVICES} devices")
             }
@@ -336,11 +347,94 @@ struct Pending {
     dump: Dump,
 }
 
+/// What the bridge keeps and for how long: every limit a device could push against.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Devices kept (default [`MAX_DEVICES`]). A new device beyond it takes the place of the
+    /// one silent longest, so names a device made up cannot lock out a real one that dumps.
+    pub max_devices: usize,
+    /// Bytes of exposition text one device's latest dump may render to (default 4 MiB); a
+    /// dump over it is refused and counted (`over_budget`).
+    pub max_device_bytes: usize,
+    /// Bytes of exposition text of all devices together (default 64 MiB): devices silent
+    /// longest are dropped to make room for a new dump.
+    pub max_total_bytes: usize,
+    /// A device is reported down (`picometrics_bridge_device_up` 0) after this long without a
+    /// complete dump (default 30 s)…
+    pub down_after: Duration,
+    /// …and forgotten after this long (default 5 min).
+    pub forget_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_devices: MAX_DEVICES,
+            max_device_bytes: 4 << 20,
+            max_total_bytes: 64 << 20,
+            down_after: Duration::from_secs(30),
+            forget_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A device's latest complete dump, rendered once when it arrived: one text per family.
+#[derive(Debug)]
+struct Device {
+    seq: u32,
+    parts: [String; 4],
+    last_dump: Instant,
+    last_dump_unix_seconds: f64,
+    dumps: u64,
+}
+
+impl Device {
+    fn bytes(&self) -> usize {
+        self.parts.iter().map(String::len).sum()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Store {
-    devices: BTreeMap<String, Dump>,
+    limits: Limits,
+    devices: BTreeMap<String, Device>,
     pending: Option<Pending>,
     skipped: BTreeMap<&'static str, u64>,
+    /// Whether the source is connected and sent something within its read timeout.
+    source_up: Option<bool>,
+}
+
+impl Store {
+    /// Forgets devices silent for longer than `forget_after`.
+    fn forget_silent(&mut self, now: Instant) {
+        let forget_after = self.limits.forget_after;
+        self.devices.retain(|_, d| now.duration_since(d.last_dump) < forget_after);
+    }
+
+    /// Drops the device silent longest, except `keep`; false if there was none.
+    fn drop_oldest(&mut self, keep: &str) -> bool {
+        let oldest = self
+            .devices
+            .iter()
+            .filter(|(name, _)| name.as_str() != keep)
+            .min_by_key(|(_, d)| d.last_dump)
+            .map(|(name, _)| name.clone());
+        oldest.is_some_and(|name| self.devices.remove(&name).is_some())
+    }
+}
+
+/// A string that refuses to grow past a budget: rendering a device stops at its limit.
+struct Capped<'a> {
+    text: &'a mut String,
+    budget: &'a mut usize,
+}
+
+impl Write for Capped<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        *self.budget = self.budget.checked_sub(s.len()).ok_or(fmt::Error)?;
+        self.text.push_str(s);
+        Ok(())
+    }
 }
 
 /// The latest complete dump of each device, shared between the reader and the HTTP server.
@@ -352,9 +446,19 @@ pub struct Devices {
 }
 
 impl Devices {
-    /// No devices yet.
+    /// No devices yet, the default [`Limits`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// No devices yet, with `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self { store: Mutex::new(Store { limits, ..Store::default() }) }
+    }
+
+    /// Reports whether the source is connected and live (`picometrics_bridge_source_up`).
+    pub fn set_source_up(&self, up: bool) {
+        self.store().source_up = Some(up);
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -464,11 +568,31 @@ impl Devices {
                         why: "its end does not match (frames lost)",
                     });
                 }
-                if !store.devices.contains_key(&pending.device) && store.devices.len() == MAX_DEVICES {
-                    return Err(Skipped::OverCapacity);
-                }
+                let max_device_bytes = store.limits.max_device_bytes;
+                let parts = render_device(&pending.device, &pending.dump, max_device_bytes)
+                    .ok_or_else(|| Skipped::OverBudget { device: pending.device.clone() })?;
+                let now = Instant::now();
+                store.forget_silent(now);
+                let bytes: usize = parts.iter().map(String::len).sum();
                 let device = pending.device.clone();
-                let previous = store.devices.insert(pending.device, pending.dump).map(|d| d.seq);
+                // Room: a device slot and bytes, taken from the devices silent longest.
+                let others = |store: &Store| -> usize {
+                    store.devices.iter().filter(|(n, _)| **n != device).map(|(_, d)| d.bytes()).sum()
+                };
+                while (!store.devices.contains_key(&device)
+                    && store.devices.len() >= store.limits.max_devices)
+                    || others(&store) + bytes > store.limits.max_total_bytes
+                {
+                    if !store.drop_oldest(&device) {
+                        return Err(Skipped::OverBudget { device });
+                    }
+                }
+                let unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                let dumps = store.devices.get(&device).map_or(0, |d| d.dumps) + 1;
+                let entry = Device { seq, parts, last_dump: now, last_dump_unix_seconds: unix, dumps };
+                let previous = store.devices.insert(device.clone(), entry).map(|d| d.seq);
                 Ok(Some(match previous {
                     None => Committed::New { device },
                     Some(previous_seq) if seq < previous_seq => {
@@ -481,13 +605,46 @@ impl Devices {
     }
 
     /// Every device's latest dump as Prometheus text 0.0.4, each series with a `device` label,
-    /// then the bridge's own `picometrics_bridge_frames_skipped_total`.
+    /// then the bridge's own families: what it skipped, and each device's liveness.
+    ///
+    /// Each dump was rendered once, when it arrived: a scrape only joins the texts.
     pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
-        let store = self.store();
-        render::write(w, &*store, Format::Prometheus)?;
+        let mut store = self.store();
+        let now = Instant::now();
+        store.forget_silent(now);
+        for (i, part) in Part::ALL.into_iter().enumerate() {
+            if part.always_declared() || store.devices.values().any(|d| !d.parts[i].is_empty()) {
+                write_header(w, part.metric(), Format::Prometheus)?;
+            }
+            for d in store.devices.values() {
+                w.write_str(&d.parts[i])?;
+            }
+        }
         write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
         for (reason, n) in &store.skipped {
             write_sample(w, BRIDGE_FRAMES_SKIPPED.name, &[(label::REASON, reason)], *n)?;
+        }
+        write_header(w, &BRIDGE_DEVICE_UP, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            let up = now.duration_since(d.last_dump) < store.limits.down_after;
+            write_sample(w, BRIDGE_DEVICE_UP.name, &[(label::DEVICE, name)], u64::from(up))?;
+        }
+        write_header(w, &BRIDGE_DEVICE_DUMPS, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_sample(w, BRIDGE_DEVICE_DUMPS.name, &[(label::DEVICE, name)], d.dumps)?;
+        }
+        write_header(w, &BRIDGE_DEVICE_LAST_DUMP, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            w.write_str(BRIDGE_DEVICE_LAST_DUMP.name)?;
+            w.write_str("{")?;
+            w.write_str(label::DEVICE)?;
+            w.write_str("=\"")?;
+            render::write_escaped(w, name)?;
+            write!(w, "\"}} {:.3}\n", d.last_dump_unix_seconds)?;
+        }
+        if let Some(up) = store.source_up {
+            write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
+            write_sample(w, BRIDGE_SOURCE_UP.name, &[], u64::from(up))?;
         }
         Ok(())
     }
@@ -501,56 +658,67 @@ impl Devices {
     }
 }
 
-/// The store's latest dumps as the exposition model: every device's functions, then every
-/// device's `build_info`, each with the `device` label.
-impl Source for Store {
+/// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
+fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<[String; 4]> {
+    let view = DeviceView { device, dump };
+    let mut parts: [String; 4] = Default::default();
+    for (text, part) in parts.iter_mut().zip(Part::ALL) {
+        render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
+            .ok()?;
+    }
+    Some(parts)
+}
+
+/// One device's dump as the exposition model, each series with its `device` label.
+struct DeviceView<'a> {
+    device: &'a str,
+    dump: &'a Dump,
+}
+
+impl Source for DeviceView<'_> {
     fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
-        for (device, dump) in &self.devices {
-            for f in &dump.functions {
-                // Decoded dumps hold at most MAX_CALLERS callers (the decoder's capacity).
-                let callers: heapless::Vec<Caller<'_>, MAX_CALLERS> = f
-                    .callers
-                    .iter()
-                    .take(MAX_CALLERS)
-                    .map(|(function, module, calls)| Caller { function, module, calls: *calls })
-                    .collect();
-                each(&FunctionSeries {
-                    extra: Some((label::DEVICE, device)),
-                    function: &f.function,
-                    module: &f.module,
-                    service_name: &dump.build.service_name,
-                    objective: f.objective.as_ref().map(|o| ObjectiveLabels {
-                        name: &o.name,
-                        success_percentile: o.success_percentile.as_deref(),
-                        latency: o.latency.as_ref().map(|(threshold, p)| (*threshold, p.as_str())),
-                    }),
-                    bounds: &f.bounds,
-                    counts: &f.counts,
-                    counter_bits: u32::from(dump.counter_bits),
-                    sum_nanos: f.sum_nanos,
-                    root: f.root,
-                    callers: &callers,
-                    overflow: f.overflow,
-                    concurrent: f.concurrent,
-                    exemplars: &[],
-                })?;
-            }
+        let dump = self.dump;
+        for f in &dump.functions {
+            // Decoded dumps hold at most MAX_CALLERS callers (the decoder's capacity).
+            let callers: heapless::Vec<Caller<'_>, MAX_CALLERS> = f
+                .callers
+                .iter()
+                .take(MAX_CALLERS)
+                .map(|(function, module, calls)| Caller { function, module, calls: *calls })
+                .collect();
+            each(&FunctionSeries {
+                extra: Some((label::DEVICE, self.device)),
+                function: &f.function,
+                module: &f.module,
+                service_name: &dump.build.service_name,
+                objective: f.objective.as_ref().map(|o| ObjectiveLabels {
+                    name: &o.name,
+                    success_percentile: o.success_percentile.as_deref(),
+                    latency: o.latency.as_ref().map(|(threshold, p)| (*threshold, p.as_str())),
+                }),
+                bounds: &f.bounds,
+                counts: &f.counts,
+                counter_bits: u32::from(dump.counter_bits),
+                sum_nanos: f.sum_nanos,
+                root: f.root,
+                callers: &callers,
+                overflow: f.overflow,
+                concurrent: f.concurrent,
+                exemplars: &[],
+            })?;
         }
         Ok(())
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
-        for (device, dump) in &self.devices {
-            let b = &dump.build;
-            each(&Build {
-                version: &b.version,
-                commit: &b.commit,
-                branch: &b.branch,
-                service_name: &b.service_name,
-                repository_url: &b.repository_url,
-                extra: Some((label::DEVICE, device)),
-            })?;
-        }
-        Ok(())
+        let b = &self.dump.build;
+        each(&Build {
+            version: &b.version,
+            commit: &b.commit,
+            branch: &b.branch,
+            service_name: &b.service_name,
+            repository_url: &b.repository_url,
+            extra: Some((label::DEVICE, self.device)),
+        })
     }
 }

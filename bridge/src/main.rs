@@ -13,7 +13,7 @@
 //! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
 
 use clap::{ArgGroup, Parser};
-use picometrics_bridge::{Committed, Devices, FrameReader};
+use picometrics_bridge::{Committed, Devices, FrameReader, Limits};
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +41,22 @@ struct Args {
     /// Baud rate of --serial.
     #[arg(long, value_name = "N", default_value_t = 115_200, requires = "serial")]
     baud: u32,
+    /// A TCP or serial source that sends nothing for this long is marked down
+    /// (`picometrics_bridge_source_up 0`) and reopened.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    read_timeout: u64,
+    /// Require `Authorization: Bearer TOKEN` on /metrics.
+    #[arg(long, value_name = "TOKEN")]
+    bearer_token: Option<String>,
+    /// Devices kept; a new one beyond takes the place of the one silent longest.
+    #[arg(long, value_name = "N", default_value_t = picometrics_bridge::MAX_DEVICES)]
+    max_devices: usize,
+    /// A device is reported down after this long without a complete dump.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    down_after: u64,
+    /// A device is forgotten after this long without a complete dump.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    forget_after: u64,
 }
 
 /// Where frames come from.
@@ -65,12 +81,23 @@ fn main() -> ExitCode {
     // Usage errors exit with status 2 and clap's message.
     let args = Args::parse();
     let (listen, source) = (args.listen.clone(), args.source());
-    let devices = Arc::new(Devices::new());
+    let limits = Limits {
+        max_devices: args.max_devices.max(1),
+        down_after: Duration::from_secs(args.down_after),
+        forget_after: Duration::from_secs(args.forget_after),
+        ..Limits::default()
+    };
+    let read_timeout = Duration::from_secs(args.read_timeout.max(1));
+    let devices = Arc::new(Devices::with_limits(limits));
     let served = devices.clone();
     let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
-        b.metrics_source(move |out| {
+        let b = b.metrics_source(move |out| {
             let _ = served.render(out);
-        })
+        });
+        match &args.bearer_token {
+            Some(token) => b.bearer_token(token.clone()),
+            None => b,
+        }
         .serve()
     });
     let server = match server {
@@ -85,10 +112,11 @@ fn main() -> ExitCode {
     // The last failure to open the source, logged once rather than on every retry.
     let mut failing: Option<String> = None;
     loop {
-        match open(&source) {
+        match open(&source, read_timeout) {
             Ok(stream) => {
                 failing = None;
                 pump(stream, &mut reader, &devices);
+                devices.set_source_up(false);
                 if reader.pending() > 0 {
                     log(format_args!("source closed inside a frame: {} bytes dropped", reader.pending()));
                 }
@@ -116,16 +144,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(source: &Source) -> std::io::Result<Box<dyn Read>> {
+fn open(source: &Source, read_timeout: Duration) -> std::io::Result<Box<dyn Read>> {
     Ok(match source {
         Source::Stdin => Box::new(std::io::stdin()),
         Source::Tcp(addr) => {
             let stream = std::net::TcpStream::connect(addr)?;
+            // A peer that goes silent is noticed by the read timeout; one that vanishes without
+            // a word (power cut, cable pulled) by TCP keepalive.
+            stream.set_read_timeout(Some(read_timeout))?;
+            let keepalive = socket2::TcpKeepalive::new()
+                .with_time(Duration::from_secs(10))
+                .with_interval(Duration::from_secs(5));
+            socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
             log(format_args!("connected to {addr}"));
             Box::new(stream)
         }
         Source::Serial { path, baud } => {
-            let port = serialport::new(path, *baud).timeout(Duration::from_secs(3600)).open()?;
+            let port = serialport::new(path, *baud).timeout(read_timeout).open()?;
             log(format_args!("opened {path} at {baud} baud"));
             Box::new(port)
         }
@@ -138,9 +173,16 @@ fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) 
     loop {
         let n = match stream.read(&mut buf) {
             Ok(0) => return,
-            Ok(n) => n,
+            Ok(n) => {
+                devices.set_source_up(true);
+                n
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+            // Silent for the read timeout: the source is down; reopen it.
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+                log(format_args!("the source sent nothing for its read timeout: marked down, reopening"));
+                return;
+            }
             Err(e) => {
                 log(format_args!("read failed: {e}"));
                 return;
@@ -157,6 +199,27 @@ fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) 
     }
 }
 
+/// Log lines allowed per second; beyond, lines are counted and the count is logged once the
+/// next second begins (1 MiB of garbage is a few lines, not half a million).
+const LOG_LINES_PER_SECOND: u32 = 20;
+
 fn log(message: std::fmt::Arguments<'_>) {
-    eprintln!("picometrics-bridge: {message}");
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static WINDOW: Mutex<Option<(Instant, u32, u64)>> = Mutex::new(None);
+    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = Instant::now();
+    let (start, lines, suppressed) = window.get_or_insert((now, 0, 0));
+    if now.duration_since(*start) >= Duration::from_secs(1) {
+        if *suppressed > 0 {
+            eprintln!("picometrics-bridge: ({suppressed} more messages suppressed)");
+        }
+        (*start, *lines, *suppressed) = (now, 0, 0);
+    }
+    if *lines < LOG_LINES_PER_SECOND {
+        *lines += 1;
+        eprintln!("picometrics-bridge: {message}");
+    } else {
+        *suppressed += 1;
+    }
 }

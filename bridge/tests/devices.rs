@@ -292,3 +292,108 @@ fn malformed_histograms_and_labels_are_rejected_whole_and_counted() {
     assert_eq!((committed.len(), skipped.len()), (1, 0), "{skipped:?}");
     assert!(devices.render_to_string().contains(r#"device="good""#));
 }
+
+/// Resident memory of this process in KiB (Linux).
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A device that sends 4096 functions with labels as long as a frame allows: its dump would
+/// render to ~40 MB, over the 4 MiB a device may take, so it is refused and counted, and the
+/// bridge's memory stays within its budget.
+#[test]
+fn a_huge_dump_is_refused_within_the_byte_budget() {
+    use picometrics::frame::{Begin, Build, FunctionRecord, Message};
+    use picometrics::model::{Caller, Totals};
+    // As long as a frame allows (two long labels and two shorter caller labels).
+    let label = "l".repeat(200);
+    let short = "c".repeat(100);
+    let names: Vec<String> =
+        (0..picometrics_bridge::MAX_FUNCTIONS).map(|i| format!("{i:04}{}", &label[4..])).collect();
+    let devices = Devices::new();
+    let before = rss_kib();
+    let mut reader = FrameReader::new();
+    let mut buf = [0u8; MAX_FRAME];
+    let mut send = |m: &Message<'_>| {
+        let bytes = frame::encode_message(m, &mut buf).expect("fits a frame").to_vec();
+        feed(&devices, &mut reader, &bytes)
+    };
+    let build =
+        Build { version: "1", commit: "", branch: "", service_name: &short, repository_url: "", extra: None };
+    send(&Message::Begin(Begin { device: "huge", seq: 1, build, counter_bits: 64 }));
+    for name in &names {
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(Caller { function: &short, module: &short, calls: Totals { ok: 1, error: 1 } });
+        let f = FunctionRecord {
+            function: name,
+            module: &label,
+            objective: None,
+            bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
+            counts: heapless::Vec::from_slice(&[1; 15]).unwrap(),
+            sum_nanos: 1,
+            root: Totals::default(),
+            callers,
+            overflow: Totals::default(),
+            concurrent: Some(0),
+        };
+        let (_, skipped) = send(&Message::Function(f));
+        assert!(skipped.is_empty(), "{skipped:?}");
+    }
+    let (committed, skipped) = send(&Message::End { seq: 1, functions: names.len() as u16 });
+    assert!(committed.is_empty());
+    assert_eq!(skipped.iter().map(Skipped::reason).collect::<Vec<_>>(), ["over_budget"]);
+    assert_eq!(skipped_total(&devices, "over_budget"), 1.0);
+    let text = devices.render_to_string();
+    assert!(!text.contains(r#"device="huge""#));
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 48 * 1024, "the bridge grew by {grown} KiB for a refused dump");
+}
+
+/// Made-up device names cannot lock out a real device: when every slot is taken, the device
+/// silent longest makes room, and a real device that keeps dumping keeps its place.
+#[test]
+fn fake_device_names_cannot_lock_out_a_real_device() {
+    let _calls = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let limits = picometrics_bridge::Limits { max_devices: 8, ..Default::default() };
+    let devices = Devices::with_limits(limits);
+    let mut reader = FrameReader::new();
+    feed(&devices, &mut reader, &dump("real", 1));
+    for i in 0..50 {
+        feed(&devices, &mut reader, &dump(&format!("fake-{i}"), 1));
+        if i % 5 == 0 {
+            // The real device keeps dumping.
+            let (committed, _) = feed(&devices, &mut reader, &dump("real", 2 + i));
+            assert_eq!(committed.len(), 1);
+        }
+    }
+    let text = devices.render_to_string();
+    assert!(served_ok(&devices, "real").is_some(), "{text}");
+    let kept = text.lines().filter(|l| l.starts_with("picometrics_bridge_device_up{")).count();
+    assert_eq!(kept, 8, "{text}");
+}
+
+/// A device that goes quiet is reported down, then forgotten.
+#[test]
+fn a_silent_device_goes_down_then_is_forgotten() {
+    let _calls = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let limits = picometrics_bridge::Limits {
+        down_after: std::time::Duration::from_millis(200),
+        forget_after: std::time::Duration::from_millis(600),
+        ..Default::default()
+    };
+    let devices = Devices::with_limits(limits);
+    feed(&devices, &mut FrameReader::new(), &dump("quiet", 1));
+    let up = |devices: &Devices| {
+        let samples = common::parse(&devices.render_to_string());
+        common::all(&samples, "picometrics_bridge_device_up", &[("device", "quiet")]).first().map(|s| s.value)
+    };
+    assert_eq!(up(&devices), Some(1.0));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(up(&devices), Some(0.0));
+    assert!(served_ok(&devices, "quiet").is_some(), "still served while down");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(up(&devices), None);
+    assert_eq!(served_ok(&devices, "quiet"), None, "forgotten");
+}

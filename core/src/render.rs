@@ -60,6 +60,40 @@ where
     write(w, &Registry::of(functions), Format::Prometheus)
 }
 
+/// One metric family of the function model, in output order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `function_calls_total`.
+    Calls,
+    /// `function_calls_duration_seconds`.
+    Duration,
+    /// `function_calls_concurrent`, for functions that track it.
+    Concurrent,
+    /// `build_info`.
+    BuildInfo,
+}
+
+impl Part {
+    /// Every family, in output order.
+    pub const ALL: [Part; 4] = [Part::Calls, Part::Duration, Part::Concurrent, Part::BuildInfo];
+
+    /// The family's schema entry.
+    pub const fn metric(self) -> &'static Metric {
+        match self {
+            Part::Calls => &schema::FUNCTION_CALLS,
+            Part::Duration => &schema::FUNCTION_CALLS_DURATION,
+            Part::Concurrent => &schema::FUNCTION_CALLS_CONCURRENT,
+            Part::BuildInfo => &schema::BUILD_INFO,
+        }
+    }
+
+    /// Whether its `# HELP`/`# TYPE` lines are written even with no samples (the two families
+    /// every function has; the others appear with their first sample).
+    pub const fn always_declared(self) -> bool {
+        matches!(self, Part::Calls | Part::Duration)
+    }
+}
+
 /// Writes every series of `source` in `format`: `function_calls_total`,
 /// `function_calls_duration_seconds`, `function_calls_concurrent` (if any function tracks it)
 /// and `build_info` (if the source has one), each family under its `# HELP` and `# TYPE`.
@@ -72,41 +106,69 @@ where
     W: Write + ?Sized,
     S: Source + ?Sized,
 {
-    write_header(w, &schema::FUNCTION_CALLS, format)?;
-    source.functions(&mut |s| write_calls(w, s))?;
-
-    write_header(w, &schema::FUNCTION_CALLS_DURATION, format)?;
-    let mut le_texts = LeTexts::new();
-    source.functions(&mut |s| write_histogram(w, s, &mut le_texts, format))?;
-
-    let mut header = false;
-    source.functions(&mut |s| {
-        let Some(value) = s.concurrent else { return Ok(()) };
-        if !core::mem::replace(&mut header, true) {
-            write_header(w, &schema::FUNCTION_CALLS_CONCURRENT, format)?;
+    for part in Part::ALL {
+        let mut w = Declared { w: &mut *w, pending: Some((part.metric(), format)) };
+        if part.always_declared() {
+            w.declare()?;
         }
-        let labels = CachedLabels::new(schema::FUNCTION_CALLS_CONCURRENT.name, s, Family::Concurrent);
-        labels.write(w, None)?;
-        let mut tail = Tail::new();
-        tail.push("} ")?;
-        tail.push_int(value)?;
-        tail.push("\n")?;
-        w.write_str(&tail)
-    })?;
-
-    let mut header = false;
-    source.builds(&mut |b| {
-        if !core::mem::replace(&mut header, true) {
-            write_header(w, &schema::BUILD_INFO, format)?;
-        }
-        w.write_str(schema::BUILD_INFO.name)?;
-        write_label_set(w, |f| b.for_each_label(f))?;
-        w.write_str(" 1\n")
-    })?;
-
+        write_part(&mut w, source, part, format)?;
+    }
     match format {
         Format::Prometheus => Ok(()),
         Format::OpenMetrics => w.write_str("# EOF\n"),
+    }
+}
+
+/// Writes the samples of one family of `source` (no `# HELP`/`# TYPE`): for sources whose
+/// families are stored apart and joined later (the device bridge keeps each device's).
+pub fn write_part<W, S>(w: &mut W, source: &S, part: Part, format: Format) -> fmt::Result
+where
+    W: Write + ?Sized,
+    S: Source + ?Sized,
+{
+    match part {
+        Part::Calls => source.functions(&mut |s| write_calls(w, s)),
+        Part::Duration => {
+            let mut le_texts = LeTexts::new();
+            source.functions(&mut |s| write_histogram(w, s, &mut le_texts, format))
+        }
+        Part::Concurrent => source.functions(&mut |s| {
+            let Some(value) = s.concurrent else { return Ok(()) };
+            let labels = CachedLabels::new(schema::FUNCTION_CALLS_CONCURRENT.name, s, Family::Concurrent);
+            labels.write(w, None)?;
+            let mut tail = Tail::new();
+            tail.push("} ")?;
+            tail.push_int(value)?;
+            tail.push("\n")?;
+            w.write_str(&tail)
+        }),
+        Part::BuildInfo => source.builds(&mut |b| {
+            w.write_str(schema::BUILD_INFO.name)?;
+            write_label_set(w, |f| b.for_each_label(f))?;
+            w.write_str(" 1\n")
+        }),
+    }
+}
+
+/// A writer that puts a family's `# HELP`/`# TYPE` lines before its first sample.
+struct Declared<'w, W: ?Sized> {
+    w: &'w mut W,
+    pending: Option<(&'static Metric, Format)>,
+}
+
+impl<W: Write + ?Sized> Declared<'_, W> {
+    fn declare(&mut self) -> fmt::Result {
+        match self.pending.take() {
+            Some((metric, format)) => write_header(self.w, metric, format),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<W: Write + ?Sized> Write for Declared<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.declare()?;
+        self.w.write_str(s)
     }
 }
 

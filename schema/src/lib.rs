@@ -98,6 +98,34 @@ pub const BRIDGE_FRAMES_SKIPPED: Metric = Metric {
     kind: Kind::Counter,
 };
 
+/// 1 while a device's latest dump is recent, 0 once it has gone quiet (by `device`).
+pub const BRIDGE_DEVICE_UP: Metric = Metric {
+    name: "picometrics_bridge_device_up",
+    help: "Whether the device sent a complete dump recently (1) or has gone quiet (0)",
+    kind: Kind::Gauge,
+};
+
+/// Complete dumps received from a device (by `device`).
+pub const BRIDGE_DEVICE_DUMPS: Metric = Metric {
+    name: "picometrics_bridge_device_dumps_total",
+    help: "Complete dumps the bridge received from the device",
+    kind: Kind::Counter,
+};
+
+/// When a device's latest complete dump arrived (by `device`).
+pub const BRIDGE_DEVICE_LAST_DUMP: Metric = Metric {
+    name: "picometrics_bridge_device_last_dump_timestamp_seconds",
+    help: "Unix time of the device's latest complete dump",
+    kind: Kind::Gauge,
+};
+
+/// 1 while the bridge's source is connected and sending, 0 when it is down or silent.
+pub const BRIDGE_SOURCE_UP: Metric = Metric {
+    name: "picometrics_bridge_source_up",
+    help: "Whether the bridge's source (serial port, TCP peer) is connected and sending",
+    kind: Kind::Gauge,
+};
+
 /// Label names.
 pub mod label {
     /// The function's name (`Type::method` for methods).

@@ -206,3 +206,39 @@ fn bridge_reads_a_serial_device() {
     assert_same(&text_dump, &bridge.wait_for_calls(50.0));
     drop(slave);
 }
+
+/// A TCP source that goes silent is marked down within its read timeout, while the last dump
+/// stays served; a made-up source that sends a dump then nothing is all it takes.
+#[test]
+fn a_silent_tcp_source_is_marked_down_within_its_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        picometrics::frame::write_dump("quiet-device", 1, |b| stream.write_all(b)).unwrap();
+        // Then silence, connection held open.
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    let bridge = Bridge::start(&["--tcp", &addr, "--read-timeout", "1"], Stdio::null());
+    let source_up = |text: &str| {
+        text.lines().find_map(|l| l.strip_prefix("picometrics_bridge_source_up ")).map(str::to_owned)
+    };
+    let started = Instant::now();
+    let mut saw_up = false;
+    loop {
+        let text = bridge.metrics();
+        match source_up(&text).as_deref() {
+            Some("1") => saw_up = true,
+            Some("0") if saw_up => {
+                assert!(text.contains(r#"device="quiet-device""#), "the last dump stays served:\n{text}");
+                break;
+            }
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(6), "not marked down in time:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "marked down after {:?}", started.elapsed());
+    drop(bridge);
+    let _ = peer.join();
+}

@@ -130,7 +130,8 @@ fn local_bridge_and_collector_show_the_same_series() {
     let bridged = devices.render_to_string();
     let own_family = format!("# HELP {}", schema::BRIDGE_FRAMES_SKIPPED.name);
     let (series, own) = bridged.split_at(bridged.find(&own_family).expect("the bridge's own family"));
-    assert!(own.lines().all(|l| l.contains(schema::BRIDGE_FRAMES_SKIPPED.name)), "{own}");
+    // The bridge's own families follow (skips, device liveness), all under its prefix.
+    assert!(own.lines().all(|l| l.contains("picometrics_bridge_")), "{own}");
     let device_label = format!("{}=\"dev-1\",", schema::label::DEVICE);
     assert_eq!(series.matches(&device_label).count(), series.lines().filter(|l| !l.starts_with('#')).count());
     // Byte for byte, once the device label is out: one writer, one model.
