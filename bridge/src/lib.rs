@@ -640,7 +640,7 @@ impl Devices {
             w.write_str(label::DEVICE)?;
             w.write_str("=\"")?;
             render::write_escaped(w, name)?;
-            write!(w, "\"}} {:.3}\n", d.last_dump_unix_seconds)?;
+            writeln!(w, "\"}} {:.3}", d.last_dump_unix_seconds)?;
         }
         if let Some(up) = store.source_up {
             write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
