@@ -48,6 +48,12 @@ struct Args {
     /// Require `Authorization: Bearer TOKEN` on /metrics.
     #[arg(long, value_name = "TOKEN")]
     bearer_token: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Devices kept; a new one beyond takes the place of the one silent longest.
     #[arg(long, value_name = "N", default_value_t = picometrics_bridge::MAX_DEVICES)]
     max_devices: usize,
@@ -94,9 +100,13 @@ fn main() -> ExitCode {
         let b = b.metrics_source(move |out| {
             let _ = served.render(out);
         });
-        match &args.bearer_token {
+        let b = match &args.bearer_token {
             Some(token) => b.bearer_token(token.clone()),
             None => b,
+        };
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => b.tls(cert, key),
+            _ => b,
         }
         .serve()
     });

@@ -46,6 +46,9 @@ pub struct Builder {
     connection_timeout: Duration,
     max_header_bytes: usize,
     rules: crate::rules::RulesConfig,
+    /// PEM files of the certificate chain and its private key (feature `tls`).
+    #[cfg(feature = "tls")]
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// The largest `max_connections` and `max_requests`.
@@ -66,6 +69,8 @@ impl Default for Builder {
             connection_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             rules: crate::rules::RulesConfig::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -124,6 +129,45 @@ impl Builder {
         self
     }
 
+    /// Serves HTTPS with the certificate chain and private key in these PEM files (feature
+    /// `tls`; rustls, TLS 1.2 and 1.3). Both are read by [`Builder::serve`], which fails with
+    /// the file's name if either cannot be used.
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        mut self,
+        cert_chain_pem: impl Into<std::path::PathBuf>,
+        key_pem: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls = Some((cert_chain_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// The TLS acceptor for the configured files, if any.
+    #[cfg(feature = "tls")]
+    fn acceptor(&self) -> io::Result<Option<tokio_rustls::TlsAcceptor>> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls;
+        let Some((cert, key)) = &self.tls else { return Ok(None) };
+        let bad = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("TLS: {}: {e}", path.display()))
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| bad(cert, &e))?;
+        if chain.is_empty() {
+            return Err(bad(cert, &"no certificate in the file"));
+        }
+        let private = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, &e))?;
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, private))
+        .map_err(|e| bad(key, &e))?;
+        Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+    }
+
     /// The settings' error, if any, so `serve` fails instead of starting a dead endpoint.
     fn validate(&self) -> io::Result<()> {
         let invalid = |what: String| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
@@ -164,6 +208,10 @@ impl Builder {
     #[must_use = "keep the `Server` (dropping it leaves the endpoint running; `shutdown` stops it)"]
     pub fn serve(self) -> io::Result<Server> {
         self.validate()?;
+        #[cfg(feature = "tls")]
+        let acceptor = self.acceptor()?;
+        #[cfg(not(feature = "tls"))]
+        let acceptor = None::<NoTls>;
         let listener = listen(self.addr)?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
@@ -172,7 +220,7 @@ impl Builder {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
         let thread = std::thread::Builder::new()
             .name("picometrics-exporter".into())
-            .spawn(move || runtime.block_on(accept_loop(listener, config, stopped)))?;
+            .spawn(move || runtime.block_on(accept_loop(listener, config, acceptor, stopped)))?;
         Ok(Server { local_addr, stop: Some(stop), thread: Some(thread) })
     }
 }
@@ -244,9 +292,26 @@ impl Drop for Server {
     }
 }
 
+/// The TLS acceptor, when the feature is on.
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is never an acceptor.
+#[cfg(not(feature = "tls"))]
+type Acceptor = NoTls;
+
+/// Stands for the TLS acceptor in builds without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+enum NoTls {}
+
+/// A connection's byte stream: plain TCP, or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     config: Arc<Builder>,
+    acceptor: Option<Acceptor>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -279,7 +344,24 @@ async fn accept_loop(
             }
         }
         let (config, connections, in_flight) = (config.clone(), open.clone(), in_flight.clone());
+        let acceptor = acceptor.clone();
         let task = tokio::spawn(async move {
+            // The TLS handshake counts against the header timeout.
+            let stream: Box<dyn Io> = match acceptor {
+                None => Box::new(stream),
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    match tokio::time::timeout(config.header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        _ => {
+                            lock(&connections).remove(&id);
+                            return;
+                        }
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            };
             let (header_timeout, max_head, lifetime) =
                 (config.header_timeout, config.max_header_bytes, config.connection_timeout);
             // Requests answered on this connection: after `REQUESTS_PER_CONNECTION` the answer

@@ -61,19 +61,23 @@ fn start_demo(root: &Path) -> (Running, String) {
 }
 
 fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
-    let port = free_port();
     // The alerting and recording rules for the demo's objectives, as its endpoint serves them.
     let rules =
         ureq::get(&format!("http://{target}/rules")).call().unwrap().body_mut().read_to_string().unwrap();
     std::fs::write(dir.join("rules.yml"), rules).unwrap();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
+    run_prometheus(
+        dir,
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
         ),
     )
-    .unwrap();
+}
+
+/// Starts Prometheus on a free loopback port with `config` (its prometheus.yml) in `dir`.
+fn run_prometheus(dir: &Path, config_text: &str) -> (Running, String) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, config_text).unwrap();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
@@ -119,7 +123,11 @@ fn generated(q: Query, function: &str, module: &str) -> String {
 }
 
 fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("picometrics-prometheus-{}", std::process::id()));
+    temp_dir_named("demo")
+}
+
+fn temp_dir_named(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("picometrics-prometheus-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -260,4 +268,42 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
     assert_eq!(info.len(), 1);
     assert_eq!(info[0].0["service_name"], "picometrics-exporter");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A real Prometheus scrapes the endpoint over HTTPS with `tls_config` (a CA file made here
+/// with rcgen) and a bearer token, as a production setup would.
+#[test]
+fn prometheus_scrapes_over_https_with_tls_config_and_a_token() {
+    let dir = temp_dir_named("tls");
+    let cert = rcgen::generate_simple_self_signed(["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let server = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .tls(dir.join("cert.pem"), dir.join("key.pem"))
+        .bearer_token("t0ken")
+        .serve()
+        .unwrap();
+    let target = server.local_addr();
+    let (_prometheus, base) = run_prometheus(
+        &dir,
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tls\n    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    static_configs:\n      - targets: ['{target}']\n",
+            dir.join("cert.pem").display()
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Ok(up) = try_query(&base, "up{job=\"tls\"}") {
+            if up.first().is_some_and(|(_, v)| *v == 1.0) {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "Prometheus never scraped the HTTPS endpoint");
+    }
+    let info = query(&base, "build_info{job=\"tls\"}");
+    assert_eq!(info.len(), 1, "{info:?}");
+    server.shutdown();
 }
