@@ -33,6 +33,8 @@
 //! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
 //! ```
 
+pub mod validate;
+
 use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message};
 use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals};
 use picometrics::render::{self, write_header, write_sample, Format, Part};

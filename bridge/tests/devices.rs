@@ -207,7 +207,8 @@ proptest! {
             devices.feed(&mut reader, piece, |_| {});
             prop_assert!(reader.pending() <= MAX_FRAME);
         }
-        let _ = devices.render_to_string();
+        let text = devices.render_to_string();
+        prop_assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()));
     }
 
     /// Any single corrupted byte in a dump loses at most that dump, never a later one.
@@ -396,4 +397,53 @@ fn a_silent_device_goes_down_then_is_forgotten() {
     std::thread::sleep(std::time::Duration::from_millis(400));
     assert_eq!(up(&devices), None);
     assert_eq!(served_ok(&devices, "quiet"), None, "forgotten");
+}
+
+proptest! {
+    /// Dumps of arbitrary functions — any bounds, counts, values, widths and labels, valid or
+    /// not — are either rejected or served as exposition that keeps every rule, including the
+    /// histogram ones promtool does not check.
+    #[test]
+    fn whatever_a_device_sends_the_output_keeps_the_exposition_rules(
+        bounds in proptest::collection::vec(0u64..2_000, 0..6),
+        counts in proptest::collection::vec(prop_oneof![0u64..10, any::<u64>()], 0..8),
+        names in proptest::collection::vec("[a-z\\\\\"\n]{0,6}", 3),
+        ok in any::<u64>(),
+        concurrent in proptest::option::of(0u64..5),
+        counter_bits in prop_oneof![Just(32u8), Just(64u8), any::<u8>()],
+        twice in any::<bool>(),
+    ) {
+        use picometrics::frame::{Begin, Build, FunctionRecord, Message};
+        use picometrics::model::{Caller, Totals};
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(Caller { function: &names[2], module: "m", calls: Totals { ok, error: 1 } });
+        let f = FunctionRecord {
+            function: &names[0],
+            module: &names[1],
+            objective: None,
+            bounds: heapless::Vec::from_slice(&bounds).unwrap(),
+            counts: heapless::Vec::from_slice(&counts).unwrap(),
+            sum_nanos: 7,
+            root: Totals { ok, error: 0 },
+            callers,
+            overflow: Totals::default(),
+            concurrent,
+        };
+        let build = Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+        let mut messages = vec![Message::Begin(Begin { device: "d", seq: 1, build, counter_bits })];
+        messages.push(Message::Function(f.clone()));
+        if twice {
+            messages.push(Message::Function(f));
+        }
+        messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 } });
+        let mut wire = vec![0];
+        let mut buf = [0u8; MAX_FRAME];
+        for m in &messages {
+            wire.extend_from_slice(frame::encode_message(m, &mut buf).unwrap());
+        }
+        let devices = Devices::new();
+        feed(&devices, &mut FrameReader::new(), &wire);
+        let text = devices.render_to_string();
+        prop_assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{}", text);
+    }
 }

@@ -84,6 +84,7 @@ fuzz_target!(|input: Input<'_>| {
     let mut reader = FrameReader::new();
     devices.feed(&mut reader, &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
     let text = devices.render_to_string();
+    assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{text}");
 
     let mut seen = 0;
     for line in text.lines() {

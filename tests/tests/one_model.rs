@@ -134,6 +134,9 @@ fn local_bridge_and_collector_show_the_same_series() {
     assert!(own.lines().all(|l| l.contains("picometrics_bridge_")), "{own}");
     let device_label = format!("{}=\"dev-1\",", schema::label::DEVICE);
     assert_eq!(series.matches(&device_label).count(), series.lines().filter(|l| !l.starts_with('#')).count());
+    for text in [&local, &bridged] {
+        assert_eq!(picometrics_bridge::validate::check_exposition(text), Ok(()));
+    }
     // Byte for byte, once the device label is out: one writer, one model.
     assert_eq!(series.replace(&device_label, ""), local);
 

@@ -1,0 +1,120 @@
+//! A checker of the exposition rules `promtool check metrics` does not enforce (it accepts
+//! broken histograms): used by the tests and fuzz targets on whatever the bridge serves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One sample line: name, labels (sorted, `le` kept) and value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses a sample line of text format 0.0.4.
+fn sample(line: &str) -> Result<Sample, String> {
+    let bad = |why: &str| format!("{why}: {line:?}");
+    let (name, rest) = line.split_at(line.find(['{', ' ']).ok_or_else(|| bad("no value"))?);
+    match rest.strip_prefix('{') {
+        Some(r) if r.starts_with('}') => {
+            let value = r[1..].trim().parse::<f64>().map_err(|_| bad("bad value"))?;
+            Ok((name.to_owned(), BTreeMap::new(), value))
+        }
+        Some(r) => labels(line, name, r),
+        None => {
+            let value = rest.trim().parse::<f64>().map_err(|_| bad("bad value"))?;
+            Ok((name.to_owned(), BTreeMap::new(), value))
+        }
+    }
+}
+
+/// The rest of a sample line after `{`: `key="value",…} value`.
+fn labels(line: &str, name: &str, mut r: &str) -> Result<Sample, String> {
+    let bad = |why: &str| format!("{why}: {line:?}");
+    let mut labels = BTreeMap::new();
+    loop {
+        let eq = r.find("=\"").ok_or_else(|| bad("label without value"))?;
+        let key = r[..eq].to_owned();
+        let mut value = String::new();
+        let mut it = r[eq + 2..].char_indices();
+        let end = loop {
+            match it.next().ok_or_else(|| bad("unterminated value"))? {
+                (_, '\\') => match it.next().ok_or_else(|| bad("dangling escape"))?.1 {
+                    'n' => value.push('\n'),
+                    c @ ('\\' | '"') => value.push(c),
+                    _ => return Err(bad("unknown escape")),
+                },
+                (i, '"') => break eq + 2 + i + 1,
+                (_, c) => value.push(c),
+            }
+        };
+        if labels.insert(key, value).is_some() {
+            return Err(bad("repeated label"));
+        }
+        r = &r[end..];
+        if let Some(next) = r.strip_prefix(',') {
+            r = next;
+        } else if let Some(next) = r.strip_prefix('}') {
+            let value = next.trim().parse::<f64>().map_err(|_| bad("bad value"))?;
+            return Ok((name.to_owned(), labels, value));
+        } else {
+            return Err(bad("bad label separator"));
+        }
+    }
+}
+
+/// Checks `text` (exposition format 0.0.4): every sample line parses, no series appears
+/// twice, and every histogram has increasing `le` bounds ending in exactly one `+Inf`,
+/// non-decreasing cumulative counts, and a `_count` equal to its `+Inf` bucket.
+pub fn check_exposition(text: &str) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    // Per histogram (name without `_bucket`, labels without `le`): its (le, value)s in order.
+    let mut buckets: BTreeMap<(String, Vec<(String, String)>), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (name, mut labels, value) = sample(line)?;
+        if !seen.insert((name.clone(), labels.clone())) {
+            return Err(format!("series twice: {line:?}"));
+        }
+        if let Some(base) = name.strip_suffix("_bucket") {
+            let le = labels.remove("le").ok_or_else(|| format!("bucket without le: {line:?}"))?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().map_err(|_| format!("bad le: {line:?}"))?
+            };
+            buckets.entry((base.to_owned(), labels.into_iter().collect())).or_default().push((le, value));
+        } else if let Some(base) = name.strip_suffix("_count") {
+            counts.insert((base.to_owned(), labels.into_iter().collect::<Vec<_>>()), value);
+        }
+    }
+    for ((name, labels), series) in &buckets {
+        let increasing = series.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+        let inf = series.iter().filter(|(le, _)| le.is_infinite()).count();
+        if !increasing || inf != 1 || series.last().is_some_and(|(le, _)| !le.is_infinite()) {
+            return Err(format!("broken histogram {name} {labels:?}: {series:?}"));
+        }
+        let total = series.last().map(|(_, v)| *v);
+        if counts.get(&(name.clone(), labels.clone())).copied() != total {
+            return Err(format!("{name}_count of {labels:?} is not its +Inf bucket"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_exposition;
+
+    #[test]
+    fn accepts_a_good_histogram_and_names_each_breakage() {
+        let good = "h_bucket{a=\"x\\\"y\",le=\"1\"} 1\nh_bucket{a=\"x\\\"y\",le=\"+Inf\"} 2\nh_sum{a=\"x\\\"y\"} 3\nh_count{a=\"x\\\"y\"} 2\n";
+        assert_eq!(check_exposition(good), Ok(()));
+        for bad in [
+            "h_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",
+            "h_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",
+            "h_bucket{le=\"1\"} 1\nh_count 1\n",
+            "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_count 2\n",
+            "c_total{a=\"1\"} 1\nc_total{a=\"1\"} 2\n",
+            "c_total{a=\"1\",a=\"2\"} 1\n",
+            "c_total{a=\"\\x\"} 1\n",
+        ] {
+            assert!(check_exposition(bad).is_err(), "{bad}");
+        }
+    }
+}
