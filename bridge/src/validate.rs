@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One sample line: name, labels (sorted, `le` kept) and value.
 type Sample = (String, BTreeMap<String, String>, f64);
 
+/// A histogram's identity: its name without `_bucket`, and its labels without `le`.
+type Histogram = (String, Vec<(String, String)>);
+
 /// Parses a sample line of text format 0.0.4.
 fn sample(line: &str) -> Result<Sample, String> {
     let bad = |why: &str| format!("{why}: {line:?}");
@@ -64,7 +67,7 @@ fn labels(line: &str, name: &str, mut r: &str) -> Result<Sample, String> {
 pub fn check_exposition(text: &str) -> Result<(), String> {
     let mut seen = BTreeSet::new();
     // Per histogram (name without `_bucket`, labels without `le`): its (le, value)s in order.
-    let mut buckets: BTreeMap<(String, Vec<(String, String)>), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut buckets: BTreeMap<Histogram, Vec<(f64, f64)>> = BTreeMap::new();
     let mut counts = BTreeMap::new();
     for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let (name, mut labels, value) = sample(line)?;
