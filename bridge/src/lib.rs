@@ -40,7 +40,7 @@ use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals
 use picometrics::render::{self, write_header, write_sample, Format, Part};
 use picometrics::schema::{
     label, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
-    BRIDGE_SOURCE_UP, MAX_CALLERS,
+    BRIDGE_SOURCE_UP, MAX_CALLERS, OVERFLOW_CALLER,
 };
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
@@ -157,10 +157,15 @@ pub enum Invalid {
     Bounds,
     /// Not exactly one count per bound plus `+Inf` (`+Inf` missing or repeated).
     Counts,
-    /// A count, total or gauge wider than the device's counters.
+    /// A count, total or gauge wider than the device's counters, or a histogram whose count
+    /// is (its cumulative buckets would wrap inside one dump).
     CounterWidth,
     /// The same `function` and `module` twice in one dump.
     Duplicate,
+    /// A caller edge with an empty or reserved name, or the same caller twice: its series
+    /// would repeat another one's (uninstrumented callers have empty caller labels, and
+    /// `(overflow)` is the overflow's).
+    Callers,
     /// A label value longer than [`MAX_LABEL`] bytes.
     LabelTooLong,
 }
@@ -173,6 +178,7 @@ impl Invalid {
             Self::Counts => "invalid_counts",
             Self::CounterWidth => "invalid_counter_width",
             Self::Duplicate => "duplicate_function",
+            Self::Callers => "invalid_callers",
             Self::LabelTooLong => "label_too_long",
         }
     }
@@ -193,7 +199,10 @@ fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<
     let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };
     let totals = [f.root, f.overflow].into_iter().chain(f.callers.iter().map(|c| c.calls));
     let values = f.counts.iter().copied().chain(f.concurrent).chain(totals.flat_map(|t| [t.ok, t.error]));
-    if values.into_iter().any(|v| v > max) {
+    // The histogram's count must fit too: its cumulative buckets are sums at that width, and
+    // one that wrapped would make the buckets decrease within the dump.
+    let count = f.counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c).filter(|&s| s <= max));
+    if values.into_iter().any(|v| v > max) || count.is_none() {
         return Err(Invalid::CounterWidth);
     }
     let objective = f
@@ -203,6 +212,13 @@ fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<
     let callers = f.callers.iter().flat_map(|c| [c.function, c.module]);
     if [f.function, f.module].into_iter().chain(callers).chain(objective).any(|l| l.len() > MAX_LABEL) {
         return Err(Invalid::LabelTooLong);
+    }
+    let reserved = |c: &Caller<'_>| c.function.is_empty() || c.function == OVERFLOW_CALLER;
+    let repeated = |i: usize| {
+        f.callers[..i].iter().any(|c| (c.function, c.module) == (f.callers[i].function, f.callers[i].module))
+    };
+    if f.callers.iter().any(reserved) || (0..f.callers.len()).any(repeated) {
+        return Err(Invalid::Callers);
     }
     if seen.iter().any(|g| g.function == f.function && g.module == f.module) {
         return Err(Invalid::Duplicate);

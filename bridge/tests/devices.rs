@@ -276,6 +276,42 @@ fn malformed_histograms_and_labels_are_rejected_whole_and_counted() {
     with("invalid_counts", &|f| f.counts = heapless::Vec::from_slice(&[1, 2, 3, 4]).unwrap(), false);
     with("invalid_counter_width", &|f| f.counts[0] = 1 << 40, false);
     with("duplicate_function", &|_| {}, true);
+    // A caller edge that would repeat the uninstrumented callers' series, or another edge's.
+    with(
+        "invalid_callers",
+        &|f| {
+            let _ = f.callers.push(picometrics::model::Caller {
+                function: "",
+                module: "",
+                calls: Totals::default(),
+            });
+        },
+        false,
+    );
+    with(
+        "invalid_callers",
+        &|f| {
+            for _ in 0..2 {
+                let _ = f.callers.push(picometrics::model::Caller {
+                    function: "g",
+                    module: "m",
+                    calls: Totals::default(),
+                });
+            }
+        },
+        false,
+    );
+    with(
+        "invalid_callers",
+        &|f| {
+            let _ = f.callers.push(picometrics::model::Caller {
+                function: "(overflow)",
+                module: "",
+                calls: Totals::default(),
+            });
+        },
+        false,
+    );
     cases.push(("label_too_long", frame::FunctionRecord { function: &long, ..good.clone() }, false));
 
     let devices = Devices::new();

@@ -242,3 +242,32 @@ fn a_silent_tcp_source_is_marked_down_within_its_timeout() {
     drop(bridge);
     let _ = peer.join();
 }
+
+/// A megabyte of garbage is ten thousand skipped frames, counted in full, but the log says a
+/// few lines a second (it used to print one line per skip).
+#[test]
+fn garbage_is_counted_in_full_but_logged_at_a_bounded_rate() {
+    let mut bridge = Bridge::start(&["--stdin"], Stdio::piped());
+    let mut input = bridge.stdin.take().unwrap();
+    // 1 MiB of 100-byte "frames" that do not decode.
+    let garbage: Vec<u8> = (0..1 << 20).map(|i| if i % 100 == 99 { 0 } else { 0x55 }).collect();
+    input.write_all(&garbage).unwrap();
+    drop(input);
+    let started = Instant::now();
+    let skipped = loop {
+        let samples = parse(&bridge.metrics());
+        let n: f64 = samples
+            .iter()
+            .filter(|s| s.name == "picometrics_bridge_frames_skipped_total")
+            .map(|s| s.value)
+            .sum();
+        if n >= 10_000.0 || started.elapsed() > Duration::from_secs(20) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(skipped >= 10_000.0, "every frame counted: {skipped}");
+    std::thread::sleep(Duration::from_millis(1200));
+    let log = bridge.log.lock().unwrap().clone();
+    assert!(log.len() < 60, "{} log lines for {skipped} skips", log.len());
+}
