@@ -224,6 +224,25 @@ const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() 
 #[cfg(all(target_pointer_width = "64", picometrics_wide, feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
+impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
+    /// The claimed caller edges and their calls, in claim order, in a vector of capacity `CAP`
+    /// (at least `CALLERS`).
+    fn callers<const CAP: usize>(&self) -> heapless::Vec<Caller<'static>, CAP> {
+        let mut callers = heapless::Vec::new();
+        for edge in &self.edges {
+            if let Some(caller) = edge.caller() {
+                // Cannot fail: `CAP` is `CALLERS` or `MAX_CALLERS` (>= CALLERS, checked in `new`).
+                let _ = callers.push(Caller {
+                    function: caller.name,
+                    module: caller.module,
+                    calls: edge.calls.totals(),
+                });
+            }
+        }
+        callers
+    }
+}
+
 impl<const BOUNDS: usize, const CALLERS: usize> sealed::Sealed for FunctionSlot<BOUNDS, CALLERS> {}
 
 impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
@@ -239,18 +258,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
     }
 
     fn calls(&self) -> CallsSnapshot {
-        let mut callers = heapless::Vec::new();
-        for edge in &self.edges {
-            if let Some(caller) = edge.caller() {
-                // Cannot fail: CALLERS <= MAX_CALLERS is checked in `new`.
-                let _ = callers.push(Caller {
-                    function: caller.name,
-                    module: caller.module,
-                    calls: edge.calls.totals(),
-                });
-            }
-        }
-        CallsSnapshot { root: self.root.totals(), callers, overflow: self.overflow.totals() }
+        CallsSnapshot { root: self.root.totals(), callers: self.callers(), overflow: self.overflow.totals() }
     }
 
     #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
@@ -266,16 +274,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
     ) -> fmt::Result {
         let histogram = self.histogram();
         // Only this slot's edges: `CALLERS` entries, not the snapshot's `MAX_CALLERS`.
-        let mut callers = heapless::Vec::<Caller<'static>, CALLERS>::new();
-        for edge in &self.edges {
-            if let Some(caller) = edge.caller() {
-                let _ = callers.push(Caller {
-                    function: caller.name,
-                    module: caller.module,
-                    calls: edge.calls.totals(),
-                });
-            }
-        }
+        let callers = self.callers::<CALLERS>();
         #[cfg(feature = "exemplars")]
         let exemplars: heapless::Vec<_, { buckets::MAX_BOUNDS + 1 }> =
             (0..=BOUNDS).map(|i| self.exemplars.get(i).load()).collect();
