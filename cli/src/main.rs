@@ -6,6 +6,8 @@
 //! Without `--objective` it writes a valid rules file with no groups. `picometrics --help` and
 //! `picometrics rules --help` describe every flag.
 
+mod up;
+
 use clap::{Parser, Subcommand};
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics_exporter::rules::{write_rules_for_objectives, RulesConfig};
@@ -21,6 +23,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Starts a local Prometheus that scrapes the given picometrics endpoints every few
+    /// seconds and loads the alert rules each serves at /rules; prints where to look. Ctrl-C
+    /// stops everything it started.
+    Up {
+        /// A picometrics endpoint (`serve()` or `picometrics-bridge`) to scrape; repeat for more.
+        #[arg(long = "target", value_name = "HOST:PORT", default_value = "127.0.0.1:9464")]
+        targets: Vec<String>,
+        /// Where Prometheus listens.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+        listen: String,
+        /// How often Prometheus scrapes and evaluates the rules.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+        interval: u64,
+        /// The `prometheus` program to run.
+        #[arg(long, value_name = "PATH", default_value = "prometheus")]
+        prometheus: String,
+    },
     /// Writes Prometheus recording and multi-window burn-rate alerting rules for objectives.
     ///
     /// A running program serves the rules for the objectives in its code at GET /rules; this
@@ -41,6 +60,15 @@ enum Command {
 fn main() -> ExitCode {
     // Usage errors exit with status 2 and clap's message.
     let cli = Cli::parse();
+    if let Command::Up { targets, listen, interval, prometheus } = cli.command {
+        return match up::run(&targets, &listen, interval, &prometheus) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("picometrics up: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli.command) {
         Ok(text) => {
             print!("{text}");
@@ -54,7 +82,9 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> Result<String, String> {
-    let Command::Rules { objectives: specs, min_requests_per_hour } = command;
+    let Command::Rules { objectives: specs, min_requests_per_hour } = command else {
+        return Err("not a command that prints".into());
+    };
     let mut objectives: Vec<Objective> = Vec::new();
     for spec in &specs {
         add_objective(&mut objectives, spec)?;

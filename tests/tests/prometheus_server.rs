@@ -286,7 +286,7 @@ fn prometheus_scrapes_over_https_with_tls_config_and_a_token() {
         .serve()
         .unwrap();
     let target = server.local_addr();
-    let (_prometheus, base) = run_prometheus(
+    let (prometheus, base) = run_prometheus(
         &dir,
         &format!(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tls\n    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    static_configs:\n      - targets: ['{target}']\n",
@@ -306,4 +306,6 @@ fn prometheus_scrapes_over_https_with_tls_config_and_a_token() {
     let info = query(&base, "build_info{job=\"tls\"}");
     assert_eq!(info.len(), 1, "{info:?}");
     server.shutdown();
+    drop(prometheus);
+    let _ = std::fs::remove_dir_all(&dir);
 }
