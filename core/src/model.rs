@@ -356,6 +356,7 @@ impl<S: Source + ?Sized> Source for &S {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::fmt::Write;
 
     #[test]
     fn providers_follow_autometrics() {
@@ -381,34 +382,19 @@ mod tests {
             }),
             ..FunctionSeries::EMPTY
         };
-        let mut seen = heapless::Vec::<(&str, heapless::String<8>), 8>::new();
-        let mut collect = |family| {
-            seen.clear();
-            s.for_each_label(family, |n, v| {
-                let _ = seen.push((
-                    schema::BUILD_INFO_LABELS
-                        .into_iter()
-                        .chain(schema::FUNCTION_LABELS)
-                        .chain([
-                            label::DEVICE,
-                            label::OBJECTIVE_NAME,
-                            label::OBJECTIVE_PERCENTILE,
-                            label::OBJECTIVE_LATENCY_THRESHOLD,
-                        ])
-                        .find(|k| *k == n)
-                        .unwrap(),
-                    heapless::String::try_from(v).unwrap(),
-                ));
-                Ok::<_, ()>(())
-            })
-            .unwrap();
-            seen.iter().map(|(n, _)| *n).collect::<heapless::Vec<&str, 8>>()
+        let text = |family| {
+            let mut out = heapless::String::<256>::new();
+            s.for_each_label(family, |name, value| write!(out, "{name}={value};")).unwrap();
+            out
         };
+        let identity = "device=d;function=f;module=m;service_name=s;";
+        let calls = text(Family::Calls);
+        assert_eq!(calls.strip_prefix(identity), Some("objective_name=api;objective_percentile=99.9;"));
+        let duration = text(Family::Duration);
         assert_eq!(
-            collect(Family::Calls),
-            ["device", "function", "module", "service_name", "objective_name", "objective_percentile"]
+            duration.strip_prefix(identity),
+            Some("objective_name=api;objective_percentile=99;objective_latency_threshold=0.25;")
         );
-        assert_eq!(collect(Family::Duration).len(), 7);
-        assert_eq!(collect(Family::Concurrent).len(), 4);
+        assert_eq!(text(Family::Concurrent), identity);
     }
 }
