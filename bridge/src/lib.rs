@@ -2,13 +2,15 @@
 //! socket, stdin) into frames, assemble whole dumps, keep the latest dump per device and expose
 //! them all with a `device` label. The `picometrics-bridge` binary serves this over HTTP.
 //!
-//! The store is a [`picometrics::model::Source`]: each device's latest dump is mapped onto the
-//! exposition model and written by picometrics' one writer, so a device's series are exactly
-//! what the same functions would show on a host, plus the `device` label.
+//! Each device's dump is mapped onto picometrics' exposition model (a
+//! [`picometrics::model::Source`]) and written by its one writer when the dump completes, so a
+//! device's series are exactly what the same functions would show on a host, plus the `device`
+//! label; a scrape only joins the stored texts.
 //!
 //! Nothing a device sends can crash the bridge or make it allocate without bound: frames are
-//! capped at [`MAX_FRAME`] bytes, dumps at [`MAX_FUNCTIONS`] functions, the store at
-//! [`MAX_DEVICES`] devices; whatever is skipped is counted in
+//! capped at [`MAX_FRAME`] bytes, dumps at [`MAX_FUNCTIONS`] functions, labels at [`MAX_LABEL`]
+//! bytes, devices and rendered bytes by [`Limits`]; a dump that would break the exposition rules
+//! is rejected whole; whatever is skipped is counted in
 //! `picometrics_bridge_frames_skipped_total{reason}` and reported to the caller with its reason.
 //!
 //! A dump replaces the device's previous one only once it is complete (its `End` frame, with
@@ -52,7 +54,8 @@ pub use picometrics::frame::MAX_FRAME;
 /// Function frames one dump may hold; a longer dump is discarded.
 pub const MAX_FUNCTIONS: usize = 4096;
 
-/// Devices kept; dumps from further devices are discarded.
+/// Devices kept by default ([`Limits::max_devices`]); a new device beyond takes the place of
+/// the one silent longest.
 pub const MAX_DEVICES: usize = 1024;
 
 /// Cuts a byte stream into frames at each `0x00`, in a buffer that never grows past
