@@ -23,31 +23,53 @@ impl HistogramSnapshot {
     /// The `q`-quantile (0 ≤ q ≤ 1) in nanoseconds, estimated as `histogram_quantile` does;
     /// `None` when there are no observations.
     pub fn quantile_nanos(&self, bounds: &[u64], q: f64) -> Option<f64> {
-        let count = self.count();
-        if count == 0 || bounds.is_empty() {
-            return None;
-        }
-        let rank = q.clamp(0.0, 1.0) * count as f64;
-        let mut below = 0u64;
-        for (i, cumulative) in self.cumulative().enumerate() {
-            if cumulative as f64 >= rank && cumulative > below {
-                let Some(&upper) = bounds.get(i) else {
-                    return Some(bounds[bounds.len() - 1] as f64);
-                };
-                let lower = if i == 0 { 0 } else { bounds[i - 1] };
-                let in_bucket = (cumulative - below) as f64;
-                let fraction = (rank - below as f64) / in_bucket;
-                return Some(lower as f64 + (upper - lower) as f64 * fraction);
-            }
-            below = cumulative;
-        }
-        None
+        estimate(bounds, self.cumulative(), self.count(), q)
     }
 
     /// Index of the highest bucket with an observation (`bounds.len()` for `+Inf`).
     pub fn max_bucket(&self) -> Option<usize> {
         self.counts.iter().rposition(|&c| c > 0)
     }
+}
+
+/// The `q`-quantile (0 ≤ q ≤ 1) in nanoseconds of a histogram given as per-bucket counts (one
+/// per bound, then `+Inf`), estimated as `histogram_quantile` does; `None` when it is empty.
+/// For counts that are differences of two snapshots, this is the quantile over that interval.
+///
+/// ```
+/// // 10 calls ≤ 1 ms, 10 in (1 ms, 2 ms]: the median is the first bucket's upper bound.
+/// let p50 = picometrics::report::quantile_nanos(&[1_000_000, 2_000_000], &[10, 10, 0], 0.5);
+/// assert_eq!(p50, Some(1_000_000.0));
+/// ```
+pub fn quantile_nanos(bounds: &[u64], counts: &[u64], q: f64) -> Option<f64> {
+    let cumulative = counts.iter().scan(0u64, |acc, &c| {
+        *acc = acc.saturating_add(c);
+        Some(*acc)
+    });
+    estimate(bounds, cumulative, counts.iter().fold(0u64, |a, &c| a.saturating_add(c)), q)
+}
+
+/// `histogram_quantile`'s estimate from cumulative bucket counts and their total: linear
+/// interpolation inside the bucket that holds the rank, the highest finite bound for `+Inf`.
+fn estimate(bounds: &[u64], cumulative: impl Iterator<Item = u64>, count: u64, q: f64) -> Option<f64> {
+    if count == 0 || bounds.is_empty() {
+        return None;
+    }
+    let rank = q.clamp(0.0, 1.0) * count as f64;
+    let mut below = 0u64;
+    for (i, cumulative) in cumulative.enumerate() {
+        if cumulative as f64 >= rank && cumulative > below {
+            let Some(&upper) = bounds.get(i) else {
+                return Some(bounds[bounds.len() - 1] as f64);
+            };
+            let lower = if i == 0 { 0 } else { bounds[i - 1] };
+            let in_bucket = (cumulative - below) as f64;
+            let fraction = (rank - below as f64) / in_bucket;
+            return Some(lower as f64 + (upper - lower) as f64 * fraction);
+        }
+        below = cumulative;
+    }
+    None
 }
 
 /// Writes one line per registered function: calls, error share, p50/p95/p99 and the highest

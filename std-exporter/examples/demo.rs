@@ -4,12 +4,12 @@
 //! `cargo run -p picometrics-exporter --example demo -- [--listen ADDR] [--duration SECONDS]`
 //! (`-- --rules` prints the Prometheus rules for its objectives instead)
 //!
-//! Prints the metrics URL and the generated PromQL queries with their graph links, runs until
-//! the duration has passed or Ctrl-C, then prints the per-function summary.
+//! Prints the URLs of /metrics, the explorer page and /rules (and of Prometheus when
+//! `PROMETHEUS_URL` is set: the page links its queries there), runs until the duration has
+//! passed or Ctrl-C, then prints the per-function summary.
 
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::picometrics;
-use picometrics::queries::{Query, DEFAULT_PROMETHEUS_URL};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -127,19 +127,27 @@ fn main() -> std::io::Result<()> {
         }
     }
 
-    let server = picometrics_exporter::serve(listen.as_str())?;
-    println!("metrics: http://{}/metrics", server.local_addr());
-    let prometheus = std::env::var("PROMETHEUS_URL").unwrap_or_else(|_| DEFAULT_PROMETHEUS_URL.to_owned());
-    for f in picometrics::functions() {
-        println!("\n{} ({}):", f.name, f.module);
-        for q in Query::ALL {
-            let (mut query, mut link) = (String::new(), String::new());
-            q.write(&mut query, f.name, f.module).expect("a String");
-            q.write_link(&mut link, &prometheus, f.name, f.module).expect("a String");
-            println!("  {}: {query}\n    {link}", q.title());
-        }
+    // `scripts/demo.sh` sets PROMETHEUS_URL when it starts a Prometheus (`picometrics up`):
+    // the page then links every generated query to it.
+    let prometheus = std::env::var("PROMETHEUS_URL").ok().filter(|u| !u.is_empty());
+    let mut builder = picometrics_exporter::Builder::new().addr(listen.as_str())?;
+    if let Some(url) = &prometheus {
+        builder = builder.prometheus_url(url.clone());
     }
-    println!();
+    let server = builder.serve()?;
+    let addr = server.local_addr();
+    // The first line stays `metrics: <url>`: scripts and tests read the address from it.
+    println!("metrics: http://{addr}/metrics");
+    println!("explorer: http://{addr}/");
+    println!("rules: http://{addr}/rules");
+    match &prometheus {
+        Some(url) => println!("prometheus: {url}"),
+        None => println!(
+            "prometheus: not running (scripts/demo.sh starts one when `prometheus` is installed: \
+             apt-get install prometheus)"
+        ),
+    }
+    println!("Ctrl-C stops the demo and prints a summary of every function.");
 
     #[cfg(feature = "exemplars")]
     traces::install();

@@ -5,6 +5,7 @@
 mod collector;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
+mod explorer;
 pub mod rules;
 mod server;
 

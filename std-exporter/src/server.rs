@@ -1,6 +1,7 @@
 //! The `/metrics` HTTP endpoint: hyper's HTTP/1 server on a single-threaded tokio runtime in a
 //! thread of its own, so it works in programs that use no async runtime at all.
 
+use crate::explorer;
 use crate::{Format, MetricsBuffer};
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -46,6 +47,11 @@ pub struct Builder {
     connection_timeout: Duration,
     max_header_bytes: usize,
     rules: crate::rules::RulesConfig,
+    /// Whether `/` serves the explorer page (and `/api/v1/…` its JSON).
+    explorer: bool,
+    history: explorer::Settings,
+    /// The running explorer's history (set by `serve`).
+    running: Option<Arc<Mutex<explorer::History>>>,
     /// PEM files of the certificate chain and its private key (feature `tls`).
     #[cfg(feature = "tls")]
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
@@ -53,6 +59,9 @@ pub struct Builder {
 
 /// The largest `max_connections` and `max_requests`.
 const MAX_LIMIT: usize = 1 << 16;
+
+/// The most points and series the explorer's history keeps.
+const MAX_HISTORY: usize = 1 << 20;
 
 /// The longest timeout a builder accepts (longer ones overflow timers or mean "never").
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -69,6 +78,9 @@ impl Default for Builder {
             connection_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             rules: crate::rules::RulesConfig::default(),
+            explorer: true,
+            history: explorer::Settings::default(),
+            running: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -183,6 +195,15 @@ impl Builder {
                 return invalid(format!("{name} must be 1 ms to 1 h, not {t:?}"));
             }
         }
+        let h = &self.history;
+        if h.interval < Duration::from_millis(10) || h.interval > MAX_TIMEOUT {
+            return invalid(format!("the history interval must be 10 ms to 1 h, not {:?}", h.interval));
+        }
+        for (name, n, least) in [("history points", h.points, 2), ("history series", h.max_series, 1)] {
+            if !(least..=MAX_HISTORY).contains(&n) {
+                return invalid(format!("{name} must be {least} to {MAX_HISTORY}, not {n}"));
+            }
+        }
         if let Some(token) = &self.bearer_token {
             if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
                 return invalid("the bearer token must be non-empty visible ASCII (no spaces)".into());
@@ -194,6 +215,44 @@ impl Builder {
     /// Settings of the rules served at `/rules`.
     pub fn rules_config(mut self, config: crate::rules::RulesConfig) -> Self {
         self.rules = config;
+        self
+    }
+
+    /// Serves the explorer at `/`: a live page of every function's rate, errors, latency,
+    /// callers and objectives, drawn from a short history kept in memory, with its JSON at
+    /// `/api/v1/overview` and `/api/v1/function` (see the crate docs). **On by default**,
+    /// production builds included: it is read-only, behind the same loopback address and bearer
+    /// token as `/metrics`, and costs one thread that reads the registry once per interval (the
+    /// instrumented calls never see it) plus a bounded history (see [`Builder::history`]).
+    /// `explorer(false)` serves `/metrics` and `/rules` only and starts no thread.
+    pub fn explorer(mut self, on: bool) -> Self {
+        self.explorer = on;
+        self
+    }
+
+    /// The explorer's history: one sample every `interval` (10 ms to 1 h; default 1 s), the
+    /// latest `points` kept per series (2 to 2²⁰; default 300, five minutes), at most
+    /// `max_series` series (default 1,024; more are counted as `untracked`). Memory is at
+    /// most about `max_series × (points × 40 B + 32 B × buckets + names)`: 13 MB with the
+    /// defaults, 12 KB per series.
+    pub fn history(mut self, interval: Duration, points: usize, max_series: usize) -> Self {
+        self.history.interval = interval;
+        self.history.points = points;
+        self.history.max_series = max_series;
+        self
+    }
+
+    /// The Prometheus the explorer links its generated queries to (e.g. the one `picometrics
+    /// up` starts); without it the page shows the queries without links.
+    pub fn prometheus_url(mut self, url: impl Into<String>) -> Self {
+        self.history.prometheus_url = Some(url.into());
+        self
+    }
+
+    /// What the explorer shows when it is not this process's registry: e.g. the device
+    /// bridge's store, whose series carry a `device` label (the page then has a device picker).
+    pub fn explorer_source(mut self, source: Arc<dyn picometrics::model::Source + Send + Sync>) -> Self {
+        self.history.source = Some(source);
         self
     }
 
@@ -215,13 +274,23 @@ impl Builder {
         let listener = listen(self.addr)?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel();
-        let config = Arc::new(self);
+        let mut config = self;
+        let sampler = if config.explorer {
+            let history = Arc::new(Mutex::new(explorer::History::new(config.history.clone())));
+            let source =
+                config.history.source.clone().unwrap_or_else(|| Arc::new(picometrics::registry::Registry));
+            config.running = Some(history.clone());
+            Some(explorer::spawn_sampler(history, source, config.history.interval)?)
+        } else {
+            None
+        };
+        let config = Arc::new(config);
         // Built here so a failure is this call's error, not a dead thread.
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
         let thread = std::thread::Builder::new()
             .name("picometrics-exporter".into())
             .spawn(move || runtime.block_on(accept_loop(listener, config, acceptor, stopped)))?;
-        Ok(Server { local_addr, stop: Some(stop), thread: Some(thread) })
+        Ok(Server { local_addr, stop: Some(stop), thread: Some(thread), sampler })
     }
 }
 
@@ -251,6 +320,10 @@ impl std::fmt::Debug for Builder {
             .field("header_timeout", &self.header_timeout)
             .field("connection_timeout", &self.connection_timeout)
             .field("max_header_bytes", &self.max_header_bytes)
+            .field("explorer", &self.explorer)
+            .field("history_interval", &self.history.interval)
+            .field("history_points", &self.history.points)
+            .field("history_max_series", &self.history.max_series)
             .finish_non_exhaustive()
     }
 }
@@ -263,6 +336,8 @@ pub struct Server {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Dropping it stops the explorer's sampler.
+    sampler: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Server {
@@ -271,8 +346,10 @@ impl Server {
         self.local_addr
     }
 
-    /// Stops accepting connections and waits for the server thread to end.
+    /// Stops accepting connections and waits for the server thread to end (the explorer's
+    /// sampler stops too).
     pub fn shutdown(mut self) {
+        self.sampler = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -288,6 +365,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             std::mem::forget(stop);
+        }
+        if let Some(sampler) = self.sampler.take() {
+            std::mem::forget(sampler);
         }
     }
 }
@@ -457,11 +537,43 @@ fn respond(config: &Builder, req: &Request<Incoming>, in_flight: &Arc<AtomicUsiz
     response.map(|rest| Counted { rest, in_flight: in_flight.clone() })
 }
 
+/// What a path asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Metrics,
+    Rules,
+    /// An embedded file of the explorer, with its content type.
+    Asset(&'static str, &'static str),
+    Overview,
+    Function,
+}
+
+fn route(config: &Builder, path: &str) -> Option<Route> {
+    let explorer = config.explorer;
+    Some(match path {
+        "/metrics" => Route::Metrics,
+        "/rules" => Route::Rules,
+        "/" | "/index.html" if explorer => Route::Asset(explorer::PAGE, "text/html; charset=utf-8"),
+        "/explorer.js" if explorer => Route::Asset(explorer::SCRIPT, "text/javascript; charset=utf-8"),
+        "/explorer.css" if explorer => Route::Asset(explorer::STYLE, "text/css; charset=utf-8"),
+        "/api/v1/overview" if explorer => Route::Overview,
+        "/api/v1/function" if explorer => Route::Function,
+        _ => return None,
+    })
+}
+
 fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
     let path = req.uri().path();
-    if path != "/metrics" && path != "/rules" {
-        return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics, alert rules at /rules\n");
-    }
+    let Some(route) = route(config, path) else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            if config.explorer {
+                "not found: the explorer is at /, metrics at /metrics, alert rules at /rules\n"
+            } else {
+                "not found: metrics are at /metrics, alert rules at /rules\n"
+            },
+        );
+    };
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
         r.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -475,15 +587,52 @@ fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
             return r;
         }
     }
-    if path == "/rules" {
+    let head = req.method() == Method::HEAD;
+    let body = |b: Bytes| if head { Bytes::new() } else { b };
+    match route {
+        Route::Asset(text, content_type) => {
+            let mut r = Response::new(body(Bytes::from_static(text.as_bytes())));
+            let headers = r.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            // Everything the page shows comes from devices and code it does not control:
+            // nothing but its own script may run, and it may talk to this server only.
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                ),
+            );
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            return r;
+        }
+        Route::Overview | Route::Function => {
+            let history = config.running.as_ref().expect("the explorer runs when it is routed");
+            let (status, json) = {
+                let history = explorer::lock(history);
+                if route == Route::Overview {
+                    history.overview()
+                } else {
+                    history.function(req.uri().query())
+                }
+            };
+            let mut r = Response::new(body(json.into()));
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let headers = r.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            headers.insert("cache-control", HeaderValue::from_static("no-store"));
+            return r;
+        }
+        Route::Metrics | Route::Rules => {}
+    }
+    if route == Route::Rules {
         let mut rules = String::new();
         // Writing into a `String` cannot fail.
         let _ = crate::rules::write_rules(&mut rules, &config.rules);
-        let mut r = Response::new(if req.method() == Method::HEAD { Bytes::new() } else { rules.into() });
+        let mut r = Response::new(body(rules.into()));
         r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
         return r;
     }
-    let (format, body) = match &config.source {
+    let (format, text) = match &config.source {
         Some(render) => {
             let mut text = String::new();
             render(&mut text);
@@ -494,7 +643,7 @@ fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
             (format, BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())))
         }
     };
-    let mut r = Response::new(if req.method() == Method::HEAD { Bytes::new() } else { body });
+    let mut r = Response::new(body(text));
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     r
 }

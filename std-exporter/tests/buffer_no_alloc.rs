@@ -46,3 +46,44 @@ fn reused_buffer_renders_without_allocating() {
     }
     assert!(allocating.is_empty(), "(iteration, allocations, body length): {allocating:?}");
 }
+
+#[test]
+fn calls_allocate_nothing_while_the_explorer_samples() {
+    // The explorer's sampler reads the registry every 10 ms on its own thread; the calls on
+    // this thread must not notice it.
+    let server = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .history(std::time::Duration::from_millis(10), 50, 16)
+        .serve()
+        .unwrap();
+    for i in 0..10 {
+        parent(i);
+    }
+    let before = allocations_on_this_thread();
+    let started = std::time::Instant::now();
+    let mut calls = 0u32;
+    // At least 30 sampling intervals of calls.
+    while started.elapsed() < std::time::Duration::from_millis(300) {
+        parent(calls);
+        calls += 1;
+    }
+    assert_eq!(allocations_on_this_thread() - before, 0, "{calls} calls allocated");
+    // The sampler did run meanwhile: the overview has seen the calls.
+    let overview = http_get(server.local_addr(), "/api/v1/overview");
+    let json: serde_json::Value = serde_json::from_str(&overview).unwrap();
+    let parent_row =
+        json["functions"].as_array().unwrap().iter().find(|f| f["function"] == "parent").unwrap();
+    assert!(parent_row["calls"].as_u64().unwrap() >= 10, "{parent_row}");
+    server.shutdown();
+}
+
+/// A GET over a plain socket: the body.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response.split_once("\r\n\r\n").unwrap().1.to_owned()
+}

@@ -77,8 +77,9 @@ fn serves_text_and_openmetrics_by_accept_header() {
 fn wrong_paths_methods_and_malformed_requests_get_4xx_and_the_server_lives_on() {
     let s = server();
     let a = s.local_addr();
-    assert_eq!(get(a, "/", "").0, 404);
+    assert_eq!(get(a, "/nothing-here", "").0, 404);
     assert_eq!(get(a, "/metrics/extra", "").0, 404);
+    assert_eq!(get(a, "/api/v1/nothing", "").0, 404);
     let (status, head, _) =
         raw(a, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 405);

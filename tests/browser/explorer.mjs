@@ -1,0 +1,154 @@
+// Drives Debian's headless Chromium through the explorer page of a running demo and (when
+// given) of a bridge fed by the QEMU firmware. Started by tests/tests/explorer.rs:
+//
+//   node explorer.mjs --demo http://127.0.0.1:PORT/ [--bridge http://127.0.0.1:PORT/ --device NAME] --out DIR
+//
+// Exits 0 when every check passed; otherwise prints what failed and exits 1. Each page's
+// screenshot is written to DIR.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith("--") ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []),
+);
+const out = args.out || ".";
+mkdirSync(out, { recursive: true });
+
+const failures = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  // As the workplace's notes say: no sandbox as root, and no background networking, which
+  // this machine's closed network would refuse (and log as errors).
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+/** A page that records console errors, uncaught exceptions and failed requests. */
+async function open(url) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`exception: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
+  await page.goto(url, { waitUntil: "load" });
+  return { page, problems };
+}
+
+/** The table's rows, as the user sees them. */
+const rows = (page) =>
+  page.$$eval("#functions tbody tr.function", (trs) =>
+    trs.map((tr) => ({
+      function: tr.dataset.function,
+      module: tr.dataset.module,
+      device: tr.dataset.device,
+      rate: tr.querySelector("td.rate").textContent,
+      errors: tr.querySelector("td.errors").textContent,
+    })),
+  );
+
+const number = (text) => Number.parseFloat(text);
+
+async function waitFor(what, test, seconds = 30) {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await test();
+    if (value || Date.now() > until) {
+      check(Boolean(value), what);
+      return value;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Points drawn in each chart of the detail panel. */
+const chartPoints = (page) =>
+  page.$$eval("#detail svg[id^=chart-]", (svgs) => svgs.map((s) => [s.id, Number(s.dataset.points || 0), s.querySelectorAll("polyline").length]));
+
+async function demo(url) {
+  const { page, problems } = await open(url);
+  const expected = ["handle_request", "query", "render", "fetch_profile"];
+  const table = await waitFor("the table lists every demo function with a non-zero rate", async () => {
+    const r = await rows(page);
+    return expected.every((f) => r.some((x) => x.function === f && number(x.rate) > 0)) && r;
+  });
+  if (table) {
+    for (const f of ["handle_request", "query"]) {
+      const e = number(table.find((x) => x.function === f).errors);
+      check(Math.abs(e - 10) <= 3, `${f}: error ratio ${e} % is within 3 points of the injected 10 %`);
+    }
+    const p = number(table.find((x) => x.function === "fetch_profile").errors);
+    check(Math.abs(p - 20) <= 5, `fetch_profile: error ratio ${p} % (timeouts) is within 5 points of 20 %`);
+    const modules = await page.$$eval("#functions tbody", (b) => b.map((x) => x.dataset.module));
+    check(modules.join() === "demo,demo::cache,demo::db,demo::profile", `grouped by module: ${modules}`);
+  }
+  check((await page.textContent("#service")).length > 0, "the header shows the service name");
+  check(/v\d/.test(await page.textContent("#build")), "the header shows the build's version");
+
+  // Filtering and sorting.
+  await page.fill("#filter", "fetch");
+  const filtered = await rows(page);
+  check(filtered.length === 1 && filtered[0].function === "fetch_profile", "the filter keeps matching functions only");
+  await page.fill("#filter", "");
+  await page.click("th[data-sort=rate]");
+  const byRate = await page.$$eval("#functions tbody[data-module='demo::profile'] tr.function, #functions tbody tr.function", (t) => t.length);
+  check(byRate >= 4 && (await page.getAttribute("th[data-sort=rate]", "class")).includes("sorted"), "the rate column sorts");
+
+  // A function's detail: charts with points, its callers, its objective, its queries.
+  await page.click("#functions tr.function[data-function=query]");
+  await waitFor("choosing `query` shows its detail", () => page.isVisible("#detail"));
+  await waitFor("its charts are drawn with data points", async () => {
+    const charts = await chartPoints(page);
+    return charts.length === 3 && charts.every(([, points, lines]) => points >= 2 && lines >= 1);
+  });
+  const graph = await page.textContent("#graph");
+  check(graph.includes("handle_request"), "its callers include handle_request");
+  check((await page.$$("#queries li")).length === 9, "its nine generated queries are listed");
+  await page.screenshot({ path: join(out, "explorer-demo-query.png"), fullPage: true });
+
+  await page.click("#functions tr.function[data-function=handle_request]");
+  await waitFor("handle_request's callees include query", async () => (await page.textContent("#graph")).includes("query"));
+  await waitFor("its objective shows the error budget spent", async () => /error budget spent/.test(await page.textContent("#objective")));
+  await waitFor("the latency chart is drawn", async () => (await chartPoints(page))[2][1] >= 2);
+  await page.screenshot({ path: join(out, "explorer-demo.png"), fullPage: true });
+  check(problems.length === 0, `no console errors, exceptions or failed requests: ${JSON.stringify(problems)}`);
+  await page.close();
+}
+
+async function bridge(url, device) {
+  const { page, problems } = await open(url);
+  await waitFor(`the device picker lists ${device}`, async () =>
+    (await page.isVisible("#device-picker")) && (await page.$$eval("#device option", (o) => o.map((x) => x.value))).includes(device),
+  );
+  await page.selectOption("#device", device);
+  const table = await waitFor(`the table shows ${device}'s functions`, async () => {
+    const r = await rows(page);
+    return r.length > 0 && r.every((x) => x.device === device) && r;
+  });
+  if (table) {
+    await page.click(`#functions tr.function[data-device='${device}']`);
+    await waitFor("a device function's detail opens", () => page.isVisible("#detail"));
+  }
+  await page.screenshot({ path: join(out, "explorer-bridge.png"), fullPage: true });
+  check(problems.length === 0, `bridge page: no console errors, exceptions or failed requests: ${JSON.stringify(problems)}`);
+  await page.close();
+}
+
+try {
+  if (args.demo) await demo(args.demo);
+  if (args.bridge) await bridge(args.bridge, args.device);
+} catch (e) {
+  check(false, `the run ended with ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log("all checks passed");
