@@ -18,6 +18,11 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# The explorer's browser tests (tests/tests/explorer.rs): Debian's Chromium and its driver,
+# driven by playwright-core from npm.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -31,6 +36,8 @@ command -v cargo-fuzz >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/c
 # Decodes the firmware's defmt frames (tests/tests/firmware_qemu.rs).
 command -v defmt-print >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/defmt-print" ] \
   || cargo install defmt-print --locked --version 1.2.0
+
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"

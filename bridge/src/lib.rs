@@ -399,19 +399,44 @@ impl Default for Limits {
     }
 }
 
-/// A device's latest complete dump, rendered once when it arrived: one text per family.
+/// A device's latest complete dump, rendered once when it arrived (one text per family), and
+/// kept decoded for the explorer's history.
 #[derive(Debug)]
 struct Device {
     seq: u32,
     parts: [String; 4],
+    dump: Dump,
     last_dump: Instant,
     last_dump_unix_seconds: f64,
     dumps: u64,
 }
 
 impl Device {
+    /// Its rendered text and (about) its decoded dump: what counts against the limits.
     fn bytes(&self) -> usize {
-        self.parts.iter().map(String::len).sum()
+        self.parts.iter().map(String::len).sum::<usize>() + self.dump.bytes()
+    }
+}
+
+impl Dump {
+    /// About the bytes it holds (heap and inline).
+    fn bytes(&self) -> usize {
+        let b = &self.build;
+        let build =
+            b.version.len() + b.commit.len() + b.branch.len() + b.service_name.len() + b.repository_url.len();
+        let functions: usize = self
+            .functions
+            .iter()
+            .map(|f| {
+                std::mem::size_of::<Function>()
+                    + f.function.len()
+                    + f.module.len()
+                    + 8 * (f.bounds.len() + f.counts.len())
+                    + f.callers.iter().map(|(n, m, _)| n.len() + m.len() + 64).sum::<usize>()
+                    + f.objective.as_ref().map_or(0, |o| o.name.len() + 64)
+            })
+            .sum();
+        std::mem::size_of::<Self>() + build + functions
     }
 }
 
@@ -594,7 +619,7 @@ impl Devices {
                     .ok_or_else(|| Skipped::OverBudget { device: pending.device.clone() })?;
                 let now = Instant::now();
                 store.forget_silent(now);
-                let bytes: usize = parts.iter().map(String::len).sum();
+                let bytes = parts.iter().map(String::len).sum::<usize>() + pending.dump.bytes();
                 let device = pending.device.clone();
                 // Room: a device slot and bytes, taken from the devices silent longest.
                 let others = |store: &Store| -> usize {
@@ -612,7 +637,14 @@ impl Devices {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0.0, |d| d.as_secs_f64());
                 let dumps = store.devices.get(&device).map_or(0, |d| d.dumps) + 1;
-                let entry = Device { seq, parts, last_dump: now, last_dump_unix_seconds: unix, dumps };
+                let entry = Device {
+                    seq,
+                    parts,
+                    dump: pending.dump,
+                    last_dump: now,
+                    last_dump_unix_seconds: unix,
+                    dumps,
+                };
                 let previous = store.devices.insert(device.clone(), entry).map(|d| d.seq);
                 Ok(Some(match previous {
                     None => Committed::New { device },
@@ -676,6 +708,26 @@ impl Devices {
         // Writing into a `String` cannot fail.
         let _ = self.render(&mut s);
         s
+    }
+}
+
+/// Every device's latest dump as the exposition model (each series with its `device` label),
+/// read under the store's lock: what the explorer's history samples.
+impl Source for Devices {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.functions(each)?;
+        }
+        Ok(())
+    }
+
+    fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.builds(each)?;
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `picometrics-bridge`: lets Prometheus scrape devices that dump their metrics as
 //! [`picometrics::frame`]s — reads the frames from a serial device, a TCP socket or stdin, keeps
 //! the latest complete dump per device and serves them all at `/metrics` (each series with a
-//! `device` label).
+//! `device` label), with the explorer page at `/` (pick a device; `--no-explorer` turns it off).
 //!
 //! ```text
 //! picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])
@@ -63,6 +63,15 @@ struct Args {
     /// A device is forgotten after this long without a complete dump.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     forget_after: u64,
+    /// Serve /metrics and /rules only: no explorer page at / (and no history).
+    #[arg(long)]
+    no_explorer: bool,
+    /// Series the explorer keeps a history of (each about 12 KB for five minutes).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    history_series: usize,
+    /// A Prometheus the explorer links its queries to (e.g. the one `picometrics up` starts).
+    #[arg(long, value_name = "URL")]
+    prometheus_url: Option<String>,
 }
 
 /// Where frames come from.
@@ -97,9 +106,17 @@ fn main() -> ExitCode {
     let devices = Arc::new(Devices::with_limits(limits));
     let served = devices.clone();
     let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
-        let b = b.metrics_source(move |out| {
-            let _ = served.render(out);
-        });
+        let b = b
+            .metrics_source(move |out| {
+                let _ = served.render(out);
+            })
+            .explorer(!args.no_explorer)
+            .history(Duration::from_secs(1), 300, args.history_series)
+            .explorer_source(devices.clone());
+        let b = match &args.prometheus_url {
+            Some(url) => b.prometheus_url(url.clone()),
+            None => b,
+        };
         let b = match &args.bearer_token {
             Some(token) => b.bearer_token(token.clone()),
             None => b,
@@ -117,7 +134,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The first line names the address: scripts and tests read it.
     log(format_args!("serving http://{}/metrics", server.local_addr()));
+    if !args.no_explorer {
+        log(format_args!("explorer at http://{}/ (a device picker lists the devices)", server.local_addr()));
+    }
     let mut reader = FrameReader::new();
     // The last failure to open the source, logged once rather than on every retry.
     let mut failing: Option<String> = None;

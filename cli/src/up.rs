@@ -71,7 +71,11 @@ pub fn run(targets: &[String], listen: &str, interval: u64, prometheus: &str) ->
     }
     let config_file = dir.join("prometheus.yml");
     std::fs::write(&config_file, config(targets, interval.max(1), &rule_files)).map_err(|e| e.to_string())?;
-    let child = Command::new(prometheus)
+    let mut command = Command::new(prometheus);
+    // Its own process group: a terminal's Ctrl-C reaches this command, which stops it.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
         .arg(format!("--config.file={}", config_file.display()))
         .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address={listen}"))
@@ -90,7 +94,7 @@ pub fn run(targets: &[String], listen: &str, interval: u64, prometheus: &str) ->
     ctrlc::set_handler(move || on_signal.store(true, Ordering::Relaxed)).map_err(|e| e.to_string())?;
     println!("Prometheus: http://{listen}  (alerts: http://{listen}/alerts, rules: http://{listen}/rules)");
     for t in targets {
-        println!("metrics:    http://{t}/metrics");
+        println!("explorer:   http://{t}/  (metrics: http://{t}/metrics)");
     }
     println!("Ctrl-C stops Prometheus and removes its data ({}).", started.dir.display());
     while !stop.load(Ordering::Relaxed) {

@@ -99,16 +99,20 @@ function renderTable() {
     body.append(el("tr", { class: "module" }, el("th", { colspan: columns }, module)));
     for (const r of rows.filter((r) => r.module === module).sort(compare)) {
       const errorClass = r.error_ratio > 0.05 ? "number bad" : "number";
+      // Values over all calls so far (nothing in the window) are shown muted.
+      const muted = r.window ? "" : " muted";
+      const title = r.window ? null : "no calls lately: over all calls so far";
       const tr = el(
         "tr",
         { class: sameSeries(r, state.selected) ? "function selected" : "function", "data-function": r.function, "data-module": r.module, "data-device": r.device || "" },
         el("td", { class: "name" }, r.function),
         el("td", { class: "device-column" }, r.device || ""),
+        el("td", { class: "number calls" }, String(r.calls)),
         el("td", { class: "number rate" }, rate(r.rate)),
-        el("td", { class: `${errorClass} errors` }, percent(r.error_ratio)),
-        el("td", { class: "number" }, duration(r.p50)),
-        el("td", { class: "number" }, duration(r.p95)),
-        el("td", { class: "number" }, duration(r.p99)),
+        el("td", { class: `${errorClass} errors${muted}`, title }, percent(r.error_ratio)),
+        el("td", { class: `number${muted}`, title }, duration(r.p50)),
+        el("td", { class: `number${muted}`, title }, duration(r.p95)),
+        el("td", { class: `number${muted}`, title }, duration(r.p99)),
         el("td", { class: "number" }, r.concurrent === null ? "" : String(r.concurrent)),
         el("td", {}, objectiveText(r.objective)),
       );

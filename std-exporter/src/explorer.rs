@@ -14,7 +14,8 @@
 //!   (series over the limit), and `functions`: one row per series with `device`, `function`,
 //!   `module`, lifetime `calls` and `errors`, and over the last window `rate` (calls/s),
 //!   `error_ratio` (0–1), `p50`/`p95`/`p99` (seconds), plus `concurrent` and `objective`.
-//!   Values that cannot be known yet (no calls in the window) are `null`.
+//!   With no calls in the window, `window` is `false` and the ratio and percentiles are over
+//!   all calls so far; values that cannot be known at all are `null`.
 //! - `GET /api/v1/function?function=F&module=M[&device=D]`: that row, plus `points` (each with
 //!   `t` in Unix milliseconds, `rate`, `error_ratio`, `p50`, `p95`, `p99`, `concurrent`),
 //!   `callers` and `callees` (edges with `calls` and `errors`; a caller with empty names is
@@ -306,10 +307,18 @@ impl Series {
     }
 
     fn row<'a>(&'a self, key: &'a Key, window: Duration) -> Row<'a> {
-        let (rate, error_ratio) = Self::rates(self.recent(window));
-        let window_counts: Vec<u64> =
+        let (rate, mut error_ratio) = Self::rates(self.recent(window));
+        let mut counts: Vec<u64> =
             self.counts.iter().zip(&self.anchors[0].1).map(|(&n, &o)| increase(n, o)).collect();
-        let q = |q| picometrics::report::quantile_nanos(&self.bounds, &window_counts, q).map(|ns| ns / 1e9);
+        // No calls lately (a device that dumped once, an idle function): what all calls so
+        // far say is more useful than nothing, and `window: false` says so.
+        let window = counts.iter().any(|&c| c > 0) || error_ratio.is_some();
+        if !window {
+            counts.copy_from_slice(&self.counts);
+            let calls = self.totals.sum();
+            error_ratio = (calls > 0).then(|| self.totals.error as f64 / calls as f64);
+        }
+        let q = |q| picometrics::report::quantile_nanos(&self.bounds, &counts, q).map(|ns| ns / 1e9);
         Row {
             device: (!key.0.is_empty()).then_some(key.0.as_str()),
             function: &key.2,
@@ -319,6 +328,7 @@ impl Series {
             errors: self.totals.error,
             rate,
             error_ratio,
+            window,
             p50: q(0.5),
             p95: q(0.95),
             p99: q(0.99),
@@ -366,6 +376,8 @@ struct Row<'a> {
     errors: u64,
     rate: Option<f64>,
     error_ratio: Option<f64>,
+    /// Whether `error_ratio` and the percentiles are over the window (else over all calls).
+    window: bool,
     p50: Option<f64>,
     p95: Option<f64>,
     p99: Option<f64>,

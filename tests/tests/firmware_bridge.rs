@@ -7,96 +7,35 @@
 mod common;
 
 use common::{parse, Sample};
-use picometrics_integration_tests::firmware;
-use std::io::{BufRead, BufReader, Read, Write};
+use picometrics_integration_tests::bridge::Bridge;
+use picometrics_integration_tests::{firmware, Running};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const TARGET: &str = "thumbv7em-none-eabihf";
 const DEVICE: &str = "lm3s6965evb";
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Bridge {
-    _child: Running,
-    stdin: Option<std::process::ChildStdin>,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Bridge {
-    fn start(source: &[&str], stdin: Stdio) -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut child = Command::new(env!("CARGO"))
-            .args(["run", "-q", "-p", "picometrics-bridge", "--bin", "picometrics-bridge", "--"])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(source)
-            .current_dir(root)
-            .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cargo run picometrics-bridge");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let first = lines.next().expect("bridge output").unwrap();
-        let addr = first
-            .strip_prefix("picometrics-bridge: serving http://")
-            .and_then(|r| r.strip_suffix("/metrics"))
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .to_owned();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Self { stdin: child.stdin.take(), _child: Running(child), addr, log }
-    }
-
-    fn metrics(&self) -> String {
-        ureq::get(&format!("http://{}/metrics", self.addr))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    }
-
-    /// Scrapes until `sample`'s count reaches `calls` (the last dump arrived).
-    fn wait_for_calls(&self, calls: f64) -> Vec<Sample> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let samples = parse(&self.metrics());
-            let count = common::all(
-                &samples,
-                "function_calls_duration_seconds_count",
-                &[("device", DEVICE), ("function", "sample")],
-            );
-            if count.first().is_some_and(|s| s.value == calls) {
-                return samples;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no dump with {calls} calls; log: {:?}",
-                self.log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+/// Scrapes until `sample`'s count reaches `calls` (the last dump arrived).
+fn wait_for_calls(bridge: &Bridge, calls: f64) -> Vec<Sample> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let samples = parse(&bridge.metrics());
+        let count = common::all(
+            &samples,
+            "function_calls_duration_seconds_count",
+            &[("device", DEVICE), ("function", "sample")],
+        );
+        if count.first().is_some_and(|s| s.value == calls) {
+            return samples;
         }
-    }
-
-    fn logged(&self, needle: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+        assert!(
+            Instant::now() < deadline,
+            "no dump with {calls} calls; log: {:?}",
+            bridge.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -131,7 +70,7 @@ fn firmware_frames_over_qemu_serial_tcp_reach_prometheus_text() {
     qemu.0.stdout.take().unwrap().read_to_string(&mut text).unwrap();
     let text_dump = parse(&text);
 
-    let served = bridge.wait_for_calls(50.0);
+    let served = wait_for_calls(&bridge, 50.0);
     assert_same(&text_dump, &served);
     assert!(bridge.logged(&format!("first dump from {DEVICE:?}")));
     // What Prometheus will scrape passes its own linter.
@@ -160,7 +99,7 @@ fn bridge_on_stdin_survives_garbage_truncation_unknown_versions_and_bad_http() {
     let mut input = bridge.stdin.take().unwrap();
     input.write_all(&stream).unwrap();
     drop(input);
-    let served = bridge.wait_for_calls(50.0);
+    let served = wait_for_calls(&bridge, 50.0);
     assert_same(&text_dump, &served);
     let skipped: f64 =
         served.iter().filter(|s| s.name == "picometrics_bridge_frames_skipped_total").map(|s| s.value).sum();
@@ -203,7 +142,7 @@ fn bridge_reads_a_serial_device() {
     }
     master.write_all(&run.uart).unwrap();
     master.flush().unwrap();
-    assert_same(&text_dump, &bridge.wait_for_calls(50.0));
+    assert_same(&text_dump, &wait_for_calls(&bridge, 50.0));
     drop(slave);
 }
 

@@ -6,58 +6,14 @@
 //! Prometheus' own parser (a target whose output fails to parse has `up == 0`).
 
 use picometrics::queries::Query;
-use std::io::{BufRead, BufReader};
+use picometrics_integration_tests::{start_demo, Running};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Kills the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Starts the demo; returns it and its `host:port`.
-fn start_demo(root: &Path) -> (Running, String) {
-    let mut child = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "-q",
-            "-p",
-            "picometrics-exporter",
-            "--features",
-            "exemplars",
-            "--example",
-            "demo",
-            "--",
-        ])
-        .args(["--listen", "127.0.0.1:0", "--duration", "120"])
-        .current_dir(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("cargo run the demo");
-    let stdout = child.stdout.take().unwrap();
-    let demo = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("demo output").unwrap();
-    let addr = first
-        .strip_prefix("metrics: http://")
-        .and_then(|r| r.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (demo, addr)
 }
 
 fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
@@ -135,9 +91,8 @@ fn temp_dir_named(name: &str) -> PathBuf {
 
 #[test]
 fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dir = temp_dir();
-    let (_demo, target) = start_demo(&root);
+    let (_demo, target) = start_demo(120);
     let (_prometheus, base) = start_prometheus(&dir, &target);
 
     // Wait for Prometheus, then for enough scrapes for `rate()`.
