@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct CountingAllocator;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Bytes allocated and not yet freed, by every thread.
+static LIVE_BYTES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 thread_local! {
     // `const`, no destructor: reading it never allocates, so the allocator may use it.
@@ -27,6 +29,12 @@ pub fn allocations_on_this_thread() -> u64 {
     ON_THIS_THREAD.with(std::cell::Cell::get)
 }
 
+/// Bytes allocated and not freed so far, by every thread of the process.
+#[allow(dead_code)]
+pub fn live_bytes() -> i64 {
+    LIVE_BYTES.load(Ordering::SeqCst)
+}
+
 fn count() {
     ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     ON_THIS_THREAD.with(|c| c.set(c.get() + 1));
@@ -36,17 +44,20 @@ fn count() {
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
+        LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: our caller upholds `GlobalAlloc::alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         // SAFETY: our caller upholds `GlobalAlloc::dealloc`'s contract.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count();
+        LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
         // SAFETY: our caller upholds `GlobalAlloc::realloc`'s contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
