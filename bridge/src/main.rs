@@ -14,6 +14,7 @@
 
 use clap::{ArgGroup, Parser};
 use picometrics_bridge::{Committed, Devices, FrameReader, Limits};
+use picometrics_exporter::push;
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,6 +73,39 @@ struct Args {
     /// A Prometheus the explorer links its queries to (e.g. the one `picometrics up` starts).
     #[arg(long, value_name = "URL")]
     prometheus_url: Option<String>,
+    /// Push every device's latest dump by Prometheus remote write to URL (e.g.
+    /// http://prometheus:9090/api/v1/write, a Mimir's /api/v1/push).
+    #[arg(long, value_name = "URL")]
+    remote_write: Option<String>,
+    /// Push every device's latest dump by OTLP/HTTP to URL (e.g.
+    /// http://collector:4318/v1/metrics).
+    #[arg(long, value_name = "URL")]
+    otlp: Option<String>,
+    /// Seconds between two pushes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    push_interval: u64,
+    /// A label on every remote-write series, e.g. `job=fleet`; repeat for more.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = name_value)]
+    external_label: Vec<(String, String)>,
+    /// A header on every push, e.g. `X-Scope-OrgID: tenant-1` (credentials: --push-bearer-token);
+    /// repeat for more.
+    #[arg(long, value_name = "NAME: VALUE", value_parser = header)]
+    push_header: Vec<(String, String)>,
+    /// Send `Authorization: Bearer TOKEN` with every push.
+    #[arg(long, value_name = "TOKEN")]
+    push_bearer_token: Option<String>,
+}
+
+/// `NAME=VALUE`.
+fn name_value(s: &str) -> Result<(String, String), String> {
+    let (n, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
+    Ok((n.trim().to_owned(), v.to_owned()))
+}
+
+/// `NAME: VALUE`.
+fn header(s: &str) -> Result<(String, String), String> {
+    let (n, v) = s.split_once(':').ok_or("expected NAME: VALUE")?;
+    Ok((n.trim().to_owned(), v.trim().to_owned()))
 }
 
 /// Where frames come from.
@@ -109,6 +143,7 @@ fn main() -> ExitCode {
         let b = b
             .metrics_source(move |out| {
                 let _ = served.render(out);
+                let _ = push::write_metrics(out, picometrics::render::Format::Prometheus);
             })
             .explorer(!args.no_explorer)
             .history(Duration::from_secs(1), 300, args.history_series)
@@ -136,6 +171,35 @@ fn main() -> ExitCode {
     };
     // The first line names the address: scripts and tests read it.
     log(format_args!("serving http://{}/metrics", server.local_addr()));
+    let mut pushers = Vec::new();
+    for (url, builder) in [
+        (&args.remote_write, push::Builder::remote_write as fn(String) -> push::Builder),
+        (&args.otlp, push::Builder::otlp as fn(String) -> push::Builder),
+    ] {
+        let Some(url) = url else { continue };
+        let mut b = builder(url.clone())
+            .interval(Duration::from_secs(args.push_interval.max(1)))
+            .source(devices.clone());
+        for (name, value) in &args.external_label {
+            b = b.external_label(name, value);
+        }
+        for (name, value) in &args.push_header {
+            b = b.header(name, value);
+        }
+        if let Some(token) = &args.push_bearer_token {
+            b = b.bearer_token(token);
+        }
+        match b.start() {
+            Ok(pusher) => {
+                log(format_args!("pushing to {url} every {} s", args.push_interval.max(1)));
+                pushers.push(pusher);
+            }
+            Err(e) => {
+                eprintln!("picometrics-bridge: cannot push to {url}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if !args.no_explorer {
         log(format_args!("explorer at http://{}/ (a device picker lists the devices)", server.local_addr()));
     }

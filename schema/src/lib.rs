@@ -126,6 +126,36 @@ pub const BRIDGE_SOURCE_UP: Metric = Metric {
     kind: Kind::Gauge,
 };
 
+/// Pushes a push exporter delivered, by [`label::EXPORTER`].
+pub const PUSH_REQUESTS: Metric = Metric {
+    name: "picometrics_push_requests_total",
+    help: "Pushes delivered (answered 2xx) by each push exporter",
+    kind: Kind::Counter,
+};
+
+/// Pushes that failed, by [`label::EXPORTER`] and [`label::REASON`] (`connection`, `timeout`,
+/// `server_error` and `throttled` are retried; `rejected` (4xx) is not; `dropped` is a pending
+/// push dropped because the queue was full).
+pub const PUSH_FAILURES: Metric = Metric {
+    name: "picometrics_push_failures_total",
+    help: "Push attempts that failed, and pending pushes dropped, by exporter and reason",
+    kind: Kind::Counter,
+};
+
+/// When a push exporter last delivered, in Unix seconds.
+pub const PUSH_LAST_SUCCESS: Metric = Metric {
+    name: "picometrics_push_last_success_timestamp_seconds",
+    help: "Unix time of the last push each exporter delivered",
+    kind: Kind::Gauge,
+};
+
+/// Pushes waiting to be delivered.
+pub const PUSH_PENDING: Metric = Metric {
+    name: "picometrics_push_pending",
+    help: "Pushes each exporter holds, waiting to be delivered",
+    kind: Kind::Gauge,
+};
+
 /// Label names.
 pub mod label {
     /// The function's name (`Type::method` for methods).
@@ -150,8 +180,10 @@ pub mod label {
     pub const LE: &str = "le";
     /// The device a bridged series comes from.
     pub const DEVICE: &str = "device";
-    /// Why the bridge skipped something.
+    /// Why the bridge skipped something, or why a push failed.
     pub const REASON: &str = "reason";
+    /// Which push exporter (`remote_write`, `otlp`).
+    pub const EXPORTER: &str = "exporter";
     /// `build_info`: the crate version.
     pub const VERSION: &str = "version";
     /// `build_info`: the commit.

@@ -6,6 +6,8 @@ mod collector;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
 mod explorer;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod rules;
 mod server;
 
@@ -110,6 +112,8 @@ impl MetricsBuffer {
         self.text.clear();
         // Writing into a `String` cannot fail.
         let _ = picometrics::render::write(&mut self.text, &picometrics::registry::Registry, format.into());
+        #[cfg(feature = "push")]
+        self.append_push_metrics(format);
         // Keep a quarter more room than this render needed: counters gain digits and callers
         // appear over time, and the next render should still fit without reallocating.
         let want = self.text.len() + self.text.len() / 4 + 256;
@@ -117,6 +121,22 @@ impl MetricsBuffer {
             self.text.reserve(want - self.text.len());
         }
         &self.text
+    }
+}
+
+impl MetricsBuffer {
+    /// The pushers' own families, before OpenMetrics' `# EOF`.
+    #[cfg(feature = "push")]
+    fn append_push_metrics(&mut self, format: Format) {
+        const EOF: &str = "# EOF\n";
+        let eof = format == Format::OpenMetrics && self.text.ends_with(EOF);
+        if eof {
+            self.text.truncate(self.text.len() - EOF.len());
+        }
+        let _ = push::write_metrics(&mut self.text, format.into());
+        if eof {
+            self.text.push_str(EOF);
+        }
     }
 }
 

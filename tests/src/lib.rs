@@ -3,6 +3,7 @@
 
 pub mod bridge;
 pub mod firmware;
+pub mod prometheus;
 pub mod size;
 
 use std::io::{BufRead, BufReader, Write};

@@ -6,70 +6,23 @@
 //! Prometheus' own parser (a target whose output fails to parse has `up == 0`).
 
 use picometrics::queries::Query;
+use picometrics_integration_tests::prometheus::{query, run, temp_dir_named, try_query};
 use picometrics_integration_tests::{start_demo, Running};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn start_prometheus(dir: &Path, target: &str) -> (Running, String) {
     // The alerting and recording rules for the demo's objectives, as its endpoint serves them.
     let rules =
         ureq::get(&format!("http://{target}/rules")).call().unwrap().body_mut().read_to_string().unwrap();
     std::fs::write(dir.join("rules.yml"), rules).unwrap();
-    run_prometheus(
+    run(
         dir,
         &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\nscrape_configs:\n  - job_name: demo\n    static_configs:\n      - targets: ['{target}']\n"
         ),
+        &["--enable-feature=exemplar-storage"],
     )
-}
-
-/// Starts Prometheus on a free loopback port with `config` (its prometheus.yml) in `dir`.
-fn run_prometheus(dir: &Path, config_text: &str) -> (Running, String) {
-    let port = free_port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, config_text).unwrap();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=warn")
-        .arg("--enable-feature=exemplar-storage")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus not found: run scripts/test.sh, which installs Debian's `prometheus`");
-    (Running(child), format!("http://127.0.0.1:{port}"))
-}
-
-/// Runs an instant query; returns `(labels, value)` per series.
-fn query(base: &str, promql: &str) -> Vec<(serde_json::Value, f64)> {
-    try_query(base, promql).unwrap_or_else(|e| panic!("query {promql}: {e}"))
-}
-
-/// `query`, or the error while Prometheus is still starting.
-fn try_query(base: &str, promql: &str) -> Result<Vec<(serde_json::Value, f64)>, String> {
-    let text = ureq::get(&format!("{base}/api/v1/query"))
-        .query("query", promql)
-        .call()
-        .map_err(|e| e.to_string())?
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    assert_eq!(body["status"], "success", "{promql}: {body}");
-    let series = body["data"]["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["metric"].clone(), s["value"][1].as_str().unwrap().parse::<f64>().unwrap()))
-        .collect::<Vec<_>>();
-    Ok(series)
 }
 
 fn generated(q: Query, function: &str, module: &str) -> String {
@@ -80,13 +33,6 @@ fn generated(q: Query, function: &str, module: &str) -> String {
 
 fn temp_dir() -> PathBuf {
     temp_dir_named("demo")
-}
-
-fn temp_dir_named(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("picometrics-prometheus-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -241,12 +187,13 @@ fn prometheus_scrapes_over_https_with_tls_config_and_a_token() {
         .serve()
         .unwrap();
     let target = server.local_addr();
-    let (prometheus, base) = run_prometheus(
+    let (prometheus, base) = run(
         &dir,
         &format!(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tls\n    scheme: https\n    authorization:\n      credentials: t0ken\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    static_configs:\n      - targets: ['{target}']\n",
             dir.join("cert.pem").display()
         ),
+        &[],
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

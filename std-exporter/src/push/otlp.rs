@@ -1,0 +1,226 @@
+//! OTLP/HTTP metrics (protobuf): the model's series as an `ExportMetricsServiceRequest`, with
+//! the message types of the `opentelemetry-proto` crate (no OpenTelemetry SDK anywhere).
+//!
+//! The mapping, chosen so that an OpenTelemetry Collector's Prometheus exporter (which adds
+//! `_total` to monotonic sums and the unit's suffix, `_seconds` for `s`) reproduces the series
+//! of `/metrics`:
+//! - `function_calls`: a monotonic cumulative sum, one point per caller and result;
+//! - `function_calls_duration` (unit `s`): a cumulative explicit-bucket histogram with the
+//!   function's bounds in seconds;
+//! - `function_calls_concurrent`: a gauge, for functions that track it;
+//! - `build_info`: a gauge of 1;
+//! - resource attributes `service.name` and `service.version` from `build_info` (one resource
+//!   per process, or per device behind the bridge); every label of `/metrics` (`function`,
+//!   `module`, `service_name`, `objective_*`, `caller_*`, `result`, `device`, …) is a data-point
+//!   attribute under its autometrics name.
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric,
+    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use picometrics::model::{Family, FunctionSeries, Source};
+use picometrics::schema::{self, label};
+use std::convert::Infallible;
+
+/// The unit suffix of the duration family's Prometheus name: OTLP carries it as the unit.
+const SECONDS_SUFFIX: &str = "_seconds";
+
+fn attribute(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
+}
+
+/// The attributes of a model label walk, then `more`.
+fn attributes(
+    walk: impl FnOnce(&mut dyn FnMut(&str, &str) -> Result<(), Infallible>) -> Result<(), Infallible>,
+    more: &[(&str, &str)],
+) -> Vec<KeyValue> {
+    let mut out = Vec::new();
+    let _ = walk(&mut |k, v| {
+        out.push(attribute(k, v));
+        Ok(())
+    });
+    out.extend(more.iter().map(|(k, v)| attribute(k, v)));
+    out
+}
+
+/// One resource's points, family by family.
+#[derive(Default)]
+struct Points {
+    /// The extra label's value (`device`) this resource stands for.
+    extra: Option<String>,
+    resource: Vec<KeyValue>,
+    calls: Vec<NumberDataPoint>,
+    durations: Vec<HistogramDataPoint>,
+    concurrent: Vec<NumberDataPoint>,
+    builds: Vec<NumberDataPoint>,
+}
+
+/// Start and end of every cumulative point.
+#[derive(Clone, Copy)]
+struct Times {
+    start: u64,
+    now: u64,
+}
+
+impl Times {
+    fn number(self, attributes: Vec<KeyValue>, value: number_data_point::Value) -> NumberDataPoint {
+        NumberDataPoint {
+            attributes,
+            start_time_unix_nano: self.start,
+            time_unix_nano: self.now,
+            value: Some(value),
+            ..Default::default()
+        }
+    }
+}
+
+impl Points {
+    fn function(&mut self, s: &FunctionSeries<'_>, t: Times) {
+        let _ = s.for_each_caller(|caller_function, caller_module, totals| {
+            for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
+                let more = [
+                    (label::CALLER_FUNCTION, caller_function),
+                    (label::CALLER_MODULE, caller_module),
+                    (label::RESULT, result),
+                ];
+                let attributes = attributes(|f| s.for_each_label(Family::Calls, f), &more);
+                self.calls.push(t.number(attributes, number_data_point::Value::AsInt(value as i64)));
+            }
+            Ok::<_, Infallible>(())
+        });
+        self.durations.push(HistogramDataPoint {
+            attributes: attributes(|f| s.for_each_label(Family::Duration, f), &[]),
+            start_time_unix_nano: t.start,
+            time_unix_nano: t.now,
+            count: s.count(),
+            sum: Some(s.sum_nanos as f64 / 1e9),
+            bucket_counts: s.counts.to_vec(),
+            explicit_bounds: s.bounds.iter().map(|&b| b as f64 / 1e9).collect(),
+            ..Default::default()
+        });
+        if let Some(value) = s.concurrent {
+            let attributes = attributes(|f| s.for_each_label(Family::Concurrent, f), &[]);
+            self.concurrent.push(t.number(attributes, number_data_point::Value::AsInt(value as i64)));
+        }
+    }
+
+    fn into_resource(self) -> ResourceMetrics {
+        let cumulative = AggregationTemporality::Cumulative as i32;
+        let metric = |m: &schema::Metric, name: &str, unit: &str, data| Metric {
+            name: name.into(),
+            description: m.help.into(),
+            unit: unit.into(),
+            data: Some(data),
+            ..Default::default()
+        };
+        let calls = &schema::FUNCTION_CALLS;
+        let duration = &schema::FUNCTION_CALLS_DURATION;
+        let concurrent = &schema::FUNCTION_CALLS_CONCURRENT;
+        let mut metrics = vec![
+            metric(
+                calls,
+                calls.openmetrics_family(),
+                "",
+                metric::Data::Sum(Sum {
+                    data_points: self.calls,
+                    aggregation_temporality: cumulative,
+                    is_monotonic: true,
+                }),
+            ),
+            metric(
+                duration,
+                duration.name.strip_suffix(SECONDS_SUFFIX).unwrap_or(duration.name),
+                "s",
+                metric::Data::Histogram(Histogram {
+                    data_points: self.durations,
+                    aggregation_temporality: cumulative,
+                }),
+            ),
+        ];
+        if !self.concurrent.is_empty() {
+            metrics.push(metric(
+                concurrent,
+                concurrent.name,
+                "",
+                metric::Data::Gauge(Gauge { data_points: self.concurrent }),
+            ));
+        }
+        if !self.builds.is_empty() {
+            let build = &schema::BUILD_INFO;
+            metrics.push(metric(
+                build,
+                build.name,
+                "",
+                metric::Data::Gauge(Gauge { data_points: self.builds }),
+            ));
+        }
+        ResourceMetrics {
+            resource: Some(Resource { attributes: self.resource, ..Default::default() }),
+            scope_metrics: vec![ScopeMetrics {
+                scope: Some(InstrumentationScope {
+                    name: "picometrics".into(),
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    ..Default::default()
+                }),
+                metrics,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+}
+
+/// The request for `source`: points of cumulative series started at `start_ns`, read at
+/// `now_ns` (Unix nanoseconds).
+pub fn request(source: &dyn Source, start_ns: u64, now_ns: u64) -> ExportMetricsServiceRequest {
+    let t = Times { start: start_ns, now: now_ns };
+    let mut resources: Vec<Points> = Vec::new();
+    let _ = source.builds(&mut |b| {
+        let extra = b.extra.map(|(_, v)| v.to_owned());
+        let mut points = Points {
+            extra,
+            resource: vec![
+                attribute("service.name", b.service_name),
+                attribute("service.version", b.version),
+            ],
+            ..Points::default()
+        };
+        points
+            .builds
+            .push(t.number(attributes(|f| b.for_each_label(f), &[]), number_data_point::Value::AsInt(1)));
+        resources.push(points);
+        Ok(())
+    });
+    let _ = source.functions(&mut |s| {
+        let extra = s.extra.map(|(_, v)| v);
+        let index = match resources.iter().position(|r| r.extra.as_deref() == extra) {
+            Some(i) => i,
+            None => {
+                // A series without a build of its origin: a resource named by its service.
+                resources.push(Points {
+                    extra: extra.map(Into::into),
+                    resource: vec![attribute("service.name", s.service_name)],
+                    ..Points::default()
+                });
+                resources.len() - 1
+            }
+        };
+        resources[index].function(s, t);
+        Ok(())
+    });
+    ExportMetricsServiceRequest {
+        resource_metrics: resources.into_iter().map(Points::into_resource).collect(),
+    }
+}
+
+/// The request body (`application/x-protobuf`).
+pub fn encode(source: &dyn Source, start_ns: u64, now_ns: u64) -> Vec<u8> {
+    prost::Message::encode_to_vec(&request(source, start_ns, now_ns))
+}
