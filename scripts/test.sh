@@ -38,6 +38,10 @@ command -v defmt-print >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/
   || cargo install defmt-print --locked --version 1.2.0
 
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# The OTLP test's independent decoder: the official schema's Python package, pinned.
+python3 -m venv target/otlp-venv
+target/otlp-venv/bin/pip install -q --disable-pip-version-check -r tests/otlp/requirements.txt
+touch target/otlp-venv/.installed
 
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"

@@ -1,0 +1,160 @@
+//! OTLP push checked by an independent decoder: the official protobuf schema's Python package
+//! (`opentelemetry-proto`, in a venv under `target/`) decodes every request in a loopback
+//! receiver (`tests/otlp/receiver.py`); names, kinds, temporality, bounds, counts, attributes and
+//! resource attributes must match this process's registry snapshot.
+
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+use picometrics::picometrics;
+use picometrics_exporter::push;
+use picometrics_integration_tests::{root, Running};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SLO: Objective = Objective::new("otlp")
+    .success_rate(ObjectivePercentile::P99)
+    .latency(ObjectiveLatency::Ms10, ObjectivePercentile::P95);
+
+#[picometrics(objective = SLO, track_concurrency)]
+fn otlp_outer(i: u64) -> Result<u64, u64> {
+    if i % 4 == 0 {
+        Err(i)
+    } else {
+        Ok(otlp_inner(i))
+    }
+}
+
+#[picometrics]
+fn otlp_inner(i: u64) -> u64 {
+    i + 1
+}
+
+/// The receiver's Python, with the pinned packages installed once.
+fn python() -> std::path::PathBuf {
+    let venv = root().join("target/otlp-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() || !venv.join(".installed").exists() {
+        let ok =
+            Command::new("python3").arg("-m").arg("venv").arg(&venv).status().expect("python3").success();
+        assert!(ok, "python3 -m venv");
+        let ok = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "-r"])
+            .arg(root().join("tests/otlp/requirements.txt"))
+            .status()
+            .expect("pip")
+            .success();
+        assert!(ok, "pip install -r tests/otlp/requirements.txt");
+        std::fs::write(venv.join(".installed"), "").unwrap();
+    }
+    python
+}
+
+fn attr<'a>(point: &'a Value, key: &str) -> &'a str {
+    point["attributes"][key].as_str().unwrap_or_default()
+}
+
+#[test]
+fn otlp_requests_decode_with_the_official_schema_and_match_the_snapshot() {
+    for i in 0..40 {
+        let _ = otlp_outer(i);
+    }
+    let mut child = Command::new(python())
+        .arg(root().join("tests/otlp/receiver.py"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the OTLP receiver");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let _receiver = Running(child);
+    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let started = Instant::now();
+    let pusher = push::Builder::otlp(format!("http://127.0.0.1:{port}/v1/metrics"))
+        .interval(Duration::from_millis(300))
+        .start()
+        .unwrap();
+    let first: Value = serde_json::from_str(&lines.next().expect("a request")).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let second: Value = serde_json::from_str(&lines.next().expect("a second request")).unwrap();
+    pusher.shutdown();
+
+    // The snapshot, taken after the calls (nothing calls them meanwhile).
+    let module = module_path!();
+    let outer = picometrics::registry::find("otlp_outer", module).unwrap();
+    let snapshot = outer.snapshot();
+    let totals = snapshot.calls.total();
+    assert_eq!((totals.ok, totals.error), (30, 10));
+
+    for request in [&first, &second] {
+        let resources = request["resources"].as_array().unwrap();
+        assert_eq!(resources.len(), 1, "one process, one resource");
+        let resource = &resources[0];
+        assert_eq!(resource["attributes"]["service.name"], picometrics::registry::service_name());
+        assert_eq!(resource["attributes"]["service.version"], picometrics::registry::build_info().version);
+        let metric = |name: &str| {
+            resource["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == name)
+                .unwrap_or_else(|| panic!("{name} in {resource}"))
+                .clone()
+        };
+
+        // Calls: a monotonic cumulative sum (temporality 2), by caller and result.
+        let calls = metric("function_calls");
+        assert_eq!((calls["kind"].as_str(), calls["monotonic"].as_bool()), (Some("sum"), Some(true)));
+        assert_eq!(calls["temporality"], 2, "AGGREGATION_TEMPORALITY_CUMULATIVE");
+        assert_eq!(calls["scope"], "picometrics");
+        let points = calls["points"].as_array().unwrap();
+        let sum = |function: &str, result: &str| -> i64 {
+            points
+                .iter()
+                .filter(|p| attr(p, "function") == function && attr(p, "result") == result)
+                .map(|p| p["value"].as_i64().unwrap())
+                .sum()
+        };
+        assert_eq!(sum("otlp_outer", "ok"), 30);
+        assert_eq!(sum("otlp_outer", "error"), 10);
+        assert_eq!(sum("otlp_inner", "ok"), 30);
+        let outer_point = points.iter().find(|p| attr(p, "function") == "otlp_outer").unwrap();
+        assert_eq!(attr(outer_point, "module"), module);
+        assert_eq!(attr(outer_point, "service_name"), picometrics::registry::service_name());
+        assert_eq!(attr(outer_point, "objective_name"), "otlp");
+        assert_eq!(attr(outer_point, "objective_percentile"), "99");
+        assert!(outer_point["start"].as_u64().unwrap() < outer_point["time"].as_u64().unwrap());
+        let inner_point =
+            points.iter().find(|p| attr(p, "function") == "otlp_inner" && p["value"] != 0).unwrap();
+        assert_eq!(attr(inner_point, "caller_function"), "otlp_outer");
+        assert_eq!(attr(inner_point, "caller_module"), module);
+
+        // Latency: an explicit-bucket cumulative histogram with the function's bounds.
+        let durations = metric("function_calls_duration");
+        assert_eq!((durations["kind"].as_str(), durations["unit"].as_str()), (Some("histogram"), Some("s")));
+        assert_eq!(durations["temporality"], 2);
+        let h = durations["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| attr(p, "function") == "otlp_outer")
+            .unwrap();
+        let bounds: Vec<f64> = outer.bounds.iter().map(|&b| b as f64 / 1e9).collect();
+        assert_eq!(
+            h["explicit_bounds"].as_array().unwrap().iter().map(|b| b.as_f64().unwrap()).collect::<Vec<_>>(),
+            bounds
+        );
+        let counts: Vec<u64> =
+            h["bucket_counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+        assert_eq!(counts, snapshot.histogram.counts.to_vec());
+        assert_eq!(h["count"].as_u64().unwrap(), 40);
+        assert!((h["sum"].as_f64().unwrap() - snapshot.histogram.sum_nanos as f64 / 1e9).abs() < 1e-9);
+        assert_eq!(attr(h, "objective_latency_threshold"), "0.01");
+
+        // Concurrency as a gauge; build_info as a gauge of 1 with its labels.
+        let concurrent = metric("function_calls_concurrent");
+        assert_eq!(concurrent["kind"], "gauge");
+        assert_eq!(concurrent["points"][0]["value"], 0);
+        let build = metric("build_info");
+        assert_eq!(build["points"][0]["value"], 1);
+        assert_eq!(attr(&build["points"][0], "version"), picometrics::registry::build_info().version);
+    }
+}
