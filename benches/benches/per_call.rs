@@ -46,6 +46,24 @@ fn contended(c: &mut Criterion) {
     group.finish();
 }
 
+/// The plain call again, while a remote-write pusher reads and sends the registry every
+/// 100 ms to a loopback sink: the push thread must not change the call's cost.
+fn with_pusher(c: &mut Criterion) {
+    init_peers();
+    let sink = picometrics_benches::start_push_sink();
+    let pusher = picometrics_exporter::push::Builder::remote_write(format!("http://{sink}/api/v1/write"))
+        .interval(Duration::from_millis(100))
+        .start()
+        .expect("a pusher");
+    let mut group = c.benchmark_group("with_pusher");
+    let (case_name, case) =
+        cases().into_iter().find(|(n, _)| *n == "picometrics/plain").expect("the plain case");
+    group.bench_function(name(case_name), |b| b.iter_custom(|iters| timed(|| run_case(case, iters))));
+    group.finish();
+    assert!(pusher.stats().delivered > 0, "the pusher delivered while the calls ran");
+    pusher.shutdown();
+}
+
 fn timed(f: impl FnOnce() -> u64) -> Duration {
     let start = Instant::now();
     std::hint::black_box(f());
@@ -55,6 +73,6 @@ fn timed(f: impl FnOnce() -> u64) -> Duration {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(30);
-    targets = per_call, contended
+    targets = per_call, contended, with_pusher
 }
 criterion_main!(benches);

@@ -1,7 +1,8 @@
 //! `picometrics-bridge`: lets Prometheus scrape devices that dump their metrics as
 //! [`picometrics::frame`]s — reads the frames from a serial device, a TCP socket or stdin, keeps
 //! the latest complete dump per device and serves them all at `/metrics` (each series with a
-//! `device` label), with the explorer page at `/` (pick a device; `--no-explorer` turns it off).
+//! `device` label), with the explorer page at `/` (pick a device; `--no-explorer` turns it off),
+//! and — with `--remote-write URL` or `--otlp URL` — pushes them every `--push-interval` seconds.
 //!
 //! ```text
 //! picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])

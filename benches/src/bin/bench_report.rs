@@ -4,7 +4,7 @@
 
 use picometrics_benches::alloc_counter::{allocations, CountingAllocator};
 use picometrics_benches::render_cases::{self, many, MetricsPeer, PrometheusClientPeer, PrometheusPeer};
-use picometrics_benches::{cases, init_peers, run_case, run_nested, NESTED};
+use picometrics_benches::{cases, init_peers, run_case, run_nested, NESTED, PICO_CLOCK};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -123,7 +123,22 @@ fn main() {
     }
 
     let render = render_rows(&medians);
-    let targets = targets(&rows, &render);
+    let mut targets = targets(&rows, &render);
+    // The call with a remote-write pusher running beside it, against the same call without.
+    let plain = format!("picometrics/plain [{PICO_CLOCK}]");
+    if let (Some(alone), Some(pushed)) =
+        (medians.get(&format!("per_call/{plain}")), medians.get(&format!("with_pusher/{plain}")))
+    {
+        let ratio = (pushed - empty) / (alone - empty);
+        targets.push((
+            format!(
+                "call overhead with a remote-write pusher every 100 ms <= 1.05x without ({:.1} vs {:.1} ns: {ratio:.2}x)",
+                pushed - empty,
+                alone - empty
+            ),
+            ratio <= 1.05,
+        ));
+    }
     let report = Report { command: "scripts/bench.sh", machine: machine(), per_call: rows, render, targets };
     std::fs::write(root.join("report.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
     let md = markdown(&report);
