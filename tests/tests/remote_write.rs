@@ -220,3 +220,72 @@ fn the_bridge_pushes_every_device_with_its_device_label() {
     );
     assert!(delivered >= 1.0);
 }
+
+#[test]
+fn pushes_over_https_to_a_prometheus_serving_tls() {
+    let dir = temp_dir_named("remote-write-tls");
+    let cert = rcgen::generate_simple_self_signed(["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    // Prometheus' own web TLS (its web config file), the remote-write receiver behind it.
+    let web = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    std::fs::write(dir.join("web.yml"), web).unwrap();
+    let web_flag = format!("--web.config.file={}", dir.join("web.yml").display());
+    let (_prometheus, base) = run(&dir, "global: {}\n", &["--web.enable-remote-write-receiver", &web_flag]);
+    let base = base.replace("http://127.0.0.1", "https://localhost");
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            ureq::tls::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap(),
+        ])))
+        .build();
+    let client = ureq::Agent::config_builder().tls_config(tls).build().new_agent();
+    let count = |promql: &str| -> Option<f64> {
+        let text = client
+            .get(format!("{base}/api/v1/query"))
+            .query("query", promql)
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()?;
+        let body: serde_json::Value = serde_json::from_str(&text).ok()?;
+        body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count("vector(1)").is_none() {
+        assert!(Instant::now() < deadline, "Prometheus did not answer over HTTPS");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Without the certificate the push fails (rustls refuses the unknown issuer) …
+    let untrusting = push::Builder::remote_write(format!("{base}/api/v1/write"))
+        .interval(Duration::from_millis(200))
+        .max_backoff(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    // … and trusting it, it is delivered.
+    let pusher = push::Builder::remote_write(format!("{base}/api/v1/write"))
+        .interval(Duration::from_millis(500))
+        .root_certificates(dir.join("cert.pem"))
+        .external_label("job", "tls")
+        .start()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(r#"count(build_info{job="tls"})"#).is_none() {
+        assert!(Instant::now() < deadline, "nothing pushed over HTTPS: {:?}", pusher.stats());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let refused = untrusting.stats();
+    untrusting.shutdown();
+    pusher.shutdown();
+    assert_eq!(refused.delivered, 0);
+    assert!(refused.failed(push::Failure::Connection) >= 1, "{refused:?}");
+    assert!(push::Builder::remote_write("https://localhost/")
+        .root_certificates(dir.join("key.pem"))
+        .start()
+        .is_err());
+}

@@ -215,6 +215,8 @@ pub struct Builder {
     max_pending: usize,
     max_backoff: Duration,
     source: Option<Arc<dyn Source + Send + Sync>>,
+    /// PEM file of the certificates to trust instead of the Mozilla roots.
+    root_certificates: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Builder {
@@ -244,6 +246,7 @@ impl Builder {
             max_pending: 16,
             max_backoff: Duration::from_secs(30),
             source: None,
+            root_certificates: None,
         }
     }
 
@@ -367,6 +370,36 @@ impl Builder {
         self
     }
 
+    /// Trusts the certificates in this PEM file, instead of the Mozilla roots, for an
+    /// `https://` receiver: a private CA, or the receiver's self-signed certificate. The file
+    /// is read by [`Builder::start`], which fails with its name if it holds no certificate.
+    /// (TLS is rustls with ring, TLS 1.2 and 1.3.)
+    pub fn root_certificates(mut self, pem: impl Into<std::path::PathBuf>) -> Self {
+        self.root_certificates = Some(pem.into());
+        self
+    }
+
+    /// The TLS settings: the configured roots, or ureq's default (Mozilla's).
+    fn tls(&self) -> io::Result<ureq::tls::TlsConfig> {
+        let Some(path) = &self.root_certificates else { return Ok(ureq::tls::TlsConfig::default()) };
+        let bad = |e: &dyn fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{}: {e}", path.display()))
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(&e))?;
+        let mut certificates = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            if let ureq::tls::PemItem::Certificate(c) = item.map_err(|e| bad(&e))? {
+                certificates.push(c);
+            }
+        }
+        if certificates.is_empty() {
+            return Err(bad(&"no certificate in the file"));
+        }
+        Ok(ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
+            .build())
+    }
+
     /// Pushes `source` instead of this process's registry (the bridge pushes its devices).
     pub fn source(mut self, source: Arc<dyn Source + Send + Sync>) -> Self {
         self.source = Some(source);
@@ -405,6 +438,7 @@ impl Builder {
         let stats = Arc::new(Stats::new(self.protocol));
         let (stop, stopped) = mpsc::channel();
         let agent = ureq::Agent::config_builder()
+            .tls_config(self.tls()?)
             .timeout_global(Some(self.timeout))
             .http_status_as_error(false)
             .user_agent(concat!("picometrics/", env!("CARGO_PKG_VERSION")))

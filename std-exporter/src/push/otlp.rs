@@ -224,3 +224,75 @@ pub fn request(source: &dyn Source, start_ns: u64, now_ns: u64) -> ExportMetrics
 pub fn encode(source: &dyn Source, start_ns: u64, now_ns: u64) -> Vec<u8> {
     prost::Message::encode_to_vec(&request(source, start_ns, now_ns))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picometrics::model::{Build, Totals};
+
+    /// Two devices, each with a build and one function, as the bridge's store reads.
+    struct Fleet;
+
+    const DEVICES: [&str; 2] = ["dev-a", "dev-b"];
+
+    impl Source for Fleet {
+        fn functions(
+            &self,
+            each: &mut dyn FnMut(&FunctionSeries<'_>) -> std::fmt::Result,
+        ) -> std::fmt::Result {
+            for (i, device) in DEVICES.into_iter().enumerate() {
+                each(&FunctionSeries {
+                    extra: Some((label::DEVICE, device)),
+                    function: "sample",
+                    module: "fw",
+                    service_name: "sensor",
+                    bounds: &[1_000],
+                    counts: &[i as u64, 1],
+                    root: Totals { ok: i as u64 + 1, error: 0 },
+                    ..FunctionSeries::EMPTY
+                })?;
+            }
+            Ok(())
+        }
+
+        fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> std::fmt::Result) -> std::fmt::Result {
+            for device in DEVICES {
+                each(&Build {
+                    version: "2.0.0",
+                    commit: "c0ffee",
+                    branch: "main",
+                    service_name: "sensor",
+                    repository_url: "",
+                    extra: Some((label::DEVICE, device)),
+                })?;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_device_is_a_resource_and_its_points_carry_the_device_label() {
+        let request = request(&Fleet, 1, 2);
+        assert_eq!(request.resource_metrics.len(), 2);
+        for (resource, device) in request.resource_metrics.iter().zip(DEVICES) {
+            let attributes = &resource.resource.as_ref().unwrap().attributes;
+            let value = |kvs: &[KeyValue], key: &str| {
+                kvs.iter().find(|kv| kv.key == key).and_then(|kv| match &kv.value.as_ref()?.value {
+                    Some(any_value::Value::StringValue(s)) => Some(s.clone()),
+                    _ => None,
+                })
+            };
+            assert_eq!(value(attributes, "service.name").as_deref(), Some("sensor"));
+            assert_eq!(value(attributes, "service.version").as_deref(), Some("2.0.0"));
+            let metrics = &resource.scope_metrics[0].metrics;
+            let Some(metric::Data::Sum(calls)) = &metrics[0].data else { panic!("calls first") };
+            assert!(calls
+                .data_points
+                .iter()
+                .all(|p| value(&p.attributes, "device").as_deref() == Some(device)));
+            let Some(metric::Data::Histogram(h)) = &metrics[1].data else { panic!("durations second") };
+            assert_eq!(h.data_points.len(), 1, "one function per device");
+            assert_eq!((h.data_points[0].start_time_unix_nano, h.data_points[0].time_unix_nano), (1, 2));
+        }
+    }
+}
