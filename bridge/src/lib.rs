@@ -300,6 +300,7 @@ struct Function {
     callers: Vec<(String, String, Totals)>,
     overflow: Totals,
     concurrent: Option<u64>,
+    max_nanos: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -326,6 +327,7 @@ impl From<&FunctionRecord<'_>> for Function {
             callers: f.callers.iter().map(|c| (c.function.into(), c.module.into(), c.calls)).collect(),
             overflow: f.overflow,
             concurrent: f.concurrent,
+            max_nanos: f.max_nanos,
         }
     }
 }
@@ -404,7 +406,7 @@ impl Default for Limits {
 #[derive(Debug)]
 struct Device {
     seq: u32,
-    parts: [String; 4],
+    parts: [String; Part::ALL.len()],
     dump: Dump,
     last_dump: Instant,
     last_dump_unix_seconds: f64,
@@ -732,9 +734,9 @@ impl Source for Devices {
 }
 
 /// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
-fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<[String; 4]> {
+fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<[String; Part::ALL.len()]> {
     let view = DeviceView { device, dump };
-    let mut parts: [String; 4] = Default::default();
+    let mut parts: [String; Part::ALL.len()] = Default::default();
     for (text, part) in parts.iter_mut().zip(Part::ALL) {
         render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
             .ok()?;
@@ -777,6 +779,7 @@ impl Source for DeviceView<'_> {
                 callers: &callers,
                 overflow: f.overflow,
                 concurrent: f.concurrent,
+                max_nanos: f.max_nanos,
                 exemplars: &[],
             })?;
         }

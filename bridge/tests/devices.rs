@@ -261,6 +261,7 @@ fn malformed_histograms_and_labels_are_rejected_whole_and_counted() {
         callers: heapless::Vec::new(),
         overflow: Totals::default(),
         concurrent: None,
+        max_nanos: None,
     };
     let long = "x".repeat(picometrics_bridge::MAX_LABEL + 1);
     let mut cases: Vec<(&str, frame::FunctionRecord<'_>, bool)> = Vec::new();
@@ -374,6 +375,7 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
             callers,
             overflow: Totals::default(),
             concurrent: Some(0),
+            max_nanos: Some(123_456),
         };
         let (_, skipped) = send(&Message::Function(f));
         assert!(skipped.is_empty(), "{skipped:?}");
@@ -464,6 +466,7 @@ proptest! {
             callers,
             overflow: Totals::default(),
             concurrent,
+            max_nanos: concurrent.map(|c| c * 1000),
         };
         let build = Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
         let mut messages = vec![Message::Begin(Begin { device: "d", seq: 1, build, counter_bits })];

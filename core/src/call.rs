@@ -5,7 +5,7 @@
 use crate::caller::{self, CallerScope};
 use crate::clock;
 use crate::descriptor::FunctionDescriptor;
-use crate::slot::{FunctionSlot, ResultCounts};
+use crate::slot::{FunctionSlot, MaxCell, NoMax, ResultCounts};
 use core::convert::Infallible;
 use core::future::Future;
 use core::mem::ManuallyDrop;
@@ -31,8 +31,8 @@ pub enum Cancelled {
 /// also when something catches the panic later) or an async call whose future was dropped
 /// before completing (cancelled: recorded as `cancelled` says). Either way the concurrency
 /// gauge is restored.
-pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
-    slot: &'static FunctionSlot<BOUNDS, CALLERS>,
+pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize, M: MaxCell + 'static = NoMax> {
+    slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
     bounds: &'static [u64; BOUNDS],
     calls: &'static ResultCounts,
     start: clock::Start,
@@ -40,7 +40,7 @@ pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize> {
     cancelled: Cancelled,
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CALLERS, M> {
     /// Starts timing a call of the function whose slot is `slot`.
     // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
     // copy per slot shape, so each instrumented function costs a call, not the whole path, in
@@ -48,7 +48,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn start(
-        slot: &'static FunctionSlot<BOUNDS, CALLERS>,
+        slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
         bounds: &'static [u64; BOUNDS],
         track_concurrency: bool,
         cancelled: Cancelled,
@@ -80,7 +80,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> CallGuard<BOUNDS, CALLERS> {
     }
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize> Drop for CallGuard<BOUNDS, CALLERS> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> Drop for CallGuard<BOUNDS, CALLERS, M> {
     /// Only reached when `finish` was not: a panic unwinding through the call (an error) or
     /// an async call dropped before completing (cancelled).
     #[cold]

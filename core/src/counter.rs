@@ -59,6 +59,24 @@ impl Counter {
         self.fetch_add(n.wrapping_neg(), Ordering::Relaxed);
     }
 
+    /// Raises the value to `n` if it is below (a running maximum; never wraps).
+    #[cfg(target_has_atomic = "ptr")]
+    #[inline(always)]
+    pub fn max(&self, n: CounterValue) {
+        self.0.fetch_max(n, Ordering::Relaxed);
+    }
+
+    /// Raises the value to `n` if it is below (a running maximum; never wraps).
+    #[cfg(not(target_has_atomic = "ptr"))]
+    #[inline(always)]
+    pub fn max(&self, n: CounterValue) {
+        critical_section::with(|_| {
+            if self.0.load(Ordering::Relaxed) < n {
+                self.0.store(n, Ordering::Relaxed);
+            }
+        });
+    }
+
     /// Current value, relaxed.
     #[inline]
     pub fn get(&self) -> CounterValue {

@@ -16,6 +16,8 @@ pub trait SlotStorage: sealed::Sealed + Sync {
     fn calls(&self) -> CallsSnapshot;
     /// Reads the concurrency gauge.
     fn concurrent(&self) -> u64;
+    /// Reads the longest call in nanoseconds, if the slot keeps it (`track_max`).
+    fn max(&self) -> Option<u64>;
     /// Reads every counter into `labels` (a view with the identity filled in) and hands the
     /// view to `each`. The copy lives on this slot's stack frame, sized by its own bucket and
     /// caller counts: the writers' path, which firmware runs with little stack.
@@ -105,6 +107,7 @@ impl FunctionDescriptor {
             calls: self.slot.calls(),
             histogram: self.slot.histogram(),
             concurrent: self.track_concurrency.then(|| self.slot.concurrent()),
+            max_nanos: self.slot.max(),
         }
     }
 }

@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::Build;
 
 /// The wire format version, the first byte of every payload. Version 2 added
-/// [`Begin::counter_bits`].
-pub const VERSION: u8 = 2;
+/// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`].
+pub const VERSION: u8 = 3;
 
 /// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
 /// with [`FrameError::TooLarge`] beyond it, decoders may reject longer runs without buffering
@@ -118,6 +118,8 @@ pub struct FunctionRecord<'a> {
     pub overflow: Totals,
     /// `function_calls_concurrent`, when tracked.
     pub concurrent: Option<u64>,
+    /// The longest call in nanoseconds, with `track_max`.
+    pub max_nanos: Option<u64>,
 }
 
 impl<'a> FunctionRecord<'a> {
@@ -144,6 +146,7 @@ impl<'a> FunctionRecord<'a> {
             callers: &self.callers,
             overflow: self.overflow,
             concurrent: self.concurrent,
+            max_nanos: self.max_nanos,
             exemplars: &[],
         }
     }
@@ -163,6 +166,7 @@ struct FunctionOut<'a> {
     callers: &'a [Caller<'a>],
     overflow: Totals,
     concurrent: Option<u64>,
+    max_nanos: Option<u64>,
 }
 
 impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
@@ -178,6 +182,7 @@ impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
             callers: s.callers,
             overflow: s.overflow,
             concurrent: s.concurrent,
+            max_nanos: s.max_nanos,
         }
     }
 }
@@ -350,6 +355,7 @@ mod tests {
             callers,
             overflow: Totals::default(),
             concurrent: Some(0),
+            max_nanos: Some(4_000_000_000),
         };
         for m in [
             Message::Begin(Begin { device: "d", seq: 7, build, counter_bits: 32 }),

@@ -133,7 +133,7 @@ pub mod __private_v1 {
     #[cfg(all(loom, feature = "exemplars"))]
     pub use crate::exemplars::ExemplarCell;
     pub use crate::registry::PICOMETRICS_FUNCTIONS;
-    pub use crate::slot::{bucket_index, FunctionSlot, DEFAULT_CALLERS};
+    pub use crate::slot::{bucket_index, FunctionSlot, MaxCell, NoMax, TrackMax, DEFAULT_CALLERS};
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
     pub use core;
     pub use core::ops::ControlFlow;

@@ -176,7 +176,8 @@ pub enum Family {
     Calls,
     /// `function_calls_duration_seconds`: the latency objective's labels.
     Duration,
-    /// `function_calls_concurrent`: no objective labels.
+    /// `function_calls_concurrent` and `function_calls_duration_max_seconds`: no objective
+    /// labels.
     Concurrent,
 }
 
@@ -212,6 +213,10 @@ pub struct FunctionSeries<'a> {
     pub overflow: Totals,
     /// `function_calls_concurrent`, for functions that track it.
     pub concurrent: Option<u64>,
+    /// The longest call since start in nanoseconds (`function_calls_duration_max_seconds`),
+    /// for functions with `track_max`. Saturates at the counter width (4.29 s where counters
+    /// are 32-bit).
+    pub max_nanos: Option<u64>,
     /// The latest exemplar per bucket (same indices as `counts`), or empty.
     pub exemplars: &'a [Option<Exemplar>],
 }
@@ -232,6 +237,7 @@ impl<'a> FunctionSeries<'a> {
         callers: &[],
         overflow: Totals { ok: 0, error: 0 },
         concurrent: None,
+        max_nanos: None,
         exemplars: &[],
     };
 

@@ -69,13 +69,16 @@ pub enum Part {
     Duration,
     /// `function_calls_concurrent`, for functions that track it.
     Concurrent,
+    /// `function_calls_duration_max_seconds`, for functions with `track_max`.
+    DurationMax,
     /// `build_info`.
     BuildInfo,
 }
 
 impl Part {
     /// Every family, in output order.
-    pub const ALL: [Part; 4] = [Part::Calls, Part::Duration, Part::Concurrent, Part::BuildInfo];
+    pub const ALL: [Part; 5] =
+        [Part::Calls, Part::Duration, Part::Concurrent, Part::DurationMax, Part::BuildInfo];
 
     /// The family's schema entry.
     pub const fn metric(self) -> &'static Metric {
@@ -83,6 +86,7 @@ impl Part {
             Part::Calls => &schema::FUNCTION_CALLS,
             Part::Duration => &schema::FUNCTION_CALLS_DURATION,
             Part::Concurrent => &schema::FUNCTION_CALLS_CONCURRENT,
+            Part::DurationMax => &schema::FUNCTION_CALLS_DURATION_MAX,
             Part::BuildInfo => &schema::BUILD_INFO,
         }
     }
@@ -95,8 +99,8 @@ impl Part {
 }
 
 /// Writes every series of `source` in `format`: `function_calls_total`,
-/// `function_calls_duration_seconds`, `function_calls_concurrent` (if any function tracks it)
-/// and `build_info` (if the source has one), each family under its `# HELP` and `# TYPE`.
+/// `function_calls_duration_seconds`, `function_calls_concurrent` and
+/// `function_calls_duration_max_seconds` (if any function tracks them) and `build_info` (if the source has one), each family under its `# HELP` and `# TYPE`.
 ///
 /// Each function's labels are escaped once and repeated from a stack buffer, and the end of
 /// each line reaches `w` in a single `write_str`: rendering costs about one copy of the
@@ -141,6 +145,14 @@ where
             tail.push_int(value)?;
             tail.push("\n")?;
             w.write_str(&tail)
+        }),
+        Part::DurationMax => source.functions(&mut |s| {
+            let Some(nanos) = s.max_nanos else { return Ok(()) };
+            let labels = CachedLabels::new(schema::FUNCTION_CALLS_DURATION_MAX.name, s, Family::Concurrent);
+            labels.write(w, None)?;
+            w.write_str("} ")?;
+            crate::format::write_seconds(w, nanos)?;
+            w.write_str("\n")
         }),
         Part::BuildInfo => source.builds(&mut |b| {
             w.write_str(schema::BUILD_INFO.name)?;

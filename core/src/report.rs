@@ -72,8 +72,8 @@ fn estimate(bounds: &[u64], cumulative: impl Iterator<Item = u64>, count: u64, q
     None
 }
 
-/// Writes one line per registered function: calls, error share, p50/p95/p99 and the highest
-/// occupied bucket.
+/// Writes one line per registered function: calls, error share, p50/p95/p99, the highest
+/// occupied bucket, and the longest call (`track_max` functions; `-` for the others).
 pub fn write_report<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
     write_report_for(w, functions())
 }
@@ -85,8 +85,8 @@ pub fn write_report_for<'a, W: Write + ?Sized>(
 ) -> fmt::Result {
     writeln!(
         w,
-        "{:<40} {:>10} {:>7} {:>10} {:>10} {:>10} {:>12}",
-        "function", "calls", "errors", "p50", "p95", "p99", "max bucket"
+        "{:<40} {:>10} {:>7} {:>10} {:>10} {:>10} {:>12} {:>10}",
+        "function", "calls", "errors", "p50", "p95", "p99", "max bucket", "longest"
     )?;
     for f in functions {
         let s = f.snapshot();
@@ -99,12 +99,13 @@ pub fn write_report_for<'a, W: Write + ?Sized>(
             write!(w, " {:>10}", Human(s.histogram.quantile_nanos(f.bounds, q)))?;
         }
         match s.histogram.max_bucket() {
-            None => writeln!(w, " {:>12}", "-")?,
+            None => write!(w, " {:>12}", "-")?,
             Some(i) => match f.bounds.get(i) {
-                Some(&b) => writeln!(w, " {:>12}", Prefixed("<= ", Human(Some(b as f64))))?,
-                None => writeln!(w, " {:>12}", Prefixed("> ", Human(f.bounds.last().map(|&b| b as f64))))?,
+                Some(&b) => write!(w, " {:>12}", Prefixed("<= ", Human(Some(b as f64))))?,
+                None => write!(w, " {:>12}", Prefixed("> ", Human(f.bounds.last().map(|&b| b as f64))))?,
             },
         }
+        writeln!(w, " {:>10}", Human(s.max_nanos.filter(|_| calls > 0).map(|n| n as f64)))?;
     }
     Ok(())
 }

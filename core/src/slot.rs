@@ -125,10 +125,70 @@ pub fn bucket_index(bounds: &[u64], nanos: u64) -> usize {
     i
 }
 
-/// Counters of one instrumented function: `BOUNDS` histogram buckets and `CALLERS` caller edges.
+/// The longest call of a function, when it is tracked: [`TrackMax`] (`track_max`) or nothing
+/// at all, [`NoMax`] (zero bytes, no instruction), so functions without the option pay nothing.
+pub trait MaxCell: sealed::Sealed + Sync {
+    /// The cell with no call seen.
+    #[cfg(not(loom))]
+    const NEW: Self;
+    /// The cell with no call seen.
+    #[cfg(loom)]
+    fn new() -> Self;
+    /// Records a call that took `nanos`.
+    fn observe(&self, nanos: u64);
+    /// The longest call so far, if tracked.
+    fn get(&self) -> Option<u64>;
+}
+
+/// No maximum kept (the default).
+#[derive(Debug)]
+pub struct NoMax;
+
+impl sealed::Sealed for NoMax {}
+
+impl MaxCell for NoMax {
+    #[cfg(not(loom))]
+    const NEW: Self = NoMax;
+    #[cfg(loom)]
+    fn new() -> Self {
+        NoMax
+    }
+    #[inline(always)]
+    fn observe(&self, _: u64) {}
+    fn get(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The longest call since start, in nanoseconds, saturating at the counter width (4.29 s on
+/// 32-bit targets, where reading it as `u32::MAX` means "at least that").
+#[derive(Debug)]
+pub struct TrackMax(Counter);
+
+impl sealed::Sealed for TrackMax {}
+
+impl MaxCell for TrackMax {
+    #[cfg(not(loom))]
+    const NEW: Self = TrackMax(Counter::new());
+    #[cfg(loom)]
+    fn new() -> Self {
+        TrackMax(Counter::new())
+    }
+    #[inline(always)]
+    fn observe(&self, nanos: u64) {
+        self.0.max(CounterValue::try_from(nanos).unwrap_or(CounterValue::MAX));
+    }
+    #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
+    fn get(&self) -> Option<u64> {
+        Some(self.0.get().into())
+    }
+}
+
+/// Counters of one instrumented function: `BOUNDS` histogram buckets, `CALLERS` caller edges,
+/// and the longest call if `M` is [`TrackMax`].
 ///
 /// The attribute declares one per function; it is public only so generated code can name it.
-pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALLERS> {
+pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALLERS, M: MaxCell = NoMax> {
     buckets: [Counter; BOUNDS],
     inf: Counter,
     sum: Sum,
@@ -136,12 +196,14 @@ pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALL
     root: ResultCounts,
     edges: [CallerEdge; CALLERS],
     overflow: ResultCounts,
+    /// The longest call, with `track_max`; zero-sized otherwise.
+    max: M,
     /// The latest trace per bucket (feature `exemplars`; absent otherwise).
     #[cfg(feature = "exemplars")]
     exemplars: crate::exemplars::ExemplarCells<BOUNDS>,
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> FunctionSlot<BOUNDS, CALLERS, M> {
     loom_const_fn! {
         /// A slot with every counter at zero. Fails to compile for an unsupported size.
         #[allow(clippy::new_without_default)] // only ever built in a `static`
@@ -164,6 +226,10 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
                 #[cfg(loom)]
                 edges: core::array::from_fn(|_| CallerEdge::new()),
                 overflow: ResultCounts::new(),
+                #[cfg(not(loom))]
+                max: M::NEW,
+                #[cfg(loom)]
+                max: M::new(),
                 #[cfg(feature = "exemplars")]
                 exemplars: crate::exemplars::ExemplarCells::new(),
             }
@@ -198,6 +264,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
         if let Some(trace) = crate::exemplars::current() {
             self.exemplars.get(i).store(trace, elapsed_nanos);
         }
+        self.max.observe(elapsed_nanos);
         // Release: a snapshot that sees this sum sees the bucket above (see module docs).
         self.sum.add_release(elapsed_nanos);
     }
@@ -224,7 +291,7 @@ const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() 
 #[cfg(all(target_pointer_width = "64", picometrics_wide, feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
-impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> FunctionSlot<BOUNDS, CALLERS, M> {
     /// The claimed caller edges and their calls, in claim order, in a vector of capacity `CAP`
     /// (at least `CALLERS`).
     fn callers<const CAP: usize>(&self) -> heapless::Vec<Caller<'static>, CAP> {
@@ -243,9 +310,12 @@ impl<const BOUNDS: usize, const CALLERS: usize> FunctionSlot<BOUNDS, CALLERS> {
     }
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize> sealed::Sealed for FunctionSlot<BOUNDS, CALLERS> {}
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> sealed::Sealed
+    for FunctionSlot<BOUNDS, CALLERS, M>
+{
+}
 
-impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOUNDS, CALLERS> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> SlotStorage for FunctionSlot<BOUNDS, CALLERS, M> {
     #[allow(clippy::useless_conversion)] // `CounterValue` is u32 on 32-bit targets
     fn histogram(&self) -> HistogramSnapshot {
         let sum = self.sum.get_acquire();
@@ -264,6 +334,10 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
     #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
     fn concurrent(&self) -> u64 {
         self.concurrent.get().into()
+    }
+
+    fn max(&self) -> Option<u64> {
+        self.max.get()
     }
 
     fn read(
@@ -286,6 +360,7 @@ impl<const BOUNDS: usize, const CALLERS: usize> SlotStorage for FunctionSlot<BOU
             callers: &callers,
             overflow: self.overflow.totals(),
             concurrent: track_concurrency.then(|| self.concurrent()),
+            max_nanos: self.max.get(),
             #[cfg(feature = "exemplars")]
             exemplars: &exemplars,
             ..*labels
@@ -347,5 +422,23 @@ mod tests {
         );
         #[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars")))]
         assert_eq!(size_of::<FunctionSlot<14>>(), 240);
+        // `track_max` adds one counter; without it the cell takes no space.
+        assert_eq!(
+            size_of::<FunctionSlot<14, 3, TrackMax>>(),
+            (size_of::<FunctionSlot<14, 3>>() + counter).next_multiple_of(align_of::<FunctionSlot<14, 3>>())
+        );
+    }
+
+    #[test]
+    #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
+    fn track_max_keeps_the_longest_call() {
+        static TRACKED: FunctionSlot<2, 1, TrackMax> = FunctionSlot::new();
+        for nanos in [15, 400, 7] {
+            TRACKED.record(&BOUNDS, TRACKED.calls_from(None), nanos, false);
+        }
+        assert_eq!(TRACKED.max(), Some(400));
+        assert_eq!(SLOT.max(), None, "untracked");
+        TRACKED.record(&BOUNDS, TRACKED.calls_from(None), u64::MAX, false);
+        assert_eq!(TRACKED.max(), Some(u64::from(CounterValue::MAX)), "saturates at the counter width");
     }
 }

@@ -82,4 +82,6 @@ pub struct FunctionSnapshot {
     pub histogram: HistogramSnapshot,
     /// Calls in progress, when the function tracks concurrency.
     pub concurrent: Option<u64>,
+    /// The longest call since start in nanoseconds, when the function has `track_max`.
+    pub max_nanos: Option<u64>,
 }

@@ -61,6 +61,21 @@ fn sample(i: u32) -> Result<u32, ChecksumError> {
 #[cfg_attr(not(feature = "uninstrumented"), picometrics)]
 fn never_called() {}
 
+/// Fast, but every tenth call waits on the clock for 1 ms (`WORST_CASE_TICKS`): the slow path
+/// whose duration `track_max` must report.
+#[cfg(feature = "worst-case")]
+#[cfg_attr(not(feature = "uninstrumented"), picometrics(track_max))]
+fn flush(i: u32) {
+    if i % 10 == 9 {
+        let until = clock::ticks() + WORST_CASE_TICKS;
+        while clock::ticks() < until {}
+    }
+}
+
+/// `flush`'s slow path: 1 ms of SysTick ticks.
+#[cfg(feature = "worst-case")]
+const WORST_CASE_TICKS: u64 = clock::SYSTICK_HZ as u64 / 1000;
+
 /// Functions that exist for the size report: each does a little different work so the
 /// compiler cannot merge them.
 #[cfg(feature = "extra-functions")]
@@ -111,6 +126,8 @@ fn main() -> ! {
             {
                 extra ^= extra::run(i);
             }
+            #[cfg(feature = "worst-case")]
+            flush(i);
         }
         #[cfg(feature = "frames")]
         if let Err(e) = picometrics::frame::write_dump(board::DEVICE, round, |bytes| {

@@ -8,7 +8,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitInt, Path, Token};
 
 const KNOWN: &str =
-    "expected one of `objective = CONST`, `track_concurrency`, `ok_if = path`, `error_if = path`, \
+    "expected one of `objective = CONST`, `track_concurrency`, `track_max`, `ok_if = path`, `error_if = path`, \
      `buckets = CONST`, `callers = N`, `cancelled = error|ok|skip`, `struct_name = \"Type\"`, \
      `skip`, `crate = path`";
 
@@ -38,6 +38,7 @@ pub enum Classifier {
 pub struct Args {
     pub objective: Option<Expr>,
     pub track_concurrency: Option<Span>,
+    pub track_max: Option<Span>,
     pub classifier: Option<(Span, Classifier)>,
     pub buckets: Option<Expr>,
     pub callers: Option<LitInt>,
@@ -53,6 +54,7 @@ impl Args {
         Args {
             objective: inner.objective.clone().or_else(|| self.objective.clone()),
             track_concurrency: inner.track_concurrency.or(self.track_concurrency),
+            track_max: inner.track_max.or(self.track_max),
             classifier: inner.classifier.clone().or_else(|| self.classifier.clone()),
             buckets: inner.buckets.clone().or_else(|| self.buckets.clone()),
             callers: inner.callers.clone().or_else(|| self.callers.clone()),
@@ -113,11 +115,15 @@ impl Arg {
         let name = self.key.to_string();
         let duplicate = || syn::Error::new(span, format!("`{name}` is given more than once"));
         match name.as_str() {
-            "track_concurrency" | "skip" => {
+            "track_concurrency" | "track_max" | "skip" => {
                 if let Some(v) = self.value {
                     return Err(syn::Error::new_spanned(v, format!("`{name}` takes no value")));
                 }
-                let field = if name == "skip" { &mut args.skip } else { &mut args.track_concurrency };
+                let field = match name.as_str() {
+                    "skip" => &mut args.skip,
+                    "track_max" => &mut args.track_max,
+                    _ => &mut args.track_concurrency,
+                };
                 if field.replace(span).is_some() {
                     return Err(duplicate());
                 }

@@ -229,6 +229,8 @@ fn instrument_fn(
         }
     };
     let track = args.track_concurrency.is_some();
+    let max_cell =
+        if args.track_max.is_some() { quote!(#private::TrackMax) } else { quote!(#private::NoMax) };
     let cancelled = match args.cancelled.unwrap_or(Cancelled::Error) {
         Cancelled::Error => quote!(#private::Cancelled::Error),
         Cancelled::Ok => quote!(#private::Cancelled::Ok),
@@ -268,7 +270,7 @@ fn instrument_fn(
             &__PICOMETRICS_BUILD,
             &__PICOMETRICS_SLOT,
         );
-        static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers> =
+        static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
             #private::FunctionSlot::new();
         static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
         // One symbol per series: two functions that would report the same `function` and

@@ -17,6 +17,8 @@ use proc_macro::TokenStream;
 ///
 /// * `objective = CONST` — a `picometrics::objectives::Objective` the function counts towards.
 /// * `track_concurrency` — report `function_calls_concurrent`.
+/// * `track_max` — report `function_calls_duration_max_seconds`, the longest call since start
+///   (one counter more per function; functions without it pay nothing).
 /// * `ok_if = path` / `error_if = path` — classify the result with `fn(&Ret) -> bool` instead of
 ///   "`Err` is an error" (not both).
 /// * `buckets = CONST` — histogram bounds in nanoseconds (a module-level `[u64; N]` const).

@@ -84,6 +84,15 @@ pub const FUNCTION_CALLS_CONCURRENT: Metric = Metric {
     kind: Kind::Gauge,
 };
 
+/// The longest call since the program started, in seconds, for functions with `track_max`
+/// (not part of the autometrics specification: a gauge beside the histogram, whose buckets
+/// hide the worst case).
+pub const FUNCTION_CALLS_DURATION_MAX: Metric = Metric {
+    name: "function_calls_duration_max_seconds",
+    help: "Longest function call since the program started, for functions with track_max",
+    kind: Kind::Gauge,
+};
+
 /// Always 1; its labels describe the build.
 pub const BUILD_INFO: Metric = Metric {
     name: "build_info",

@@ -113,6 +113,7 @@ function renderTable() {
         el("td", { class: `number${muted}`, title }, duration(r.p50)),
         el("td", { class: `number${muted}`, title }, duration(r.p95)),
         el("td", { class: `number${muted}`, title }, duration(r.p99)),
+        el("td", { class: "number worst-column", title: "the longest call since start (track_max)" }, r.worst === null ? "" : duration(r.worst)),
         el("td", { class: "number" }, r.concurrent === null ? "" : String(r.concurrent)),
         el("td", {}, objectiveText(r.objective)),
       );
@@ -140,6 +141,8 @@ function renderHeader() {
   const picker = $("device");
   $("device-picker").hidden = o.devices.length === 0;
   document.body.classList.toggle("hidden-column", o.devices.length === 0);
+  // The worst-case column only when some function keeps it (`track_max`).
+  document.body.classList.toggle("no-worst", !o.functions.some((f) => f.worst !== null));
   const wanted = ["", ...o.devices];
   if ([...picker.options].map((x) => x.value).join("\n") !== wanted.join("\n")) {
     picker.replaceChildren(...wanted.map((d) => el("option", { value: d }, d || "all devices")));

@@ -22,7 +22,7 @@ use std::convert::Infallible;
 /// Exposes every `#[picometrics]` function (and `build_info`) to a `prometheus::Registry`,
 /// with the same names, labels and values as [`picometrics::render_prometheus`].
 pub struct PicometricsCollector {
-    descs: [Desc; 4],
+    descs: [Desc; 5],
 }
 
 impl Default for PicometricsCollector {
@@ -54,6 +54,7 @@ impl PicometricsCollector {
                 desc(&schema::FUNCTION_CALLS, &calls),
                 desc(&schema::FUNCTION_CALLS_DURATION, &schema::FUNCTION_LABELS),
                 desc(&schema::FUNCTION_CALLS_CONCURRENT, &schema::FUNCTION_LABELS),
+                desc(&schema::FUNCTION_CALLS_DURATION_MAX, &schema::FUNCTION_LABELS),
                 desc(&schema::BUILD_INFO, &schema::BUILD_INFO_LABELS),
             ],
         }
@@ -61,11 +62,15 @@ impl PicometricsCollector {
 
     /// The families of any model source: the registry's, or a fixture's in tests.
     fn collect_from(&self, source: &impl Source) -> Vec<MetricFamily> {
-        let [calls_desc, duration_desc, concurrent_desc, build_desc] = &self.descs;
-        let (mut calls, mut durations, mut concurrent) = (Vec::new(), Vec::new(), Vec::new());
+        let [calls_desc, duration_desc, concurrent_desc, max_desc, build_desc] = &self.descs;
+        let (mut calls, mut durations, mut concurrent, mut max) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // Collecting into vectors cannot fail.
         let _ = source.functions(&mut |s| {
             collect_function(s, &mut calls, &mut durations, &mut concurrent);
+            if let Some(nanos) = s.max_nanos {
+                max.push(gauge(nanos as f64 / 1e9, labels(|f| s.for_each_label(Family::Concurrent, f))));
+            }
             Ok(())
         });
         let mut builds = Vec::new();
@@ -84,6 +89,9 @@ impl PicometricsCollector {
         ];
         if !concurrent.is_empty() {
             families.push(family(concurrent_desc, MetricType::GAUGE, concurrent));
+        }
+        if !max.is_empty() {
+            families.push(family(max_desc, MetricType::GAUGE, max));
         }
         if !builds.is_empty() {
             families.push(family(build_desc, MetricType::GAUGE, builds));
@@ -153,6 +161,15 @@ fn collect_function(
         m.set_gauge(gauge);
         concurrent.push(m);
     }
+}
+
+/// A gauge sample.
+fn gauge(value: f64, pairs: Vec<LabelPair>) -> prometheus::proto::Metric {
+    let mut g = Gauge::new();
+    g.set_value(value);
+    let mut m = prometheus::proto::Metric::from_label(pairs);
+    m.set_gauge(g);
+    m
 }
 
 /// The label pairs of a model label walk.

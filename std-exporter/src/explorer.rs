@@ -13,7 +13,8 @@
 //!   `interval_seconds`, `window_seconds`, `history_seconds`, `prometheus_url`, `untracked`
 //!   (series over the limit), and `functions`: one row per series with `device`, `function`,
 //!   `module`, lifetime `calls` and `errors`, and over the last window `rate` (calls/s),
-//!   `error_ratio` (0–1), `p50`/`p95`/`p99` (seconds), plus `concurrent` and `objective`.
+//!   `error_ratio` (0–1), `p50`/`p95`/`p99` (seconds), plus `concurrent`, `worst` (the longest
+//!   call since start, for functions with `track_max`) and `objective`.
 //!   With no calls in the window, `window` is `false` and the ratio and percentiles are over
 //!   all calls so far; values that cannot be known at all are `null`.
 //! - `GET /api/v1/function?function=F&module=M[&device=D]`: that row, plus `points` (each with
@@ -120,6 +121,8 @@ struct Series {
     totals: Totals,
     counts: Vec<u64>,
     concurrent: Option<u64>,
+    /// The longest call since start, for functions with `track_max`.
+    max_nanos: Option<u64>,
     /// Per-bucket counts at the start of the window (two anchors: the table's percentiles
     /// cover one to two windows).
     anchors: [(u64, Vec<u64>); 2],
@@ -209,6 +212,7 @@ impl Series {
             totals: totals(s),
             counts: s.counts.into(),
             concurrent: s.concurrent,
+            max_nanos: s.max_nanos,
             anchors: [(at, s.counts.into()), (at, s.counts.into())],
             callers: Vec::new(),
             root: s.root,
@@ -254,6 +258,7 @@ impl Series {
         self.totals = now;
         self.counts.copy_from_slice(s.counts);
         self.concurrent = s.concurrent;
+        self.max_nanos = s.max_nanos;
         self.root = s.root;
         self.overflow = s.overflow;
         let window_ms = settings.window.as_millis() as u64;
@@ -333,6 +338,7 @@ impl Series {
             p95: q(0.95),
             p99: q(0.99),
             concurrent: self.concurrent,
+            worst: self.max_nanos.map(|ns| ns as f64 / 1e9),
             objective: self.objective.as_ref(),
         }
     }
@@ -382,6 +388,8 @@ struct Row<'a> {
     p95: Option<f64>,
     p99: Option<f64>,
     concurrent: Option<u64>,
+    /// The longest call since start in seconds, for functions with `track_max`.
+    worst: Option<f64>,
     objective: Option<&'a Objective>,
 }
 

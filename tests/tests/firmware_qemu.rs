@@ -216,3 +216,46 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
         "implausibly small ({flash} B, {ram} B): is it still instrumented?"
     );
 }
+
+/// `track_max` on the firmware: `flush` busy-waits 1 ms (12,000 SysTick ticks) on every tenth
+/// call and returns at once otherwise; under QEMU's instruction-count clock the reported worst
+/// case is that path — 1 ms plus the few instructions around the wait — on the Cortex-M4F (64-bit
+/// sums, CAS) and the Cortex-M0 (no CAS: the maximum is kept in a critical section), in the
+/// text dump and in the frames alike.
+#[test]
+fn worst_case_latency_is_the_slow_path() {
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let elf = firmware::build(target, &["text", "frames", "worst-case"]);
+        let run = firmware::run(target, &elf);
+        let text = String::from_utf8(run.stdout).unwrap();
+        let samples = parse(&text);
+        let worst = value(&samples, "function_calls_duration_max_seconds", &[("function", "flush")]);
+        assert!((0.001..0.001_05).contains(&worst), "{target}: worst case {worst} s, not the 1 ms path");
+        assert!(
+            !samples
+                .iter()
+                .any(|s| s.name == "function_calls_duration_max_seconds"
+                    && s.label("function") != Some("flush")),
+            "{target}: only flush tracks its maximum"
+        );
+        // Nine calls in ten are fast: the histogram puts them far below the worst case.
+        let fast = value(
+            &samples,
+            "function_calls_duration_seconds_bucket",
+            &[("function", "flush"), ("le", "0.005")],
+        );
+        assert_eq!(fast, 50.0, "{target}");
+        let mut uart = run.uart;
+        let messages = decode_all(&mut uart);
+        let last = messages
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                Message::Function(f) if f.function == "flush" => Some(f),
+                _ => None,
+            })
+            .expect("flush in the frames");
+        assert_eq!(last.max_nanos.map(|n| n as f64 / 1e9), Some(worst), "{target}: frames and text agree");
+        eprintln!("{target}: flush's worst case {worst} s");
+    }
+}

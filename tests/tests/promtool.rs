@@ -33,6 +33,14 @@ fn other_caller() -> u32 {
 #[picometrics]
 fn idle() {}
 
+/// The worst case: one call in ten takes the slow path.
+#[picometrics(track_max)]
+fn with_worst_case(n: u32) {
+    if n % 10 == 9 {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+}
+
 /// The tests here share the registry; each holds this while calling and rendering.
 static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -45,10 +53,14 @@ fn rendered_text_passes_promtool() {
         let _ = checkout(n);
     }
     other_caller(); // overflows `lookup`'s single caller edge
+    for n in 0..10 {
+        with_worst_case(n);
+    }
     let mut text = String::new();
     picometrics::render_prometheus(&mut text).unwrap();
     assert!(text.contains("(overflow)"), "{text}");
     assert!(text.contains(r#"objective_name="checkout \"fast\"""#));
+    assert!(text.contains("# TYPE function_calls_duration_max_seconds gauge"), "{text}");
     let (ok, output) = promtool_check(&text);
     assert!(ok, "promtool rejected the output:\n{output}\n---\n{text}");
     assert!(output.trim().is_empty(), "promtool lint findings:\n{output}");

@@ -8,6 +8,7 @@
 //! - `function_calls_duration` (unit `s`): a cumulative explicit-bucket histogram with the
 //!   function's bounds in seconds;
 //! - `function_calls_concurrent`: a gauge, for functions that track it;
+//! - `function_calls_duration_max` (unit `s`): a gauge, for functions with `track_max`;
 //! - `build_info`: a gauge of 1;
 //! - resource attributes `service.name` and `service.version` from `build_info` (one resource
 //!   per process, or per device behind the bridge); every label of `/metrics` (`function`,
@@ -59,6 +60,7 @@ struct Points {
     calls: Vec<NumberDataPoint>,
     durations: Vec<HistogramDataPoint>,
     concurrent: Vec<NumberDataPoint>,
+    max: Vec<NumberDataPoint>,
     builds: Vec<NumberDataPoint>,
 }
 
@@ -109,6 +111,10 @@ impl Points {
             let attributes = attributes(|f| s.for_each_label(Family::Concurrent, f), &[]);
             self.concurrent.push(t.number(attributes, number_data_point::Value::AsInt(value as i64)));
         }
+        if let Some(nanos) = s.max_nanos {
+            let attributes = attributes(|f| s.for_each_label(Family::Concurrent, f), &[]);
+            self.max.push(t.number(attributes, number_data_point::Value::AsDouble(nanos as f64 / 1e9)));
+        }
     }
 
     fn into_resource(self) -> ResourceMetrics {
@@ -150,6 +156,15 @@ impl Points {
                 concurrent.name,
                 "",
                 metric::Data::Gauge(Gauge { data_points: self.concurrent }),
+            ));
+        }
+        if !self.max.is_empty() {
+            let max = &schema::FUNCTION_CALLS_DURATION_MAX;
+            metrics.push(metric(
+                max,
+                max.name.strip_suffix(SECONDS_SUFFIX).unwrap_or(max.name),
+                "s",
+                metric::Data::Gauge(Gauge { data_points: self.max }),
             ));
         }
         if !self.builds.is_empty() {

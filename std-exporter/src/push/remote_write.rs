@@ -150,6 +150,10 @@ impl Series<'_> {
             let name = schema::FUNCTION_CALLS_CONCURRENT.name;
             self.push(name, |f| s.for_each_label(Family::Concurrent, f), &[], value as f64);
         }
+        if let Some(nanos) = s.max_nanos {
+            let name = schema::FUNCTION_CALLS_DURATION_MAX.name;
+            self.push(name, |f| s.for_each_label(Family::Concurrent, f), &[], nanos as f64 / 1e9);
+        }
     }
 }
 
@@ -168,6 +172,7 @@ pub fn request(source: &dyn Source, external: &[(String, String)], timestamp: i6
         &schema::FUNCTION_CALLS,
         &schema::FUNCTION_CALLS_DURATION,
         &schema::FUNCTION_CALLS_CONCURRENT,
+        &schema::FUNCTION_CALLS_DURATION_MAX,
         &schema::BUILD_INFO,
     ]
     .into_iter()
@@ -250,6 +255,6 @@ mod tests {
         assert_eq!(lines.len(), 2 + 3 + 2 + 1 + 1, "{lines:#?}");
         assert!(r.timeseries.iter().all(|t| t.samples[0].timestamp == 1_700_000_000_000));
         assert!(r.timeseries.iter().all(|t| t.labels.windows(2).all(|w| w[0].name < w[1].name)), "sorted");
-        assert_eq!(r.metadata.len(), 4);
+        assert_eq!(r.metadata.len(), 5);
     }
 }
