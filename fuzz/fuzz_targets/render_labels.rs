@@ -66,6 +66,7 @@ fuzz_target!(|input: Input<'_>| {
         callers,
         overflow: Totals::default(),
         concurrent: Some(1),
+        max_nanos: Some(7),
     };
     let messages = [
         Message::Begin(Begin { device: input.device, seq: 0, build, counter_bits: 64 }),
