@@ -42,7 +42,7 @@ use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals
 use picometrics::render::{self, write_header, write_sample, Format, Part};
 use picometrics::schema::{
     label, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
-    BRIDGE_SOURCE_UP, MAX_CALLERS, OVERFLOW_CALLER,
+    BRIDGE_SOURCE_UP, DUMP_NUMBER, MAX_CALLERS, OVERFLOW_CALLER, UPTIME,
 };
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
@@ -360,6 +360,8 @@ struct Dump {
     build: OwnedBuild,
     /// The device's counter width: its sums wrap there.
     counter_bits: u8,
+    /// Nanoseconds since the device started, when it wrote the dump.
+    uptime_nanos: u64,
     functions: Vec<Function>,
 }
 
@@ -582,6 +584,7 @@ impl Devices {
                         seq: begin.seq,
                         build: (&begin.build).into(),
                         counter_bits: begin.counter_bits,
+                        uptime_nanos: begin.uptime_nanos,
                         functions: Vec::new(),
                     },
                 });
@@ -696,6 +699,22 @@ impl Devices {
             w.write_str("=\"")?;
             render::write_escaped(w, name)?;
             writeln!(w, "\"}} {:.3}", d.last_dump_unix_seconds)?;
+        }
+        // Each device's own dump number and uptime, as its text dump would show them.
+        write_header(w, &DUMP_NUMBER, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_sample(w, DUMP_NUMBER.name, &[(label::DEVICE, name)], u64::from(d.seq))?;
+        }
+        write_header(w, &UPTIME, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            w.write_str(UPTIME.name)?;
+            w.write_str("{")?;
+            w.write_str(label::DEVICE)?;
+            w.write_str("=\"")?;
+            render::write_escaped(w, name)?;
+            w.write_str("\"} ")?;
+            picometrics::buckets::write_seconds(w, d.dump.uptime_nanos)?;
+            w.write_str("\n")?;
         }
         if let Some(up) = store.source_up {
             write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;

@@ -231,7 +231,8 @@ fn crafted(device: &str, f: &frame::FunctionRecord<'_>, twice: bool) -> Vec<u8> 
     use picometrics::frame::{Begin, Build, Message};
     let build =
         Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
-    let mut messages = vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32 })];
+    let mut messages =
+        vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32, uptime_nanos: 5 })];
     messages.push(Message::Function(f.clone()));
     if twice {
         messages.push(Message::Function(f.clone()));
@@ -360,7 +361,7 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
     };
     let build =
         Build { version: "1", commit: "", branch: "", service_name: &short, repository_url: "", extra: None };
-    send(&Message::Begin(Begin { device: "huge", seq: 1, build, counter_bits: 64 }));
+    send(&Message::Begin(Begin { device: "huge", seq: 1, build, counter_bits: 64, uptime_nanos: 0 }));
     for name in &names {
         let mut callers = heapless::Vec::new();
         let _ = callers.push(Caller { function: &short, module: &short, calls: Totals { ok: 1, error: 1 } });
@@ -469,7 +470,7 @@ proptest! {
             max_nanos: concurrent.map(|c| c * 1000),
         };
         let build = Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
-        let mut messages = vec![Message::Begin(Begin { device: "d", seq: 1, build, counter_bits })];
+        let mut messages = vec![Message::Begin(Begin { device: "d", seq: 1, build, counter_bits, uptime_nanos: 1 })];
         messages.push(Message::Function(f.clone()));
         if twice {
             messages.push(Message::Function(f));

@@ -74,6 +74,10 @@ mod imp {
         let ticks = embassy_time::Instant::now().as_ticks().wrapping_sub(start.as_ticks());
         super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(super::forward(ticks))
     }
+
+    pub fn uptime_nanos() -> u64 {
+        super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(embassy_time::Instant::now().as_ticks())
+    }
 }
 
 #[cfg(all(feature = "quanta", not(feature = "embassy-time")))]
@@ -100,6 +104,10 @@ mod imp {
         let clock = clock();
         clock.delta_as_nanos(*start, clock.raw())
     }
+
+    pub fn uptime_nanos() -> u64 {
+        super::process_uptime_nanos()
+    }
 }
 
 #[cfg(all(feature = "std", not(any(feature = "embassy-time", feature = "quanta"))))]
@@ -117,6 +125,10 @@ mod imp {
         let d = start.elapsed();
         // Saturates after 584 years; `as_nanos()` would go through u128.
         d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
+    }
+
+    pub fn uptime_nanos() -> u64 {
+        super::process_uptime_nanos()
     }
 }
 
@@ -146,9 +158,28 @@ mod imp {
         // SAFETY: as in `now`.
         unsafe { _picometrics_clock_ticks_to_nanos(super::forward(ticks)) }
     }
+
+    pub fn uptime_nanos() -> u64 {
+        // SAFETY: as in `now`; the tick source counts from the firmware's start.
+        unsafe { _picometrics_clock_ticks_to_nanos(_picometrics_clock_now()) }
+    }
 }
 
 pub(crate) use imp::{elapsed_nanos, now, Start};
+
+/// Nanoseconds since start by the clock that times calls: since boot on bare metal (the
+/// firmware's tick count) and with embassy-time, since the first reading in a process.
+pub fn uptime_nanos() -> u64 {
+    imp::uptime_nanos()
+}
+
+/// Nanoseconds since this process first asked for its uptime.
+#[cfg(all(feature = "std", not(feature = "embassy-time")))]
+fn process_uptime_nanos() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let d = START.get_or_init(std::time::Instant::now).elapsed();
+    d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
+}
 
 /// Names the firmware's tick source in one line, for builds without `std` or `embassy-time`.
 ///

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::model::Build;
 
 /// The wire format version, the first byte of every payload. Version 2 added
-/// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`].
+/// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`].
 pub const VERSION: u8 = 3;
 
 /// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
@@ -90,6 +90,8 @@ pub struct Begin<'a> {
     pub build: Build<'a>,
     /// The width of the device's counters (32 or 64): the host sums them at this width.
     pub counter_bits: u8,
+    /// Nanoseconds since the device started, when it wrote this dump.
+    pub uptime_nanos: u64,
 }
 
 /// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
@@ -220,7 +222,17 @@ pub fn write_dump<E>(
     seq: u32,
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
-    write_dump_of(device, seq, functions(), sink)
+    let info = crate::periodic::DumpInfo { seq, uptime_nanos: crate::clock::uptime_nanos() };
+    write_dump_info(device, info, sink)
+}
+
+/// [`write_dump`] with the number and uptime a [`crate::periodic`] schedule handed over.
+pub fn write_dump_info<E>(
+    device: &str,
+    info: crate::periodic::DumpInfo,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), FrameError<E>> {
+    write_dump_of_info(device, info, functions(), sink)
 }
 
 /// Like [`write_dump`], for a chosen set of functions.
@@ -228,14 +240,25 @@ pub fn write_dump_of<'f, E>(
     device: &str,
     seq: u32,
     functions: impl IntoIterator<Item = &'f FunctionDescriptor>,
+    sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), FrameError<E>> {
+    let info = crate::periodic::DumpInfo { seq, uptime_nanos: crate::clock::uptime_nanos() };
+    write_dump_of_info(device, info, functions, sink)
+}
+
+fn write_dump_of_info<'f, E>(
+    device: &str,
+    info: crate::periodic::DumpInfo,
+    functions: impl IntoIterator<Item = &'f FunctionDescriptor>,
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
+    let seq = info.seq;
     let mut buf = [0u8; MAX_FRAME];
     let build = build();
     sink(&[0]).map_err(FrameError::Write)?;
     let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
     let counter_bits = crate::counter::CounterValue::BITS as u8;
-    send(&MessageOut::Begin(Begin { device, seq, build, counter_bits }))?;
+    send(&MessageOut::Begin(Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos }))?;
     let mut count = 0u16;
     let service = service_name();
     for f in functions {
@@ -358,7 +381,13 @@ mod tests {
             max_nanos: Some(4_000_000_000),
         };
         for m in [
-            Message::Begin(Begin { device: "d", seq: 7, build, counter_bits: 32 }),
+            Message::Begin(Begin {
+                device: "d",
+                seq: 7,
+                build,
+                counter_bits: 32,
+                uptime_nanos: 3_000_000_000,
+            }),
             Message::Function(f),
             Message::End { seq: 7, functions: 1 },
         ] {

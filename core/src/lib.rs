@@ -99,6 +99,7 @@ mod format;
 pub mod frame;
 pub mod model;
 pub mod objectives;
+pub mod periodic;
 pub mod queries;
 pub mod registry;
 pub mod render;

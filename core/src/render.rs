@@ -162,6 +162,23 @@ where
     }
 }
 
+/// The number and uptime of a periodic dump ([`crate::periodic`]) as the two gauges
+/// `picometrics_dump_number` and `picometrics_uptime_seconds`, for text dumps (write them after
+/// [`write`] in Prometheus format; in OpenMetrics, before its `# EOF`).
+pub fn write_dump_info<W: Write + ?Sized>(
+    w: &mut W,
+    info: crate::periodic::DumpInfo,
+    format: Format,
+) -> fmt::Result {
+    write_header(w, &schema::DUMP_NUMBER, format)?;
+    write_sample(w, schema::DUMP_NUMBER.name, &[], u64::from(info.seq))?;
+    write_header(w, &schema::UPTIME, format)?;
+    w.write_str(schema::UPTIME.name)?;
+    w.write_str(" ")?;
+    crate::format::write_seconds(w, info.uptime_nanos)?;
+    w.write_str("\n")
+}
+
 /// A writer that puts a family's `# HELP`/`# TYPE` lines before its first sample.
 struct Declared<'w, W: ?Sized> {
     w: &'w mut W,

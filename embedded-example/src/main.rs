@@ -106,12 +106,53 @@ const ROUNDS: u32 = 2;
 /// `sample` calls per round.
 const PER_ROUND: u32 = 25;
 
+/// The `periodic` superloop's interval: 2 ms of uptime.
+#[cfg(feature = "periodic")]
+const PERIOD_NANOS: u64 = 2_000_000;
+
+/// Calls `sample` until three periodic dumps have gone out; returns (calls, errors).
+#[cfg(feature = "periodic")]
+fn periodic_superloop(#[cfg(feature = "frames")] uart: &mut board::Uart) -> (u32, u32) {
+    let mut every = picometrics::periodic::Every::new(PERIOD_NANOS);
+    let (mut calls, mut errors, mut dumps) = (0, 0, 0);
+    while dumps < 3 {
+        if sample(calls).is_err() {
+            errors += 1;
+        }
+        calls += 1;
+        every.poll(|info| {
+            #[cfg(feature = "text")]
+            text::dump(Some(info));
+            #[cfg(feature = "frames")]
+            if let Err(e) = picometrics::frame::write_dump_info(board::DEVICE, info, |bytes| {
+                uart.write(bytes);
+                Ok::<_, core::convert::Infallible>(())
+            }) {
+                fail(format_args!("frames: {e}"));
+            }
+            dumps += 1;
+        });
+    }
+    (calls, errors)
+}
+
 #[entry]
 fn main() -> ! {
     let core = cortex_m::Peripherals::take().unwrap();
     clock::start(core.SYST);
     #[cfg(feature = "frames")]
     let mut uart = board::Uart::take();
+
+    #[cfg(feature = "periodic")]
+    {
+        stack::paint();
+        let (calls, errors) = periodic_superloop(
+            #[cfg(feature = "frames")]
+            &mut uart,
+        );
+        summary(calls, errors, 0, stack::peak(), stack::peak());
+        debug::exit(debug::EXIT_SUCCESS);
+    }
 
     stack::paint();
     let mut errors = 0;
@@ -141,11 +182,11 @@ fn main() -> ! {
     let loop_stack = stack::peak();
 
     #[cfg(feature = "text")]
-    text::dump();
+    text::dump(None);
     #[cfg(feature = "defmt")]
     dump_defmt();
 
-    summary(errors, extra, loop_stack, stack::peak());
+    summary(ROUNDS * PER_ROUND, errors, extra, loop_stack, stack::peak());
     debug::exit(debug::EXIT_SUCCESS);
     loop {
         cortex_m::asm::wfi();
@@ -172,9 +213,16 @@ mod text {
     use core::fmt::Write;
     use cortex_m_semihosting::hprint;
 
-    pub fn dump() {
+    /// The registry, and for a periodic dump its number and uptime.
+    pub fn dump(info: Option<picometrics::periodic::DumpInfo>) {
         let mut out = Semihosting::<256>::new();
-        if picometrics::render_prometheus(&mut out).and_then(|()| out.flush()).is_err() {
+        let written = picometrics::render_prometheus(&mut out).and_then(|()| match info {
+            Some(info) => {
+                picometrics::render::write_dump_info(&mut out, info, picometrics::render::Format::Prometheus)
+            }
+            None => Ok(()),
+        });
+        if written.and_then(|()| out.flush()).is_err() {
             super::fail(format_args!("rendering failed"));
         }
     }
@@ -218,8 +266,7 @@ mod text {
 
 /// One line the tests and the size report read: what the loop did, and the peak stack of the
 /// loop (with the frame dumps, if on) and of everything up to now (the other dumps).
-fn summary(errors: u32, extra: u32, loop_stack: u32, peak_stack: u32) {
-    let calls = ROUNDS * PER_ROUND;
+fn summary(calls: u32, errors: u32, extra: u32, loop_stack: u32, peak_stack: u32) {
     #[cfg(feature = "defmt")]
     defmt::info!(
         "firmware: {} calls, {} errors, extra {}, stack {} B, dumps {} B",

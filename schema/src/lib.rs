@@ -135,6 +135,20 @@ pub const BRIDGE_SOURCE_UP: Metric = Metric {
     kind: Kind::Gauge,
 };
 
+/// Time since the program or device started, as of the dump or scrape that carries it.
+pub const UPTIME: Metric = Metric {
+    name: "picometrics_uptime_seconds",
+    help: "Time since the program or device started, as of this dump",
+    kind: Kind::Gauge,
+};
+
+/// The number of a periodic dump: 0 for a device's first since it started.
+pub const DUMP_NUMBER: Metric = Metric {
+    name: "picometrics_dump_number",
+    help: "Dumps the device made since it started before this one (0 for the first)",
+    kind: Kind::Gauge,
+};
+
 /// Pushes a push exporter delivered, by [`label::EXPORTER`].
 pub const PUSH_REQUESTS: Metric = Metric {
     name: "picometrics_push_requests_total",

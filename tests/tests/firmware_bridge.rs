@@ -47,8 +47,16 @@ fn assert_same(text_dump: &[Sample], served: &[Sample]) {
         want.push(("device", DEVICE));
         assert_eq!(common::value(served, &s.name, &want), s.value, "{} {:?}", s.name, s.labels);
     }
-    let own = served.iter().filter(|s| !s.name.starts_with("picometrics_bridge_")).count();
+    // The bridge's own families, and each device's dump number and uptime (from its frames).
+    let device_info = ["picometrics_dump_number", "picometrics_uptime_seconds"];
+    let own = served
+        .iter()
+        .filter(|s| !s.name.starts_with("picometrics_bridge_") && !device_info.contains(&s.name.as_str()))
+        .count();
     assert_eq!(own, text_dump.len(), "the bridge serves exactly the dump's samples");
+    // The last dump is the firmware's second (number 1), written after its calls.
+    assert_eq!(common::value(served, "picometrics_dump_number", &[("device", DEVICE)]), 1.0);
+    assert!(common::value(served, "picometrics_uptime_seconds", &[("device", DEVICE)]) > 0.0);
 }
 
 #[test]

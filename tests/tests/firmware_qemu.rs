@@ -259,3 +259,45 @@ fn worst_case_latency_is_the_slow_path() {
         eprintln!("{target}: flush's worst case {worst} s");
     }
 }
+
+/// `picometrics::periodic::Every` in a superloop: three dumps on their own, one per 2 ms of
+/// uptime, each with its number and uptime — in the text (two gauges) and in the frames' Begin
+/// (the same nanoseconds) — and the counts growing from one to the next.
+#[test]
+fn periodic_dumps_come_on_their_own_with_number_and_uptime() {
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let elf = firmware::build(target, &["text", "frames", "periodic"]);
+        let run = firmware::run(target, &elf);
+        let text = String::from_utf8(run.stdout).unwrap();
+        let samples = parse(&text);
+        let of =
+            |name: &str| -> Vec<f64> { samples.iter().filter(|s| s.name == name).map(|s| s.value).collect() };
+        assert_eq!(of("picometrics_dump_number"), [0.0, 1.0, 2.0], "{target}");
+        let uptimes = of("picometrics_uptime_seconds");
+        assert_eq!(uptimes.len(), 3, "{target}");
+        for (i, uptime) in uptimes.iter().enumerate() {
+            let due = 0.002 * (i + 1) as f64;
+            assert!((due..due + 0.0005).contains(uptime), "{target}: dump {i} at {uptime} s, due at {due} s");
+        }
+        let counts: Vec<f64> = samples
+            .iter()
+            .filter(|s| {
+                s.name == "function_calls_duration_seconds_count" && s.label("function") == Some("sample")
+            })
+            .map(|s| s.value)
+            .collect();
+        assert!(counts.len() == 3 && counts.windows(2).all(|w| w[0] < w[1]), "{target}: {counts:?}");
+        let mut uart = run.uart;
+        let begins: Vec<(u32, u64)> = decode_all(&mut uart)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Begin(b) => Some((b.seq, b.uptime_nanos)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(begins.iter().map(|b| b.0).collect::<Vec<_>>(), [0, 1, 2], "{target}");
+        for ((_, nanos), seconds) in begins.iter().zip(&uptimes) {
+            assert_eq!(*nanos as f64 / 1e9, *seconds, "{target}: frames and text carry the same uptime");
+        }
+    }
+}

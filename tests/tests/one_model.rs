@@ -130,8 +130,14 @@ fn local_bridge_and_collector_show_the_same_series() {
     let bridged = devices.render_to_string();
     let own_family = format!("# HELP {}", schema::BRIDGE_FRAMES_SKIPPED.name);
     let (series, own) = bridged.split_at(bridged.find(&own_family).expect("the bridge's own family"));
-    // The bridge's own families follow (skips, device liveness), all under its prefix.
-    assert!(own.lines().all(|l| l.contains("picometrics_bridge_")), "{own}");
+    // The bridge's own families follow (skips, device liveness, under its prefix), then each
+    // device's dump number and uptime.
+    let device_info = [schema::DUMP_NUMBER.name, schema::UPTIME.name];
+    assert!(
+        own.lines().all(|l| l.contains("picometrics_bridge_") || device_info.iter().any(|n| l.contains(n))),
+        "{own}"
+    );
+    assert!(own.contains("picometrics_dump_number{device=\"dev-1\"} 0\n"), "{own}");
     let device_label = format!("{}=\"dev-1\",", schema::label::DEVICE);
     assert_eq!(series.matches(&device_label).count(), series.lines().filter(|l| !l.starts_with('#')).count());
     for text in [&local, &bridged] {
