@@ -106,8 +106,8 @@ const ROUNDS: u32 = 2;
 /// `sample` calls per round.
 const PER_ROUND: u32 = 25;
 
-/// The `periodic` superloop's interval: 2 ms of uptime.
-#[cfg(feature = "periodic")]
+/// The periodic dumps' interval: 2 ms of uptime.
+#[cfg(any(feature = "periodic", feature = "embassy-periodic"))]
 const PERIOD_NANOS: u64 = 2_000_000;
 
 /// Calls `sample` until three periodic dumps have gone out; returns (calls, errors).
@@ -136,12 +136,80 @@ fn periodic_superloop(#[cfg(feature = "frames")] uart: &mut board::Uart) -> (u32
     (calls, errors)
 }
 
+/// The embassy variant: `sample` in one task, the periodic dump in another.
+#[cfg(feature = "embassy-periodic")]
+mod tasks {
+    use embassy_time::Duration;
+
+    /// Calls `sample` for ever, yielding to the executor after each call.
+    #[embassy_executor::task]
+    pub async fn work() {
+        let mut i = 0;
+        loop {
+            let _ = super::sample(i);
+            i = i.wrapping_add(1);
+            embassy_futures_yield().await;
+        }
+    }
+
+    /// Dumps every 2 ms on embassy-time's Ticker; exits QEMU after the third dump.
+    #[embassy_executor::task]
+    pub async fn metrics(#[cfg(feature = "frames")] mut uart: super::board::Uart) {
+        picometrics::periodic::dump_every(Duration::from_nanos(super::PERIOD_NANOS), |info| {
+            #[cfg(feature = "text")]
+            super::text::dump(Some(info));
+            #[cfg(feature = "frames")]
+            if let Err(e) = picometrics::frame::write_dump_info(super::board::DEVICE, info, |bytes| {
+                uart.write(bytes);
+                Ok::<_, core::convert::Infallible>(())
+            }) {
+                super::fail(format_args!("frames: {e}"));
+            }
+            if info.seq == 2 {
+                cortex_m_semihosting::debug::exit(cortex_m_semihosting::debug::EXIT_SUCCESS);
+            }
+        })
+        .await
+    }
+
+    /// Gives the other task a turn (one poll of `Pending` that wakes itself).
+    async fn embassy_futures_yield() {
+        let mut yielded = false;
+        core::future::poll_fn(|cx| {
+            if yielded {
+                core::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                core::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
 #[entry]
+// The embassy variant's executor never returns: what follows is the other variants'.
+#[cfg_attr(feature = "embassy-periodic", allow(unreachable_code, unused_mut))]
 fn main() -> ! {
     let core = cortex_m::Peripherals::take().unwrap();
     clock::start(core.SYST);
     #[cfg(feature = "frames")]
     let mut uart = board::Uart::take();
+
+    #[cfg(feature = "embassy-periodic")]
+    {
+        static EXECUTOR: static_cell::StaticCell<embassy_executor::Executor> = static_cell::StaticCell::new();
+        EXECUTOR.init(embassy_executor::Executor::new()).run(|spawner| {
+            spawner.spawn(tasks::work()).expect("the work task");
+            spawner
+                .spawn(tasks::metrics(
+                    #[cfg(feature = "frames")]
+                    uart,
+                ))
+                .expect("the metrics task");
+        })
+    }
 
     #[cfg(feature = "periodic")]
     {

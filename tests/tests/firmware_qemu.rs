@@ -260,14 +260,21 @@ fn worst_case_latency_is_the_slow_path() {
     }
 }
 
-/// `picometrics::periodic::Every` in a superloop: three dumps on their own, one per 2 ms of
-/// uptime, each with its number and uptime — in the text (two gauges) and in the frames' Begin
-/// (the same nanoseconds) — and the counts growing from one to the next.
+/// Periodic dumps with no dump call in the application: `picometrics::periodic::Every` in a
+/// superloop (`periodic`) and `picometrics::periodic::dump_every` on embassy-time's Ticker in an
+/// embassy-executor task beside a task that does the work (`embassy-periodic`). Each firmware
+/// dumps three times on its own, one per 2 ms of uptime, each dump with its number and uptime —
+/// in the text (two gauges) and in the frames' Begin (the same nanoseconds) — and the counts
+/// growing from one dump to the next; on the Cortex-M4F and the Cortex-M0.
 #[test]
 fn periodic_dumps_come_on_their_own_with_number_and_uptime() {
-    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
-        let elf = firmware::build(target, &["text", "frames", "periodic"]);
-        let run = firmware::run(target, &elf);
+    let variants = ["periodic", "embassy-periodic"]
+        .into_iter()
+        .flat_map(|v| ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"].map(|t| (t, v)));
+    for (triple, variant) in variants {
+        let elf = firmware::build(triple, &["text", "frames", variant]);
+        let run = firmware::run(triple, &elf);
+        let target = &*format!("{triple} ({variant})");
         let text = String::from_utf8(run.stdout).unwrap();
         let samples = parse(&text);
         let of =
