@@ -60,6 +60,9 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
       cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
     done
   done
+  # The real-board build (nRF52840-DK: defmt over RTT, frames on UART0); linked and checked by
+  # tests/tests/firmware_qemu.rs.
+  cargo clippy --release --target thumbv7em-none-eabihf --no-default-features --features nrf52840 -- -D warnings
 )
 
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"

@@ -11,7 +11,11 @@ use cortex_m_rt::exception;
 
 /// SysTick's rate as QEMU's lm3s6965evb models it (12 MHz reference). The micro:bit build
 /// uses the same constant; its durations are indicative, its counts as exact as on the M3/M4.
+#[cfg(not(nrf52840))]
 pub const SYSTICK_HZ: u32 = 12_000_000;
+/// SysTick on the nRF52840 runs at the 64 MHz core clock.
+#[cfg(nrf52840)]
+pub const SYSTICK_HZ: u32 = 64_000_000;
 /// SysTick reload: wraps every 2^24 ticks; the interrupt extends it to 64 bits.
 const RELOAD: u32 = 0x00FF_FFFF;
 

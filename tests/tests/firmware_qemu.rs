@@ -308,3 +308,32 @@ fn periodic_dumps_come_on_their_own_with_number_and_uptime() {
         }
     }
 }
+
+/// The nRF52840-DK build (no QEMU model of that board exists, so it is checked as linked):
+/// vectors and the registry in the board's 1 MiB of flash, the initial stack at the top of
+/// its 256 KiB of RAM, the RTT control block in RAM and defmt's strings present for probe-rs,
+/// and no semihosting anywhere (a board without a debugger would fault on it).
+#[test]
+fn nrf52840_dk_build_is_linked_for_the_board() {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let elf = firmware::build("thumbv7em-none-eabihf", &["nrf52840"]).with_file_name("nrf52840-dk");
+    let data = std::fs::read(&elf).unwrap_or_else(|e| panic!("{}: {e}", elf.display()));
+    let file = object::File::parse(&*data).unwrap();
+    let (flash, ram) = (0..1024 * 1024u64, 0x2000_0000..0x2000_0000 + 256 * 1024u64);
+    let vectors = file.section_by_name(".vector_table").expect("vectors");
+    assert_eq!(vectors.address(), 0);
+    let words = vectors.data().unwrap();
+    let initial_sp = u32::from_le_bytes(words[0..4].try_into().unwrap());
+    let reset = u64::from(u32::from_le_bytes(words[4..8].try_into().unwrap()));
+    assert_eq!(initial_sp, 0x2004_0000, "the stack starts at the top of RAM");
+    assert!(flash.contains(&reset), "reset handler at {reset:#x}");
+    let registry = file.section_by_name("linkme_PICOMETRICS_FUNCTIONS").expect("the registry");
+    assert!(flash.contains(&registry.address()) && registry.size() > 0);
+    assert!(file.section_by_name(".defmt").is_some(), "defmt's strings, for probe-rs");
+    let rtt = file.symbols().find(|s| s.name() == Ok("_SEGGER_RTT")).expect("the RTT control block");
+    assert!(ram.contains(&rtt.address()), "RTT block at {:#x}", rtt.address());
+    assert!(
+        !file.symbols().any(|s| s.name().is_ok_and(|n| n.contains("semihosting"))),
+        "no semihosting on a real board"
+    );
+}
