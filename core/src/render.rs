@@ -164,7 +164,7 @@ where
 
 /// The number and uptime of a periodic dump ([`crate::periodic`]) as the two gauges
 /// `picometrics_dump_number` and `picometrics_uptime_seconds`, for text dumps (write them after
-/// [`write`] in Prometheus format; in OpenMetrics, before its `# EOF`).
+/// [`write()`] in Prometheus format; in OpenMetrics, before its `# EOF`).
 pub fn write_dump_info<W: Write + ?Sized>(
     w: &mut W,
     info: crate::periodic::DumpInfo,

@@ -86,7 +86,8 @@ mod extra {
     macro_rules! extra {
         ($($name:ident = $k:literal),*) => {
             $(
-                #[cfg_attr(not(feature = "uninstrumented"), picometrics)]
+                #[cfg_attr(all(not(feature = "uninstrumented"), not(feature = "extra-track-max")), picometrics)]
+                #[cfg_attr(all(not(feature = "uninstrumented"), feature = "extra-track-max"), picometrics(track_max))]
                 #[inline(never)]
                 fn $name(x: u32) -> u32 {
                     x.rotate_left($k) ^ $k

@@ -61,6 +61,13 @@ pub fn per_function(target: &str) -> (f64, f64) {
     ((instrumented.0 - plain.0) as f64 / 8.0, (instrumented.1 - plain.1) as f64 / 8.0)
 }
 
+/// What `track_max` adds per instrumented function: the eight extra functions built with it,
+/// minus built without it, over eight (shared code included, so an average over eight).
+pub fn per_track_max(target: &str) -> (f64, f64) {
+    let with = build(target, &["extra-track-max"]) - build(target, &["extra-functions"]);
+    (with.0 as f64 / 8.0, with.1 as f64 / 8.0)
+}
+
 /// Bytes of one registry entry: the registry section of the 3-function build over 3.
 pub fn descriptor(target: &str) -> u64 {
     let data = std::fs::read(firmware::build(target, &[])).unwrap();
