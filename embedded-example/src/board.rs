@@ -13,46 +13,11 @@ pub const DEVICE: &str = "nrf52840-dk";
 #[cfg(not(any(microbit, nrf52840)))]
 pub const DEVICE: &str = "lm3s6965evb";
 
-/// nRF52840 UART0 (the legacy, non-DMA UART), TXD on P0.06: on the nRF52840-DK that pin goes
-/// to the on-board J-Link's virtual COM port (`/dev/ttyACM0`), 115,200 baud, 8N1.
-#[cfg(nrf52840)]
-mod regs {
-    const BASE: usize = 0x4000_2000;
-    const TASKS_STARTTX: *mut u32 = (BASE + 0x008) as *mut u32;
-    const EVENTS_TXDRDY: *mut u32 = (BASE + 0x11C) as *mut u32;
-    const ENABLE: *mut u32 = (BASE + 0x500) as *mut u32;
-    const PSEL_TXD: *mut u32 = (BASE + 0x50C) as *mut u32;
-    const TXD: *mut u32 = (BASE + 0x51C) as *mut u32;
-    const BAUDRATE: *mut u32 = (BASE + 0x524) as *mut u32;
-    /// GPIO P0 direction-set register: TXD must be an output.
-    const P0_DIRSET: *mut u32 = 0x5000_0518 as *mut u32;
-    const TX_PIN: u32 = 6;
-    const BAUD_115200: u32 = 0x01D7_E000;
-
-    pub fn init() {
-        // SAFETY: fixed, aligned MMIO registers of the nRF52840's UART0 and GPIO P0 (product
-        // specification v1.7, 6.33 and 6.9); nothing else in this firmware uses them.
-        unsafe {
-            P0_DIRSET.write_volatile(1 << TX_PIN);
-            PSEL_TXD.write_volatile(TX_PIN);
-            BAUDRATE.write_volatile(BAUD_115200);
-            ENABLE.write_volatile(4);
-            TASKS_STARTTX.write_volatile(1);
-        }
-    }
-
-    pub fn write_byte(b: u8) {
-        // SAFETY: as in `init`.
-        unsafe {
-            EVENTS_TXDRDY.write_volatile(0);
-            TXD.write_volatile(u32::from(b));
-            while EVENTS_TXDRDY.read_volatile() == 0 {}
-        }
-    }
-}
-
-/// nRF51 UART0 (micro:bit).
-#[cfg(microbit)]
+/// Nordic UART0: the nRF51's (micro:bit) and the nRF52840's legacy, non-DMA UART have the same
+/// registers. On the nRF52840-DK, TXD goes out on P0.06, which the board wires to its J-Link's
+/// virtual COM port (`/dev/ttyACM0`), at 115,200 baud, 8N1; QEMU's micro:bit needs no pin or
+/// rate.
+#[cfg(any(microbit, nrf52840))]
 mod regs {
     const BASE: usize = 0x4000_2000;
     const TASKS_STARTTX: *mut u32 = (BASE + 0x008) as *mut u32;
@@ -61,7 +26,23 @@ mod regs {
     const TXD: *mut u32 = (BASE + 0x51C) as *mut u32;
 
     pub fn init() {
-        // SAFETY: fixed, aligned MMIO registers of the nRF51's UART0; nothing else uses it.
+        #[cfg(nrf52840)]
+        {
+            const PSEL_TXD: *mut u32 = (BASE + 0x50C) as *mut u32;
+            const BAUDRATE: *mut u32 = (BASE + 0x524) as *mut u32;
+            /// GPIO P0 direction-set register: TXD must be an output.
+            const P0_DIRSET: *mut u32 = 0x5000_0518 as *mut u32;
+            const TX_PIN: u32 = 6;
+            const BAUD_115200: u32 = 0x01D7_E000;
+            // SAFETY: fixed, aligned MMIO registers of the nRF52840's UART0 and GPIO P0 (product
+            // specification v1.7, 6.33 and 6.9); nothing else in this firmware uses them.
+            unsafe {
+                P0_DIRSET.write_volatile(1 << TX_PIN);
+                PSEL_TXD.write_volatile(TX_PIN);
+                BAUDRATE.write_volatile(BAUD_115200);
+            }
+        }
+        // SAFETY: fixed, aligned MMIO registers of the chip's UART0; nothing else uses it.
         unsafe {
             ENABLE.write_volatile(4);
             TASKS_STARTTX.write_volatile(1);
