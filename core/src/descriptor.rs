@@ -97,6 +97,11 @@ impl FunctionDescriptor {
         self.slot.read(&labels, self.track_concurrency, each)
     }
 
+    /// Whether it keeps its longest call (`track_max`).
+    pub fn tracks_max(&self) -> bool {
+        self.slot.max().is_some()
+    }
+
     /// Reads this function's counters.
     pub fn snapshot(&self) -> FunctionSnapshot {
         FunctionSnapshot {

@@ -347,11 +347,22 @@ pub trait Source {
 
     /// Calls `each` with the `build_info` of every origin (one per process or device).
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result;
+
+    /// Whether some function may report `function_calls_concurrent` (resp.
+    /// `function_calls_duration_max_seconds` with `max`): `false` lets a writer skip its pass
+    /// over the functions for that family. The default, `true`, is always correct.
+    fn may_track(&self, _max: bool) -> bool {
+        true
+    }
 }
 
 impl<S: Source + ?Sized> Source for &S {
     fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
         (**self).functions(each)
+    }
+
+    fn may_track(&self, max: bool) -> bool {
+        (**self).may_track(max)
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

@@ -97,9 +97,19 @@ fn each_series<'a>(
     functions.into_iter().try_for_each(|f| f.read(service, each))
 }
 
+/// Whether any of `functions` tracks concurrency (or, with `max`, its longest call): read from
+/// the descriptors, without reading a slot's counters.
+fn any_tracks<'a>(functions: impl IntoIterator<Item = &'a FunctionDescriptor>, max: bool) -> bool {
+    functions.into_iter().any(|f| if max { f.tracks_max() } else { f.track_concurrency })
+}
+
 impl Source for Registry {
     fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
         each_series(functions(), each)
+    }
+
+    fn may_track(&self, max: bool) -> bool {
+        any_tracks(functions(), max)
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
@@ -113,6 +123,10 @@ where
 {
     fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
         each_series(self.0.clone(), each)
+    }
+
+    fn may_track(&self, max: bool) -> bool {
+        any_tracks(self.0.clone(), max)
     }
 
     fn builds(&self, _: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

@@ -111,6 +111,12 @@ where
     S: Source + ?Sized,
 {
     for part in Part::ALL {
+        // A family no function reports costs no pass over the functions.
+        match part {
+            Part::Concurrent if !source.may_track(false) => continue,
+            Part::DurationMax if !source.may_track(true) => continue,
+            _ => {}
+        }
         let mut w = Declared { w: &mut *w, pending: Some((part.metric(), format)) };
         if part.always_declared() {
             w.declare()?;
