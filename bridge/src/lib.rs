@@ -693,12 +693,9 @@ impl Devices {
         }
         write_header(w, &BRIDGE_DEVICE_LAST_DUMP, Format::Prometheus)?;
         for (name, d) in &store.devices {
-            w.write_str(BRIDGE_DEVICE_LAST_DUMP.name)?;
-            w.write_str("{")?;
-            w.write_str(label::DEVICE)?;
-            w.write_str("=\"")?;
-            render::write_escaped(w, name)?;
-            writeln!(w, "\"}} {:.3}", d.last_dump_unix_seconds)?;
+            write_device_sample(w, BRIDGE_DEVICE_LAST_DUMP.name, name, |w| {
+                write!(w, "{:.3}", d.last_dump_unix_seconds)
+            })?;
         }
         // Each device's own dump number and uptime, as its text dump would show them.
         write_header(w, &DUMP_NUMBER, Format::Prometheus)?;
@@ -707,14 +704,9 @@ impl Devices {
         }
         write_header(w, &UPTIME, Format::Prometheus)?;
         for (name, d) in &store.devices {
-            w.write_str(UPTIME.name)?;
-            w.write_str("{")?;
-            w.write_str(label::DEVICE)?;
-            w.write_str("=\"")?;
-            render::write_escaped(w, name)?;
-            w.write_str("\"} ")?;
-            picometrics::buckets::write_seconds(w, d.dump.uptime_nanos)?;
-            w.write_str("\n")?;
+            write_device_sample(w, UPTIME.name, name, |w| {
+                picometrics::buckets::write_seconds(w, d.dump.uptime_nanos)
+            })?;
         }
         if let Some(up) = store.source_up {
             write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
@@ -750,6 +742,23 @@ impl Source for Devices {
         }
         Ok(())
     }
+}
+
+/// `name{device="…"} value` for a value that is not an integer (`write_sample` writes those).
+fn write_device_sample<W: Write>(
+    w: &mut W,
+    name: &str,
+    device: &str,
+    value: impl FnOnce(&mut W) -> fmt::Result,
+) -> fmt::Result {
+    w.write_str(name)?;
+    w.write_str("{")?;
+    w.write_str(label::DEVICE)?;
+    w.write_str("=\"")?;
+    render::write_escaped(w, device)?;
+    w.write_str("\"} ")?;
+    value(w)?;
+    w.write_str("\n")
 }
 
 /// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
