@@ -298,6 +298,23 @@ impl<'a> FunctionSeries<'a> {
         Ok(())
     }
 
+    /// Calls `f` with each sample of `function_calls_total` beyond the function's own labels:
+    /// its [`schema::CALL_LABELS`] (`caller_function`, `caller_module`, `result`) with their
+    /// values, and its count — ok then error for every caller [`Self::for_each_caller`] yields.
+    /// The outputs that build series from pairs (the collector, remote write, OTLP) walk this.
+    pub fn for_each_call<E>(
+        &self,
+        mut f: impl FnMut([(&str, &str); 3], u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.for_each_caller(|function, module, totals| {
+            for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
+                let [caller_function, caller_module, result_label] = schema::CALL_LABELS;
+                f([(caller_function, function), (caller_module, module), (result_label, result)], value)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Adds at the counter width.
     fn add(&self, a: u64, b: u64) -> u64 {
         wrapping_add_bits(a, b, self.counter_bits)

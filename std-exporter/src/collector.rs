@@ -14,7 +14,7 @@
 
 use picometrics::model::{Build, Family, FunctionSeries, Source};
 use picometrics::registry::Registry;
-use picometrics::schema::{self, label, Metric};
+use picometrics::schema::{self, Metric};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair, MetricFamily, MetricType};
 use std::convert::Infallible;
@@ -117,20 +117,14 @@ fn collect_function(
     durations: &mut Vec<prometheus::proto::Metric>,
     concurrent: &mut Vec<prometheus::proto::Metric>,
 ) {
-    let _ = s.for_each_caller(|caller_function, caller_module, totals| {
-        for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
-            let mut pairs = labels(|f| s.for_each_label(Family::Calls, f));
-            pairs.extend([
-                pair(label::CALLER_FUNCTION, caller_function),
-                pair(label::CALLER_MODULE, caller_module),
-                pair(label::RESULT, result),
-            ]);
-            let mut counter = Counter::new();
-            counter.set_value(value as f64);
-            let mut m = prometheus::proto::Metric::from_label(pairs);
-            m.set_counter(counter);
-            calls.push(m);
-        }
+    let _ = s.for_each_call(|call_labels, value| {
+        let mut pairs = labels(|f| s.for_each_label(Family::Calls, f));
+        pairs.extend(call_labels.map(|(name, v)| pair(name, v)));
+        let mut counter = Counter::new();
+        counter.set_value(value as f64);
+        let mut m = prometheus::proto::Metric::from_label(pairs);
+        m.set_counter(counter);
+        calls.push(m);
         Ok::<_, Infallible>(())
     });
 

@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use picometrics::model::{Family, FunctionSeries, Source};
-use picometrics::schema::{self, label};
+use picometrics::schema;
 use std::convert::Infallible;
 
 /// The unit suffix of the duration family's Prometheus name: OTLP carries it as the unit.
@@ -85,16 +85,9 @@ impl Times {
 
 impl Points {
     fn function(&mut self, s: &FunctionSeries<'_>, t: Times) {
-        let _ = s.for_each_caller(|caller_function, caller_module, totals| {
-            for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
-                let more = [
-                    (label::CALLER_FUNCTION, caller_function),
-                    (label::CALLER_MODULE, caller_module),
-                    (label::RESULT, result),
-                ];
-                let attributes = attributes(|f| s.for_each_label(Family::Calls, f), &more);
-                self.calls.push(t.number(attributes, number_data_point::Value::AsInt(value as i64)));
-            }
+        let _ = s.for_each_call(|more, value| {
+            let attributes = attributes(|f| s.for_each_label(Family::Calls, f), &more);
+            self.calls.push(t.number(attributes, number_data_point::Value::AsInt(value as i64)));
             Ok::<_, Infallible>(())
         });
         self.durations.push(HistogramDataPoint {
@@ -244,6 +237,7 @@ pub fn encode(source: &dyn Source, start_ns: u64, now_ns: u64) -> Vec<u8> {
 mod tests {
     use super::*;
     use picometrics::model::{Build, Totals};
+    use picometrics::schema::label;
 
     /// Two devices, each with a build and one function, as the bridge's store reads.
     struct Fleet;

@@ -110,20 +110,13 @@ impl Series<'_> {
     }
 
     fn function(&mut self, s: &FunctionSeries<'_>) {
-        let _ = s.for_each_caller(|caller_function, caller_module, totals| {
-            for (result, value) in [(schema::RESULT_OK, totals.ok), (schema::RESULT_ERROR, totals.error)] {
-                let more = [
-                    (label::CALLER_FUNCTION, caller_function),
-                    (label::CALLER_MODULE, caller_module),
-                    (label::RESULT, result),
-                ];
-                self.push(
-                    schema::FUNCTION_CALLS.name,
-                    |f| s.for_each_label(Family::Calls, f),
-                    &more,
-                    value as f64,
-                );
-            }
+        let _ = s.for_each_call(|more, value| {
+            self.push(
+                schema::FUNCTION_CALLS.name,
+                |f| s.for_each_label(Family::Calls, f),
+                &more,
+                value as f64,
+            );
             Ok::<_, Infallible>(())
         });
         let name = schema::FUNCTION_CALLS_DURATION.name;
