@@ -46,6 +46,15 @@ touch target/otlp-venv/.installed
 export RUSTFLAGS="-D warnings"
 export RUSTDOCFLAGS="-D warnings"
 export CARGO_TERM_COLOR=never
+# Disk: a CI machine once had ~2 GB free and this script stopped in clippy ("No space left on
+# device"). Incremental caches (a throw-away run never reuses them) and full debug info in every
+# test binary were most of the 15 GB a cold run wrote; line tables keep panics' file:line.
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
+export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+export CARGO_PROFILE_BENCH_DEBUG=line-tables-only
+step "disk before the build"
+df -h . | tail -1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -139,6 +148,10 @@ step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
 (cd benches && ctest --release)
+
+step "disk after the build"
+df -h . | tail -1
+du -sh target embedded-example/target benches/target fuzz/target 2>/dev/null || true
 
 step "totals"
 awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$results"
