@@ -53,6 +53,12 @@ impl Counter {
         self.fetch_add(n, Ordering::Release);
     }
 
+    /// Replaces the value (relaxed; an atomic store on every target).
+    #[inline(always)]
+    pub fn set(&self, n: CounterValue) {
+        self.0.store(n, Ordering::Relaxed);
+    }
+
     /// Subtracts `n` (wrapping) with relaxed ordering.
     #[inline(always)]
     pub fn sub(&self, n: CounterValue) {

@@ -97,6 +97,8 @@ pub mod exemplars;
 mod format;
 #[cfg(feature = "frames")]
 pub mod frame;
+#[cfg(not(loom))]
+pub mod metrics;
 pub mod model;
 pub mod objectives;
 pub mod periodic;
@@ -110,7 +112,7 @@ mod sync;
 
 pub use descriptor::FunctionDescriptor;
 pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
-pub use picometrics_macros::picometrics;
+pub use picometrics_macros::{metric, picometrics};
 /// The exposition schema: metric and label names, HELP text, query templates, limits.
 pub use picometrics_schema as schema;
 pub use queries::Queries;
@@ -133,7 +135,11 @@ pub mod __private_v1 {
     /// The exemplar seqlock, for its loom model check.
     #[cfg(all(loom, feature = "exemplars"))]
     pub use crate::exemplars::ExemplarCell;
+    #[cfg(not(loom))]
+    pub use crate::metrics::{check as check_metric, MetricDescriptor};
     pub use crate::registry::PICOMETRICS_FUNCTIONS;
+    #[cfg(not(loom))]
+    pub use crate::registry::PICOMETRICS_METRICS;
     pub use crate::slot::{bucket_index, FunctionSlot, MaxCell, NoMax, TrackMax, DEFAULT_CALLERS};
     pub use crate::{buckets, build_info::BuildInfo, objectives, queries::Queries};
     pub use core;

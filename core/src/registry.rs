@@ -16,13 +16,25 @@
 
 use crate::build_info::BuildInfo;
 pub use crate::descriptor::FunctionDescriptor;
-use crate::model::{Build, FunctionSeries, Source};
+use crate::model::{Build, FunctionSeries, MetricSeries, Source};
 use core::fmt;
 
 /// The distributed slice every `#[picometrics]` function is registered in.
 #[doc(hidden)]
 #[linkme::distributed_slice]
 pub static PICOMETRICS_FUNCTIONS: [FunctionDescriptor];
+
+/// The distributed slice every `#[picometrics::metric]` static is registered in.
+#[doc(hidden)]
+#[cfg(not(loom))]
+#[linkme::distributed_slice]
+pub static PICOMETRICS_METRICS: [crate::metrics::MetricDescriptor];
+
+/// Every user metric (`#[picometrics::metric]`) linked into this program, in link order.
+#[cfg(not(loom))]
+pub fn metrics() -> &'static [crate::metrics::MetricDescriptor] {
+    &PICOMETRICS_METRICS
+}
 
 /// Every instrumented function linked into this program, in link order.
 pub fn functions() -> &'static [FunctionDescriptor] {
@@ -110,6 +122,16 @@ impl Source for Registry {
 
     fn may_track(&self, max: bool) -> bool {
         any_tracks(functions(), max)
+    }
+
+    fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+        #[cfg(not(loom))]
+        return metrics().iter().try_for_each(|m| m.read(each));
+        #[cfg(loom)]
+        return {
+            let _ = each;
+            Ok(())
+        };
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

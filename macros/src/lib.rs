@@ -1,8 +1,9 @@
-//! The `#[picometrics]` attribute. Use it through the `picometrics` crate, which re-exports it
+//! The `#[picometrics]` and `#[metric]` attributes. Use it through the `picometrics` crate, which re-exports it
 //! and holds everything the generated code refers to.
 
 mod args;
 mod expand;
+mod metric;
 mod queries;
 
 use proc_macro::TokenStream;
@@ -28,4 +29,27 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn picometrics(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into()).into()
+}
+
+/// Registers a `static` counter, gauge or value histogram (`picometrics::metrics`) as a user
+/// metric, rendered with the function metrics and carried in firmware dumps.
+///
+/// ```ignore
+/// /// Bytes written to the radio.
+/// #[picometrics::metric(labels(link = "radio"))]
+/// static RADIO_BYTES_SENT_TOTAL: Counter = Counter::new();
+/// ```
+///
+/// Arguments (all optional, comma-separated):
+///
+/// * `name = "…"` — the metric name (default: the static's name in lower case). A counter's
+///   ends in `_total`; names follow the Prometheus rules, checked at compile time.
+/// * `help = "…"` — the `# HELP` text (default: the static's doc comment).
+/// * `labels(key = "value", …)` — constant labels (at most 8).
+/// * `crate = path` — where the `picometrics` crate is, if renamed or re-exported.
+///
+/// Two statics with the same name and labels fail to link.
+#[proc_macro_attribute]
+pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
+    metric::expand(args.into(), item.into()).into()
 }

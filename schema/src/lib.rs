@@ -337,6 +337,116 @@ pub const QUERIES: [QueryTemplate; 9] = [
     },
 ];
 
+/// The most constant labels a user metric (`#[picometrics::metric]`) may declare.
+pub const MAX_METRIC_LABELS: usize = 8;
+/// The longest `# HELP` text of a user metric, in bytes (it travels in every frame).
+pub const MAX_METRIC_HELP: usize = 200;
+/// The longest user metric name, label name or label value, in bytes.
+pub const MAX_METRIC_TEXT: usize = 100;
+
+/// Why a user metric's name is refused: `#[picometrics::metric]` checks it at compile time
+/// (a `const` on the attribute's span), the device bridge when a device sends one.
+pub const fn check_metric_name(name: &str, kind: Kind) -> Result<(), &'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > MAX_METRIC_TEXT {
+        return Err("a metric name is 1 to 100 bytes long");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_alphabetic() || c == b'_' || c == b':' || (i > 0 && c.is_ascii_digit())) {
+            return Err("a metric name matches [a-zA-Z_:][a-zA-Z0-9_:]*");
+        }
+        i += 1;
+    }
+    if starts_with(b, b"function_calls")
+        || starts_with(b, BUILD_INFO.name.as_bytes())
+        || starts_with(b, b"picometrics_")
+        || starts_with(b, b"__")
+    {
+        return Err(
+            "names starting with `function_calls`, `build_info`, `picometrics_` or `__` are reserved",
+        );
+    }
+    let total = ends_with(b, TOTAL_SUFFIX.as_bytes());
+    match kind {
+        Kind::Counter if !total => Err("a counter's name ends in `_total`"),
+        Kind::Gauge | Kind::Histogram if total => Err("only a counter's name ends in `_total`"),
+        Kind::Histogram
+            if ends_with(b, BUCKET_SUFFIX.as_bytes())
+                || ends_with(b, SUM_SUFFIX.as_bytes())
+                || ends_with(b, COUNT_SUFFIX.as_bytes()) =>
+        {
+            Err("a histogram's name does not end in `_bucket`, `_sum` or `_count` (its samples do)")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Why a user metric's constant label is refused (see [`check_metric_name`]).
+pub const fn check_metric_label(name: &str, value: &str) -> Result<(), &'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > MAX_METRIC_TEXT || value.len() > MAX_METRIC_TEXT {
+        return Err("a label name is 1 to 100 bytes long, its value at most 100");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_alphabetic() || c == b'_' || (i > 0 && c.is_ascii_digit())) {
+            return Err("a label name matches [a-zA-Z_][a-zA-Z0-9_]*");
+        }
+        i += 1;
+    }
+    if starts_with(b, b"__")
+        || eq(b, label::LE.as_bytes())
+        || eq(b, label::DEVICE.as_bytes())
+        || eq(b, b"quantile")
+    {
+        return Err("`le`, `quantile`, `device` and names starting with `__` are reserved label names");
+    }
+    Ok(())
+}
+
+/// Why a user metric's help text is refused.
+pub const fn check_metric_help(help: &str) -> Result<(), &'static str> {
+    if help.len() > MAX_METRIC_HELP {
+        return Err("a metric's help text is at most 200 bytes");
+    }
+    Ok(())
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && starts_with(a, b)
+}
+
+const fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
+    if prefix.len() > s.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < prefix.len() {
+        if s[i] != prefix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
+    if suffix.len() > s.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < suffix.len() {
+        if s[s.len() - suffix.len() + i] != suffix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,5 +495,30 @@ mod tests {
             }
         }
         assert!(CALL_LABELS.iter().all(|l| QUERIES[5].template.contains(l) || *l == label::RESULT));
+    }
+
+    #[test]
+    fn user_metric_names_follow_prometheus() {
+        assert_eq!(check_metric_name("radio_bytes_sent_total", Kind::Counter), Ok(()));
+        assert_eq!(check_metric_name("battery_millivolts", Kind::Gauge), Ok(()));
+        assert_eq!(check_metric_name("packet_bytes", Kind::Histogram), Ok(()));
+        for (name, kind) in [
+            ("", Kind::Gauge),
+            ("9lives", Kind::Gauge),
+            ("bad-name", Kind::Gauge),
+            ("sent", Kind::Counter),
+            ("depth_total", Kind::Gauge),
+            ("size_count", Kind::Histogram),
+            ("function_calls_x", Kind::Gauge),
+            ("function_calls_total", Kind::Counter),
+            ("build_info", Kind::Gauge),
+            ("picometrics_dump_number", Kind::Gauge),
+        ] {
+            assert!(check_metric_name(name, kind).is_err(), "{name}");
+        }
+        assert_eq!(check_metric_label("link", "uart \"0\"\n"), Ok(()));
+        for name in ["", "le", "device", "__x", "a-b", "1a"] {
+            assert!(check_metric_label(name, "v").is_err(), "{name}");
+        }
     }
 }

@@ -41,6 +41,23 @@ fn with_worst_case(n: u32) {
     }
 }
 
+/// Reconnects of the radio link, by cause.
+#[picometrics::metric(labels(cause = "timeout \"rx\"\\\n"))]
+static RECONNECTS_TOTAL: picometrics::metrics::Counter = picometrics::metrics::Counter::new();
+
+/// Reconnects of the radio link, by cause.
+#[picometrics::metric(name = "reconnects_total", labels(cause = "reset"))]
+static RESET_RECONNECTS: picometrics::metrics::Counter = picometrics::metrics::Counter::new();
+
+/// Queue depth; help with a backslash \ and "quotes".
+#[picometrics::metric]
+static QUEUE_DEPTH: picometrics::metrics::Gauge = picometrics::metrics::Gauge::new();
+
+/// Batch sizes.
+#[picometrics::metric]
+static BATCH_ITEMS: picometrics::metrics::Histogram<4> =
+    picometrics::metrics::Histogram::new([0, 1, 10, 100]);
+
 /// The tests here share the registry; each holds this while calling and rendering.
 static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -56,11 +73,19 @@ fn rendered_text_passes_promtool() {
     for n in 0..10 {
         with_worst_case(n);
     }
+    RECONNECTS_TOTAL.add(2);
+    RESET_RECONNECTS.inc();
+    QUEUE_DEPTH.set(-3);
+    for n in [0, 5, 50, 500] {
+        BATCH_ITEMS.observe(n);
+    }
     let mut text = String::new();
     picometrics::render_prometheus(&mut text).unwrap();
     assert!(text.contains("(overflow)"), "{text}");
     assert!(text.contains(r#"objective_name="checkout \"fast\"""#));
     assert!(text.contains("# TYPE function_calls_duration_max_seconds gauge"), "{text}");
+    assert!(text.contains("reconnects_total{cause=\"reset\"} 1\n"), "{text}");
+    assert!(text.contains("batch_items_bucket{le=\"10\"} 2\n"), "{text}");
     let (ok, output) = promtool_check(&text);
     assert!(ok, "promtool rejected the output:\n{output}\n---\n{text}");
     assert!(output.trim().is_empty(), "promtool lint findings:\n{output}");
@@ -85,10 +110,20 @@ fn openmetrics_output_differs_from_text_only_where_the_formats_do() {
     picometrics::render_openmetrics(&mut om).unwrap();
     assert!(om.ends_with("# EOF\n"));
     assert!(om.contains("# TYPE function_calls counter\n"));
-    let (ok, output) = promtool_check(&om);
+    // OpenMetrics also escapes `"` in HELP text, which the 0.0.4 parser calls invalid.
+    assert!(
+        om.contains(r#"# HELP queue_depth Queue depth; help with a backslash \\ and \"quotes\"."#),
+        "{om}"
+    );
+    let as_text: String = om
+        .lines()
+        .map(|l| if l.starts_with("# HELP") { l.replace("\\\"", "\"") } else { l.to_owned() } + "\n")
+        .collect();
+    let (ok, output) = promtool_check(&as_text);
     assert!(!ok);
-    let findings: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(findings, ["function_calls_total no help text"], "{output}");
+    let mut findings: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    findings.sort();
+    assert_eq!(findings, ["function_calls_total no help text", "reconnects_total no help text"], "{output}");
     // Apart from the counter family header and `# EOF`, both formats carry the same samples.
     let mut text = String::new();
     picometrics::render_prometheus(&mut text).unwrap();

@@ -1,0 +1,4 @@
+use picometrics::metrics::Gauge;
+#[picometrics::metric]
+static mut DEPTH: Gauge = Gauge::new();
+fn main() {}

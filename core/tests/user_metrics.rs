@@ -1,0 +1,97 @@
+//! User metrics (`#[picometrics::metric]`) in the one writer: exact values, one header per
+//! family (two statics of one family in different modules), escaping, both formats.
+
+use picometrics::metrics::{Counter, Gauge, Histogram};
+use picometrics::model::{MetricValue, Source};
+use picometrics::registry::Registry;
+use picometrics::render::{write, Format};
+
+mod radio {
+    /// Bytes sent, by link.
+    #[picometrics::metric(name = "link_bytes_sent_total", labels(link = "radio"))]
+    pub static SENT: picometrics::metrics::Counter = picometrics::metrics::Counter::new();
+}
+
+/// Bytes sent, by link.
+#[picometrics::metric(name = "link_bytes_sent_total", labels(link = "uart \"0\"\\\n"))]
+static UART_SENT: Counter = Counter::new();
+
+/// Signed level: C:\temp "quoted"
+/// and a second line.
+#[picometrics::metric]
+static TEMPERATURE_DECI_CELSIUS: Gauge = Gauge::new();
+
+/// Received packet sizes in bytes.
+#[picometrics::metric(labels(port = "1"))]
+static PACKET_BYTES: Histogram<3> = Histogram::new([64, 256, 1024]);
+
+fn render(format: Format) -> String {
+    let mut out = String::new();
+    write(&mut out, &Registry, format).unwrap();
+    out
+}
+
+#[test]
+fn exact_values_grouped_escaped_in_both_formats() {
+    radio::SENT.add(1_000);
+    UART_SENT.inc();
+    UART_SENT.add(41);
+    TEMPERATURE_DECI_CELSIUS.set(-125);
+    for v in [10, 64, 65, 300, 2_000, 5_000] {
+        PACKET_BYTES.observe(v);
+    }
+
+    let text = render(Format::Prometheus);
+    let expected = [
+        "# HELP link_bytes_sent_total Bytes sent, by link.\n# TYPE link_bytes_sent_total counter\n",
+        "link_bytes_sent_total{link=\"radio\"} 1000\n",
+        "link_bytes_sent_total{link=\"uart \\\"0\\\"\\\\\\n\"} 42\n",
+        "# HELP temperature_deci_celsius Signed level: C:\\\\temp \"quoted\" and a second line.\n",
+        "# TYPE temperature_deci_celsius gauge\ntemperature_deci_celsius -125\n",
+        "# TYPE packet_bytes histogram\n",
+        "packet_bytes_bucket{port=\"1\",le=\"64\"} 2\n",
+        "packet_bytes_bucket{port=\"1\",le=\"256\"} 3\n",
+        "packet_bytes_bucket{port=\"1\",le=\"1024\"} 4\n",
+        "packet_bytes_bucket{port=\"1\",le=\"+Inf\"} 6\n",
+        "packet_bytes_sum{port=\"1\"} 7439\npacket_bytes_count{port=\"1\"} 6\n",
+    ];
+    for piece in expected {
+        assert!(text.contains(piece), "missing {piece:?} in\n{text}");
+    }
+    assert_eq!(text.matches("# TYPE link_bytes_sent_total").count(), 1, "one header per family:\n{text}");
+    // Both series of the family follow its header, none elsewhere.
+    let header = text.find("# TYPE link_bytes_sent_total").unwrap();
+    let first = text.find("link_bytes_sent_total{").unwrap();
+    assert!(first > header);
+    assert!(text.find("build_info{") < Some(first), "user metrics follow the function families:\n{text}");
+
+    let om = render(Format::OpenMetrics);
+    assert!(om.contains("# TYPE link_bytes_sent counter\n"), "{om}");
+    assert!(om.contains("link_bytes_sent_total{link=\"radio\"} 1000\n"), "{om}");
+    assert!(
+        om.contains("# HELP temperature_deci_celsius Signed level: C:\\\\temp \\\"quoted\\\" and"),
+        "{om}"
+    );
+    assert!(om.contains("packet_bytes_count{port=\"1\"} 6\n"), "{om}");
+    assert!(om.ends_with("\n# EOF\n") && om.matches("# EOF").count() == 1, "{om}");
+}
+
+#[test]
+fn the_registry_lists_them_as_a_source() {
+    let names: Vec<_> = picometrics::registry::metrics().iter().map(|m| m.name).collect();
+    for name in ["link_bytes_sent_total", "temperature_deci_celsius", "packet_bytes"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let mut kinds = Vec::new();
+    Registry
+        .metrics(&mut |s| {
+            if s.name == "packet_bytes" {
+                let MetricValue::Histogram { bounds, counts, .. } = s.value else { panic!() };
+                assert_eq!((bounds, counts.len()), (&[64, 256, 1024][..], 4));
+            }
+            kinds.push((s.name.to_owned(), s.kind()));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(kinds.len(), 4);
+}
