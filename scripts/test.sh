@@ -105,7 +105,7 @@ ctest -p picometrics --no-default-features --test bare_metal_clock
 ctest -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots and the frame format.
 ctest -p picometrics --features serde --test serde_snapshot
-ctest -p picometrics --features frames --test frames
+ctest -p picometrics --features frames --test frames --test user_metrics
 ctest -p picometrics --features frames --doc frame
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
 ctest -p picometrics --features exemplars --lib --test exemplars

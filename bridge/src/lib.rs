@@ -37,12 +37,15 @@
 
 pub mod validate;
 
-use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message};
-use picometrics::model::{Caller, FunctionSeries, ObjectiveLabels, Source, Totals};
+use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message, MetricRecord, ValueRecord};
+use picometrics::model::{
+    Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Source, Totals,
+};
 use picometrics::render::{self, write_header, write_sample, Format, Part};
+use picometrics::schema::{check_metric_help, check_metric_label, check_metric_name, Kind};
 use picometrics::schema::{
     label, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
-    BRIDGE_SOURCE_UP, DUMP_NUMBER, MAX_CALLERS, OVERFLOW_CALLER, UPTIME,
+    BRIDGE_SOURCE_UP, DUMP_NUMBER, MAX_CALLERS, MAX_METRIC_LABELS, OVERFLOW_CALLER, UPTIME,
 };
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
@@ -53,6 +56,9 @@ pub use picometrics::frame::MAX_FRAME;
 
 /// Function frames one dump may hold; a longer dump is discarded.
 pub const MAX_FUNCTIONS: usize = 4096;
+
+/// User metric frames one dump may hold; a longer dump is discarded.
+pub const MAX_METRICS: usize = 4096;
 
 /// Devices kept by default ([`Limits::max_devices`]); a new device beyond takes the place of
 /// the one silent longest.
@@ -126,7 +132,7 @@ pub enum Skipped {
     TooLong,
     /// The frame did not decode.
     Frame(DecodeError),
-    /// A function frame or `End` with no dump started (the stream was joined mid-dump).
+    /// A function or metric frame or `End` with no dump started (the stream was joined mid-dump).
     OutsideDump,
     /// A dump ended early: a new `Begin`, a wrong `End`, or the source closed.
     Incomplete {
@@ -137,7 +143,7 @@ pub enum Skipped {
         /// What cut it.
         why: &'static str,
     },
-    /// A dump of more than [`MAX_FUNCTIONS`] functions.
+    /// A dump of more than [`MAX_FUNCTIONS`] functions or [`MAX_METRICS`] user metrics.
     OverCapacity,
     /// A dump whose text would exceed the device's or the bridge's byte budget ([`Limits`]).
     OverBudget {
@@ -171,6 +177,12 @@ pub enum Invalid {
     Callers,
     /// A label value longer than [`MAX_LABEL`] bytes.
     LabelTooLong,
+    /// A user metric whose name, help or labels break the naming rules
+    /// ([`picometrics::schema::check_metric_name`]), or whose histogram is malformed.
+    Metric,
+    /// The same user metric series (name and labels) twice in one dump, or one family with
+    /// two types.
+    DuplicateMetric,
 }
 
 impl Invalid {
@@ -183,6 +195,8 @@ impl Invalid {
             Self::Duplicate => "duplicate_function",
             Self::Callers => "invalid_callers",
             Self::LabelTooLong => "label_too_long",
+            Self::Metric => "invalid_metric",
+            Self::DuplicateMetric => "duplicate_metric",
         }
     }
 }
@@ -225,6 +239,51 @@ fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<
     }
     if seen.iter().any(|g| g.function == f.function && g.module == f.module) {
         return Err(Invalid::Duplicate);
+    }
+    Ok(())
+}
+
+/// What is wrong with the user metric `m` from a device with `counter_bits`-wide counters,
+/// if anything: the same rules the attribute applies at compile time, and no series twice.
+fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metric]) -> Result<(), Invalid> {
+    let kind = match m.value {
+        ValueRecord::Counter(_) => Kind::Counter,
+        ValueRecord::Gauge(_) => Kind::Gauge,
+        ValueRecord::Histogram { .. } => Kind::Histogram,
+    };
+    let labels_ok = m.labels.iter().enumerate().all(|(i, (name, value))| {
+        check_metric_label(name, value).is_ok() && !m.labels[..i].iter().any(|(other, _)| other == name)
+    });
+    if check_metric_name(m.name, kind).is_err() || check_metric_help(m.help).is_err() || !labels_ok {
+        return Err(Invalid::Metric);
+    }
+    let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };
+    match &m.value {
+        ValueRecord::Counter(v) if *v > max => return Err(Invalid::CounterWidth),
+        ValueRecord::Gauge(v) if counter_bits < 64 && i32::try_from(*v).is_err() => {
+            return Err(Invalid::CounterWidth)
+        }
+        ValueRecord::Histogram { bounds, counts, .. } => {
+            if bounds.is_empty()
+                || !bounds.windows(2).all(|w| w[0] < w[1])
+                || counts.len() != bounds.len() + 1
+            {
+                return Err(Invalid::Metric);
+            }
+            let count = counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c).filter(|&s| s <= max));
+            if count.is_none() {
+                return Err(Invalid::CounterWidth);
+            }
+        }
+        _ => {}
+    }
+    let same_series = |o: &Metric| {
+        o.name == m.name
+            && o.labels.len() == m.labels.len()
+            && o.labels.iter().zip(&m.labels).all(|((a, b), (c, d))| a == c && b == d)
+    };
+    if seen.iter().any(|o| same_series(o) || (o.name == m.name && o.kind() != kind)) {
+        return Err(Invalid::DuplicateMetric);
     }
     Ok(())
 }
@@ -303,6 +362,36 @@ struct Function {
     max_nanos: Option<u64>,
 }
 
+/// One user metric series, owned.
+#[derive(Clone, Debug, PartialEq)]
+struct Metric {
+    name: String,
+    help: String,
+    labels: Vec<(String, String)>,
+    value: ValueRecord,
+}
+
+impl Metric {
+    fn kind(&self) -> Kind {
+        match self.value {
+            ValueRecord::Counter(_) => Kind::Counter,
+            ValueRecord::Gauge(_) => Kind::Gauge,
+            ValueRecord::Histogram { .. } => Kind::Histogram,
+        }
+    }
+}
+
+impl From<&MetricRecord<'_>> for Metric {
+    fn from(m: &MetricRecord<'_>) -> Self {
+        Self {
+            name: m.name.into(),
+            help: m.help.into(),
+            labels: m.labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
+            value: m.value.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Objective {
     name: String,
@@ -363,6 +452,7 @@ struct Dump {
     /// Nanoseconds since the device started, when it wrote the dump.
     uptime_nanos: u64,
     functions: Vec<Function>,
+    metrics: Vec<Metric>,
 }
 
 /// A dump being received.
@@ -409,6 +499,8 @@ impl Default for Limits {
 struct Device {
     seq: u32,
     parts: [String; Part::ALL.len()],
+    /// The user metric samples, one text per family: name, type, help, samples.
+    families: Vec<(String, Kind, String, String)>,
     dump: Dump,
     last_dump: Instant,
     last_dump_unix_seconds: f64,
@@ -418,7 +510,8 @@ struct Device {
 impl Device {
     /// Its rendered text and (about) its decoded dump: what counts against the limits.
     fn bytes(&self) -> usize {
-        self.parts.iter().map(String::len).sum::<usize>() + self.dump.bytes()
+        let families: usize = self.families.iter().map(|(n, _, h, t)| n.len() + h.len() + t.len() + 64).sum();
+        self.parts.iter().map(String::len).sum::<usize>() + families + self.dump.bytes()
     }
 }
 
@@ -440,7 +533,17 @@ impl Dump {
                     + f.objective.as_ref().map_or(0, |o| o.name.len() + 64)
             })
             .sum();
-        std::mem::size_of::<Self>() + build + functions
+        let metrics: usize = self
+            .metrics
+            .iter()
+            .map(|m| {
+                std::mem::size_of::<Metric>()
+                    + m.name.len()
+                    + m.help.len()
+                    + m.labels.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
+            })
+            .sum();
+        std::mem::size_of::<Self>() + build + functions + metrics
     }
 }
 
@@ -586,6 +689,7 @@ impl Devices {
                         counter_bits: begin.counter_bits,
                         uptime_nanos: begin.uptime_nanos,
                         functions: Vec::new(),
+                        metrics: Vec::new(),
                     },
                 });
                 match cut {
@@ -610,9 +714,25 @@ impl Devices {
                 pending.dump.functions.push(f.into());
                 Ok(None)
             }
-            &Message::End { seq, functions } => {
+            Message::Metric(m) => {
+                let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
+                if pending.dump.metrics.len() == MAX_METRICS {
+                    store.pending = None;
+                    return Err(Skipped::OverCapacity);
+                }
+                if let Err(why) = check_metric(m, pending.dump.counter_bits, &pending.dump.metrics) {
+                    let device = store.pending.take().map(|p| p.device).unwrap_or_default();
+                    return Err(Skipped::Invalid { device, why });
+                }
+                pending.dump.metrics.push(m.into());
+                Ok(None)
+            }
+            &Message::End { seq, functions, metrics } => {
                 let pending = store.pending.take().ok_or(Skipped::OutsideDump)?;
-                if seq != pending.dump.seq || usize::from(functions) != pending.dump.functions.len() {
+                if seq != pending.dump.seq
+                    || usize::from(functions) != pending.dump.functions.len()
+                    || usize::from(metrics) != pending.dump.metrics.len()
+                {
                     return Err(Skipped::Incomplete {
                         device: pending.device,
                         seq: pending.dump.seq,
@@ -620,11 +740,13 @@ impl Devices {
                     });
                 }
                 let max_device_bytes = store.limits.max_device_bytes;
-                let parts = render_device(&pending.device, &pending.dump, max_device_bytes)
+                let (parts, families) = render_device(&pending.device, &pending.dump, max_device_bytes)
                     .ok_or_else(|| Skipped::OverBudget { device: pending.device.clone() })?;
                 let now = Instant::now();
                 store.forget_silent(now);
-                let bytes = parts.iter().map(String::len).sum::<usize>() + pending.dump.bytes();
+                let bytes = parts.iter().map(String::len).sum::<usize>()
+                    + families.iter().map(|(n, _, h, t)| n.len() + h.len() + t.len() + 64).sum::<usize>()
+                    + pending.dump.bytes();
                 let device = pending.device.clone();
                 // Room: a device slot and bytes, taken from the devices silent longest.
                 let others = |store: &Store| -> usize {
@@ -645,6 +767,7 @@ impl Devices {
                 let entry = Device {
                     seq,
                     parts,
+                    families,
                     dump: pending.dump,
                     last_dump: now,
                     last_dump_unix_seconds: unix,
@@ -676,6 +799,22 @@ impl Devices {
             }
             for d in store.devices.values() {
                 w.write_str(&d.parts[i])?;
+            }
+        }
+        // User metric families: one header each (type and help of the first device, in name
+        // order), then every device's samples of that family and type.
+        let mut families: BTreeMap<&str, (Kind, &str)> = BTreeMap::new();
+        for d in store.devices.values() {
+            for (name, kind, help, _) in &d.families {
+                families.entry(name).or_insert((*kind, help));
+            }
+        }
+        for (name, (kind, help)) in &families {
+            render::write_family_header(w, name, help, *kind, Format::Prometheus)?;
+            for d in store.devices.values() {
+                for (_, _, _, text) in d.families.iter().filter(|(n, k, _, _)| n == name && k == kind) {
+                    w.write_str(text)?;
+                }
             }
         }
         write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
@@ -742,6 +881,14 @@ impl Source for Devices {
         }
         Ok(())
     }
+
+    fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.metrics(each)?;
+        }
+        Ok(())
+    }
 }
 
 /// `name{device="…"} value` for a value that is not an integer (`write_sample` writes those).
@@ -761,15 +908,31 @@ fn write_device_sample<W: Write>(
     w.write_str("\n")
 }
 
+/// A device's function families and its user metric families (name, type, help, samples).
+type Rendered = ([String; Part::ALL.len()], Vec<(String, Kind, String, String)>);
+
 /// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
-fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<[String; Part::ALL.len()]> {
+fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendered> {
     let view = DeviceView { device, dump };
     let mut parts: [String; Part::ALL.len()] = Default::default();
     for (text, part) in parts.iter_mut().zip(Part::ALL) {
         render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
             .ok()?;
     }
-    Some(parts)
+    let mut families: Vec<(String, Kind, String, String)> = Vec::new();
+    view.metrics(&mut |series| {
+        // `check_metric` let no family have two types; a dump has few families.
+        let i = match families.iter().position(|(name, ..)| name == series.name) {
+            Some(i) => i,
+            None => {
+                families.push((series.name.into(), series.kind(), series.help.into(), String::new()));
+                families.len() - 1
+            }
+        };
+        render::write_metric_samples(&mut Capped { text: &mut families[i].3, budget: &mut budget }, series)
+    })
+    .ok()?;
+    Some((parts, families))
 }
 
 /// One device's dump as the exposition model, each series with its `device` label.
@@ -809,6 +972,30 @@ impl Source for DeviceView<'_> {
                 concurrent: f.concurrent,
                 max_nanos: f.max_nanos,
                 exemplars: &[],
+            })?;
+        }
+        Ok(())
+    }
+
+    fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let bits = u32::from(self.dump.counter_bits);
+        for m in &self.dump.metrics {
+            // Decoded dumps hold at most MAX_METRIC_LABELS labels (the decoder's capacity).
+            let labels: heapless::Vec<(&str, &str), MAX_METRIC_LABELS> =
+                m.labels.iter().take(MAX_METRIC_LABELS).map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            each(&MetricSeries {
+                extra: Some((label::DEVICE, self.device)),
+                name: &m.name,
+                help: &m.help,
+                labels: &labels,
+                counter_bits: bits,
+                value: match &m.value {
+                    ValueRecord::Counter(v) => MetricValue::Counter(*v),
+                    ValueRecord::Gauge(v) => MetricValue::Gauge(*v),
+                    ValueRecord::Histogram { bounds, counts, sum } => {
+                        MetricValue::Histogram { bounds, counts, sum: *sum }
+                    }
+                },
             })?;
         }
         Ok(())

@@ -237,7 +237,7 @@ fn crafted(device: &str, f: &frame::FunctionRecord<'_>, twice: bool) -> Vec<u8> 
     if twice {
         messages.push(Message::Function(f.clone()));
     }
-    messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 } });
+    messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 }, metrics: 0 });
     let mut wire = vec![0];
     let mut buf = [0u8; MAX_FRAME];
     for m in &messages {
@@ -381,7 +381,7 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
         let (_, skipped) = send(&Message::Function(f));
         assert!(skipped.is_empty(), "{skipped:?}");
     }
-    let (committed, skipped) = send(&Message::End { seq: 1, functions: names.len() as u16 });
+    let (committed, skipped) = send(&Message::End { seq: 1, functions: names.len() as u16, metrics: 0 });
     assert!(committed.is_empty());
     assert_eq!(skipped.iter().map(Skipped::reason).collect::<Vec<_>>(), ["over_budget"]);
     assert_eq!(skipped_total(&devices, "over_budget"), 1.0);
@@ -475,7 +475,7 @@ proptest! {
         if twice {
             messages.push(Message::Function(f));
         }
-        messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 } });
+        messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 }, metrics: 0 });
         let mut wire = vec![0];
         let mut buf = [0u8; MAX_FRAME];
         for m in &messages {
@@ -486,4 +486,109 @@ proptest! {
         let text = devices.render_to_string();
         prop_assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{}", text);
     }
+}
+
+/// A dump of hand-made user metric records from a device with 32-bit counters.
+fn metric_dump(device: &str, metrics: &[frame::MetricRecord<'_>]) -> Vec<u8> {
+    use picometrics::frame::{Begin, Build, Message};
+    let build =
+        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+    let mut messages =
+        vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32, uptime_nanos: 5 })];
+    messages.extend(metrics.iter().cloned().map(Message::Metric));
+    messages.push(Message::End { seq: 1, functions: 0, metrics: metrics.len() as u16 });
+    let mut wire = vec![0];
+    let mut buf = [0u8; MAX_FRAME];
+    for m in &messages {
+        wire.extend_from_slice(frame::encode_message(m, &mut buf).expect("fits a frame"));
+    }
+    wire
+}
+
+/// User metrics are served per device, one header per family across devices, exactly; every
+/// record that breaks the naming rules or the counter width drops its dump, counted by reason.
+#[test]
+fn user_metrics_are_served_per_device_and_checked() {
+    use picometrics::frame::{MetricRecord, ValueRecord};
+    let record = |name, labels: &[(&'static str, &'static str)], value| MetricRecord {
+        name,
+        help: "Help \\ \"text\"",
+        labels: heapless::Vec::from_slice(labels).unwrap(),
+        value,
+    };
+    let histogram = |bounds: &[u64], counts: &[u64]| ValueRecord::Histogram {
+        bounds: heapless::Vec::from_slice(bounds).unwrap(),
+        counts: heapless::Vec::from_slice(counts).unwrap(),
+        sum: 99,
+    };
+    let good = [
+        record("sent_total", &[("link", "uart")], ValueRecord::Counter(7)),
+        record("sent_total", &[("link", "radio")], ValueRecord::Counter(8)),
+        record("level", &[], ValueRecord::Gauge(-3)),
+        record("sizes", &[], histogram(&[1, 10], &[1, 2, 3])),
+    ];
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    for device in ["a", "b"] {
+        let (committed, skipped) = feed(&devices, &mut reader, &metric_dump(device, &good));
+        assert_eq!((committed.len(), skipped), (1, vec![]));
+    }
+    let text = devices.render_to_string();
+    assert_eq!(text.matches("# TYPE sent_total counter\n").count(), 1, "{text}");
+    assert!(text.contains("# HELP sent_total Help \\\\ \"text\"\n"), "{text}");
+    for device in ["a", "b"] {
+        for line in [
+            format!("sent_total{{device=\"{device}\",link=\"uart\"}} 7\n"),
+            format!("sent_total{{device=\"{device}\",link=\"radio\"}} 8\n"),
+            format!("level{{device=\"{device}\"}} -3\n"),
+            format!("sizes_bucket{{device=\"{device}\",le=\"10\"}} 3\n"),
+            format!("sizes_bucket{{device=\"{device}\",le=\"+Inf\"}} 6\n"),
+            format!("sizes_sum{{device=\"{device}\"}} 99\nsizes_count{{device=\"{device}\"}} 6\n"),
+        ] {
+            assert!(text.contains(&line), "missing {line:?} in\n{text}");
+        }
+    }
+    // The served text is what a real Prometheus parser accepts (promtool runs on it in the
+    // integration tests); here: each family's samples follow its header.
+    let header = text.find("# TYPE level gauge").unwrap();
+    assert!(text[header..].contains("level{device=\"a\"}") && text[header..].contains("level{device=\"b\"}"));
+
+    let bad: [(&str, MetricRecord<'_>); 9] = [
+        ("invalid_metric", record("sent", &[], ValueRecord::Counter(1))),
+        ("invalid_metric", record("bad-name", &[], ValueRecord::Gauge(1))),
+        ("invalid_metric", record("function_calls_total", &[], ValueRecord::Counter(1))),
+        ("invalid_metric", record("level", &[("le", "1")], ValueRecord::Gauge(1))),
+        ("invalid_metric", record("level", &[("a", "1"), ("a", "2")], ValueRecord::Gauge(1))),
+        ("invalid_metric", record("sizes", &[], histogram(&[10, 1], &[1, 2, 3]))),
+        ("invalid_metric", record("sizes", &[], histogram(&[1, 10], &[1, 2]))),
+        ("invalid_counter_width", record("sent_total", &[], ValueRecord::Counter(1 << 32))),
+        ("invalid_counter_width", record("level", &[], ValueRecord::Gauge(-(1 << 40)))),
+    ];
+    for (reason, m) in &bad {
+        let (committed, skipped) = feed(&devices, &mut reader, &metric_dump("evil", std::slice::from_ref(m)));
+        assert!(committed.is_empty(), "{m:?}");
+        // The dump is dropped at the bad record; its `End` then finds no dump.
+        assert_eq!(
+            skipped.iter().map(Skipped::reason).collect::<Vec<_>>(),
+            [*reason, "outside_dump"],
+            "{m:?}"
+        );
+    }
+    for twice in [
+        [record("level", &[], ValueRecord::Gauge(1)), record("level", &[], ValueRecord::Gauge(2))],
+        [
+            record("level", &[], ValueRecord::Gauge(1)),
+            record("level", &[("x", "1")], histogram(&[1], &[0, 0])),
+        ],
+    ] {
+        let (_, skipped) = feed(&devices, &mut reader, &metric_dump("evil", &twice));
+        assert_eq!(
+            skipped.iter().map(Skipped::reason).collect::<Vec<_>>(),
+            ["duplicate_metric", "outside_dump"]
+        );
+    }
+    let text = devices.render_to_string();
+    assert!(!text.contains("device=\"evil\""), "{text}");
+    assert_eq!(skipped_total(&devices, "invalid_metric"), 7.0);
+    assert_eq!(skipped_total(&devices, "duplicate_metric"), 2.0);
 }

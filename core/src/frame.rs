@@ -3,8 +3,8 @@
 //!
 //! A dump is a lone `0x00` (it ends whatever partial frame a receiver holds from a device that
 //! reset mid-frame, so the dump that follows is not lost with it), one [`Message::Begin`]
-//! (device, dump number, build info), one [`Message::Function`] per registered function, and one
-//! [`Message::End`]. Each message is its own frame, so the firmware needs one frame buffer of [`MAX_FRAME`] bytes on the stack,
+//! (device, dump number, build info), one [`Message::Function`] per registered function, one
+//! [`Message::Metric`] per user metric, and one [`Message::End`]. Each message is its own frame, so the firmware needs one frame buffer of [`MAX_FRAME`] bytes on the stack,
 //! whatever the number of functions.
 //!
 //! ## Wire format (version [`VERSION`])
@@ -37,18 +37,19 @@
 //! ```
 
 use crate::descriptor::FunctionDescriptor;
-use crate::model::{Caller, FunctionSeries, ObjectiveLabels, Totals};
+use crate::model::{Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Totals};
 use crate::registry::{build, functions, service_name};
 use core::fmt;
 use crc::{Crc, CRC_32_ISCSI};
-use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
+use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS, MAX_METRIC_LABELS};
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::Build;
 
 /// The wire format version, the first byte of every payload. Version 2 added
-/// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`].
-pub const VERSION: u8 = 3;
+/// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`],
+/// version 4 [`Message::Metric`] and `End::metrics`.
+pub const VERSION: u8 = 4;
 
 /// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
 /// with [`FrameError::TooLarge`] beyond it, decoders may reject longer runs without buffering
@@ -69,13 +70,107 @@ pub enum Message<'a> {
     /// One function's metrics.
     #[serde(borrow)]
     Function(FunctionRecord<'a>),
-    /// Ends a dump: `functions` function frames were sent since its `Begin`.
+    /// Ends a dump: `functions` function frames and `metrics` metric frames were sent since
+    /// its `Begin`.
     End {
         /// The dump's number, as in its [`Begin`].
         seq: u32,
         /// How many [`Message::Function`] frames the dump holds.
         functions: u16,
+        /// How many [`Message::Metric`] frames the dump holds.
+        metrics: u16,
     },
+    /// One user metric series (`#[picometrics::metric]`).
+    #[serde(borrow)]
+    Metric(MetricRecord<'a>),
+}
+
+/// One user metric series as decoded, with the encoder's capacities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricRecord<'a> {
+    /// The family name.
+    pub name: &'a str,
+    /// The `# HELP` text.
+    pub help: &'a str,
+    /// The constant labels.
+    #[serde(borrow)]
+    pub labels: heapless::Vec<(&'a str, &'a str), MAX_METRIC_LABELS>,
+    /// The value.
+    pub value: ValueRecord,
+}
+
+/// A user metric's value on the wire.
+// Sized for the largest histogram so no frame can make the decoder allocate (as for
+// `Message`); a decoder holds one at a time.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueRecord {
+    /// A counter's count.
+    Counter(u64),
+    /// A gauge's value.
+    Gauge(i64),
+    /// A value histogram: bounds, per-bucket counts with `+Inf` last, sum.
+    Histogram {
+        /// Bucket bounds.
+        bounds: heapless::Vec<u64, MAX_BOUNDS>,
+        /// Per-bucket (not cumulative) counts, the last one `+Inf`.
+        counts: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
+        /// Sum of the observed values.
+        sum: u64,
+    },
+}
+
+impl<'a> MetricRecord<'a> {
+    /// This record as the exposition model's view, with an optional first label such as
+    /// `("device", name)`, for a device whose counters are `counter_bits` wide.
+    pub fn series(&'a self, extra: Option<(&'a str, &'a str)>, counter_bits: u8) -> MetricSeries<'a> {
+        MetricSeries {
+            extra,
+            name: self.name,
+            help: self.help,
+            labels: &self.labels,
+            counter_bits: u32::from(counter_bits),
+            value: match &self.value {
+                ValueRecord::Counter(v) => MetricValue::Counter(*v),
+                ValueRecord::Gauge(v) => MetricValue::Gauge(*v),
+                ValueRecord::Histogram { bounds, counts, sum } => {
+                    MetricValue::Histogram { bounds, counts, sum: *sum }
+                }
+            },
+        }
+    }
+}
+
+/// What the encoder writes for a user metric: [`MetricRecord`]'s fields, borrowed.
+#[derive(Serialize)]
+struct MetricOut<'a> {
+    name: &'a str,
+    help: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+    value: ValueOut<'a>,
+}
+
+/// [`ValueRecord`] on the encoding side.
+#[derive(Serialize)]
+enum ValueOut<'a> {
+    Counter(u64),
+    Gauge(i64),
+    Histogram { bounds: &'a [u64], counts: &'a [u64], sum: u64 },
+}
+
+impl<'a> From<&MetricSeries<'a>> for MetricOut<'a> {
+    fn from(s: &MetricSeries<'a>) -> Self {
+        Self {
+            name: s.name,
+            help: s.help,
+            labels: s.labels,
+            value: match s.value {
+                MetricValue::Counter(v) => ValueOut::Counter(v),
+                MetricValue::Gauge(v) => ValueOut::Gauge(v),
+                MetricValue::Histogram { bounds, counts, sum } => ValueOut::Histogram { bounds, counts, sum },
+            },
+        }
+    }
 }
 
 /// The start of a dump.
@@ -194,7 +289,8 @@ impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
 enum MessageOut<'a> {
     Begin(Begin<'a>),
     Function(FunctionOut<'a>),
-    End { seq: u32, functions: u16 },
+    End { seq: u32, functions: u16, metrics: u16 },
+    Metric(MetricOut<'a>),
 }
 
 /// Why a frame could not be written.
@@ -235,7 +331,7 @@ pub fn write_dump_info<E>(
     write_dump_of_info(device, info, functions(), sink)
 }
 
-/// Like [`write_dump`], for a chosen set of functions.
+/// Like [`write_dump`], for a chosen set of functions (and every user metric).
 pub fn write_dump_of<'f, E>(
     device: &str,
     seq: u32,
@@ -275,7 +371,21 @@ fn write_dump_of_info<'f, E>(
         }
         count = count.wrapping_add(1);
     }
-    send(&MessageOut::End { seq, functions: count })
+    let mut metrics = 0u16;
+    for m in crate::registry::metrics() {
+        let mut failed = None;
+        let _ = m.read(&mut |series| {
+            send(&MessageOut::Metric(series.into())).map_err(|e| {
+                failed = Some(e);
+                fmt::Error
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        metrics = metrics.wrapping_add(1);
+    }
+    send(&MessageOut::End { seq, functions: count, metrics })
 }
 
 /// Encodes one message as a frame (`0x00` included) into `buf`, as [`write_dump`] does: for
@@ -389,7 +499,29 @@ mod tests {
                 uptime_nanos: 3_000_000_000,
             }),
             Message::Function(f),
-            Message::End { seq: 7, functions: 1 },
+            Message::Metric(MetricRecord {
+                name: "sent_total",
+                help: "Sent \"bytes\"",
+                labels: heapless::Vec::from_slice(&[("link", "uart"), ("port", "0")]).unwrap(),
+                value: ValueRecord::Counter(u64::MAX),
+            }),
+            Message::Metric(MetricRecord {
+                name: "level",
+                help: "",
+                labels: heapless::Vec::new(),
+                value: ValueRecord::Gauge(-5),
+            }),
+            Message::Metric(MetricRecord {
+                name: "sizes",
+                help: "h",
+                labels: heapless::Vec::new(),
+                value: ValueRecord::Histogram {
+                    bounds: heapless::Vec::from_slice(&[0, 8]).unwrap(),
+                    counts: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
+                    sum: 40,
+                },
+            }),
+            Message::End { seq: 7, functions: 1, metrics: 3 },
         ] {
             let mut frame = framed(&m);
             assert!(!frame.contains(&0));

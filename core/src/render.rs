@@ -179,17 +179,29 @@ pub fn write_metric_header<W: Write + ?Sized>(
     series: &MetricSeries<'_>,
     format: Format,
 ) -> fmt::Result {
-    let kind = series.kind();
+    write_family_header(w, series.name, series.help, series.kind(), format)
+}
+
+/// The `# HELP` and `# TYPE` lines of a family known only at run time (a user metric, a
+/// device's), `help` escaped as `format` requires: backslash and newline, and in OpenMetrics
+/// also the double quote. A counter's OpenMetrics family is `name` without `_total`.
+pub fn write_family_header<W: Write + ?Sized>(
+    w: &mut W,
+    name: &str,
+    help: &str,
+    kind: schema::Kind,
+    format: Format,
+) -> fmt::Result {
     let family = match (format, kind) {
         (Format::OpenMetrics, schema::Kind::Counter) => {
-            series.name.strip_suffix(schema::TOTAL_SUFFIX).unwrap_or(series.name)
+            name.strip_suffix(schema::TOTAL_SUFFIX).unwrap_or(name)
         }
-        _ => series.name,
+        _ => name,
     };
     w.write_str("# HELP ")?;
     w.write_str(family)?;
     w.write_str(" ")?;
-    let mut rest = series.help;
+    let mut rest = help;
     while let Some(i) = rest.find(['\\', '\n', '"']) {
         w.write_str(&rest[..i])?;
         match rest.as_bytes()[i] {

@@ -78,7 +78,7 @@ fn a_dump_decodes_to_the_snapshots() {
 
     let Message::Function(p) = frame::decode(parent_frame).unwrap() else { panic!("no Function") };
     assert_eq!((p.function, p.concurrent, p.objective), ("parent", None, None));
-    assert_eq!(frame::decode(end).unwrap(), Message::End { seq: 3, functions: 2 });
+    assert_eq!(frame::decode(end).unwrap(), Message::End { seq: 3, functions: 2, metrics: 0 });
 }
 
 #[test]
@@ -126,8 +126,19 @@ fn unknown_versions_and_bad_messages_are_named() {
     m.extend(std::iter::repeat_n(1, 40));
     assert_eq!(frame::decode(&mut frame_of(&m)), Err(DecodeError::Message));
     // Trailing bytes after a message.
-    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 2, 1, 0, 7])), Err(DecodeError::Message));
-    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 2, 1, 0])), Ok(Message::End { seq: 1, functions: 0 }));
+    assert_eq!(frame::decode(&mut frame_of(&[VERSION, 2, 1, 0, 0, 7])), Err(DecodeError::Message));
+    // More metric labels than any encoder can send (variant 3, name "n", no help, 9 labels).
+    let mut m = vec![VERSION, 3, 1, b'n', 0, 9];
+    m.extend(std::iter::repeat_n([1, b'a', 1, b'b'], 9).flatten());
+    m.extend([0, 1]);
+    assert_eq!(frame::decode(&mut frame_of(&m)), Err(DecodeError::Message));
+    m[5] = 8;
+    m.drain(6..10);
+    assert!(matches!(frame::decode(&mut frame_of(&m)), Ok(Message::Metric(r)) if r.labels.len() == 8));
+    assert_eq!(
+        frame::decode(&mut frame_of(&[VERSION, 2, 1, 0, 0])),
+        Ok(Message::End { seq: 1, functions: 0, metrics: 0 })
+    );
 }
 
 #[test]
@@ -157,7 +168,7 @@ fn counters_of_both_widths_encode_alike() {
 
 #[test]
 fn encoded_messages_round_trip() {
-    let m = Message::End { seq: 9, functions: 4 };
+    let m = Message::End { seq: 9, functions: 4, metrics: 0 };
     let mut buf = [0u8; 64];
     let framed = frame::encode_message(&m, &mut buf).unwrap().to_vec();
     assert_eq!(framed.last(), Some(&0));

@@ -25,6 +25,9 @@ static TEMPERATURE_DECI_CELSIUS: Gauge = Gauge::new();
 #[picometrics::metric(labels(port = "1"))]
 static PACKET_BYTES: Histogram<3> = Histogram::new([64, 256, 1024]);
 
+/// The tests share the statics; each holds this while updating and reading them.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn render(format: Format) -> String {
     let mut out = String::new();
     write(&mut out, &Registry, format).unwrap();
@@ -33,6 +36,7 @@ fn render(format: Format) -> String {
 
 #[test]
 fn exact_values_grouped_escaped_in_both_formats() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     radio::SENT.add(1_000);
     UART_SENT.inc();
     UART_SENT.add(41);
@@ -94,4 +98,51 @@ fn the_registry_lists_them_as_a_source() {
         })
         .unwrap();
     assert_eq!(kinds.len(), 4);
+}
+
+/// A dump carries every user metric; decoded, they render to the same text as the registry.
+#[cfg(feature = "frames")]
+#[test]
+fn frames_carry_them_exactly() {
+    use picometrics::frame::{self, Message, MetricRecord};
+    use picometrics::model::{Build, FunctionSeries, MetricSeries};
+    use std::fmt;
+
+    struct Decoded<'a>(&'a [MetricRecord<'a>], u8);
+    impl Source for Decoded<'_> {
+        fn functions(&self, _: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+            Ok(())
+        }
+        fn builds(&self, _: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+            Ok(())
+        }
+        fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+            self.0.iter().try_for_each(|r| each(&r.series(None, self.1)))
+        }
+    }
+
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stream = Vec::new();
+    frame::write_dump("dev", 1, |bytes| {
+        stream.extend_from_slice(bytes);
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    let mut records = Vec::new();
+    let (mut bits, mut end) = (0, None);
+    for f in stream.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
+        match frame::decode(f).unwrap() {
+            Message::Begin(b) => bits = b.counter_bits,
+            Message::Metric(m) => records.push(m),
+            Message::End { functions, metrics, .. } => end = Some((functions, metrics)),
+            Message::Function(_) => {}
+        }
+    }
+    assert_eq!(end, Some((0, 4)), "no functions here, four user metric series");
+    let mut local = String::new();
+    picometrics::render::write_metrics(&mut local, &Registry, Format::Prometheus).unwrap();
+    let mut decoded = String::new();
+    picometrics::render::write_metrics(&mut decoded, &Decoded(&records, bits), Format::Prometheus).unwrap();
+    assert_eq!(decoded, local);
+    assert!(local.contains("link_bytes_sent_total{"), "{local}");
 }

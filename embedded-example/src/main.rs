@@ -102,6 +102,58 @@ mod extra {
     extra!(e1 = 1, e2 = 2, e3 = 3, e4 = 4, e5 = 5, e6 = 6, e7 = 7, e8 = 8);
 }
 
+/// User metrics: statics registered at link time, dumped with the functions on every channel.
+#[cfg(feature = "user-metrics")]
+mod user {
+    use picometrics::metrics::{Counter, Gauge, Histogram};
+
+    /// Samples read, by sensor.
+    #[picometrics::metric(labels(sensor = "temp \"A\""))]
+    pub static SAMPLES_READ_TOTAL: Counter = Counter::new();
+
+    /// Checksum errors so far, negated: a gauge below zero.
+    #[picometrics::metric(name = "sensor_balance")]
+    pub static BALANCE: Gauge = Gauge::new();
+
+    /// Reading index modulo 100.
+    #[picometrics::metric]
+    pub static READING_VALUE: Histogram<3> = Histogram::new([10, 25, 40]);
+
+    /// Records one `sample` call.
+    pub fn record(i: u32, failed: bool) {
+        SAMPLES_READ_TOTAL.inc();
+        READING_VALUE.observe(u64::from(i % 100));
+        if failed {
+            BALANCE.dec();
+        }
+        #[cfg(feature = "extra-metrics")]
+        extra::run(i);
+    }
+
+    /// Eight more counters for the size report, each added to differently.
+    #[cfg(feature = "extra-metrics")]
+    mod extra {
+        use picometrics::metrics::Counter;
+
+        macro_rules! extra {
+            ($($name:ident = $text:literal),*) => {
+                $(
+                    #[picometrics::metric(name = $text)]
+                    static $name: Counter = Counter::new();
+                )*
+                pub fn run(i: u32) {
+                    let mut k = 0;
+                    $( k += 1; $name.add(i.rotate_left(k)); )*
+                }
+            };
+        }
+        extra!(
+            X1 = "extra_1_total", X2 = "extra_2_total", X3 = "extra_3_total", X4 = "extra_4_total",
+            X5 = "extra_5_total", X6 = "extra_6_total", X7 = "extra_7_total", X8 = "extra_8_total"
+        );
+    }
+}
+
 /// Rounds of the loop; the frames are dumped after each.
 const ROUNDS: u32 = 2;
 /// `sample` calls per round.
@@ -229,9 +281,12 @@ fn main() -> ! {
     let mut extra = 0;
     for round in 0..ROUNDS {
         for i in round * PER_ROUND..(round + 1) * PER_ROUND {
-            if sample(i).is_err() {
+            let failed = sample(i).is_err();
+            if failed {
                 errors += 1;
             }
+            #[cfg(feature = "user-metrics")]
+            user::record(i, failed);
             #[cfg(feature = "extra-functions")]
             {
                 extra ^= extra::run(i);
@@ -263,7 +318,8 @@ fn main() -> ! {
 }
 
 /// Each registered function's series as one defmt frame (`defmt::Format` of the exposition
-/// model's view, read on the slot's own small stack frame), then `build_info`.
+/// model's view, read on the slot's own small stack frame), then `build_info`, then each user
+/// metric's series.
 #[cfg(feature = "defmt")]
 fn dump_defmt() {
     let service = picometrics::registry::service_name();
@@ -274,6 +330,12 @@ fn dump_defmt() {
         });
     }
     defmt::info!("{}", picometrics::registry::build_info());
+    for m in picometrics::registry::metrics() {
+        let _ = m.read(&mut |series| {
+            defmt::info!("{}", series);
+            Ok(())
+        });
+    }
 }
 
 /// The Prometheus text, streamed through a small buffer.

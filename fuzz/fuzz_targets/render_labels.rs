@@ -71,7 +71,7 @@ fuzz_target!(|input: Input<'_>| {
     let messages = [
         Message::Begin(Begin { device: input.device, seq: 0, build, counter_bits: 64, uptime_nanos: 0 }),
         Message::Function(function),
-        Message::End { seq: 0, functions: 1 },
+        Message::End { seq: 0, functions: 1, metrics: 0 },
     ];
     let mut wire = Vec::new();
     let mut buf = [0u8; frame::MAX_FRAME];

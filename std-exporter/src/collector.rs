@@ -96,6 +96,7 @@ impl PicometricsCollector {
         if !builds.is_empty() {
             families.push(family(build_desc, MetricType::GAUGE, builds));
         }
+        collect_metrics(source, &mut families);
         families
     }
 }
@@ -155,6 +156,69 @@ fn collect_function(
         m.set_gauge(gauge);
         concurrent.push(m);
     }
+}
+
+/// Adds the user metrics of `source` (`#[picometrics::metric]`), one family per name (type
+/// and help of its first series; series of another type are left out, as the text writer
+/// does). They have no [`Desc`]: their names are only known once the registry is read, and the
+/// `prometheus` crate gathers undeclared families as they come.
+fn collect_metrics(source: &impl Source, families: &mut Vec<MetricFamily>) {
+    use picometrics::model::MetricValue;
+    let mut user: Vec<MetricFamily> = Vec::new();
+    let _ = source.metrics(&mut |s| {
+        let kind = match s.value {
+            MetricValue::Counter(_) => MetricType::COUNTER,
+            MetricValue::Gauge(_) => MetricType::GAUGE,
+            MetricValue::Histogram { .. } => MetricType::HISTOGRAM,
+        };
+        let i = match user.iter().position(|f| f.name() == s.name) {
+            Some(i) if user[i].get_field_type() != kind => return Ok(()),
+            Some(i) => i,
+            None => {
+                let mut f = MetricFamily::default();
+                f.set_name(s.name.to_owned());
+                f.set_help(s.help.to_owned());
+                f.set_field_type(kind);
+                user.push(f);
+                user.len() - 1
+            }
+        };
+        let mut m = prometheus::proto::Metric::from_label(labels(|f| s.for_each_label(f)));
+        match s.value {
+            MetricValue::Counter(v) => {
+                let mut c = Counter::new();
+                c.set_value(v as f64);
+                m.set_counter(c);
+            }
+            MetricValue::Gauge(v) => {
+                let mut g = Gauge::new();
+                g.set_value(v as f64);
+                m.set_gauge(g);
+            }
+            MetricValue::Histogram { bounds, sum, .. } => {
+                let mut h = Histogram::new();
+                let mut count = 0;
+                // Finite buckets only, as for durations; `+Inf` is the sample count.
+                let mut buckets = Vec::new();
+                for (i, cumulative) in s.cumulative().enumerate() {
+                    count = cumulative;
+                    if let Some(&bound) = bounds.get(i) {
+                        let mut b = Bucket::new();
+                        b.set_cumulative_count(cumulative);
+                        b.set_upper_bound(bound as f64);
+                        buckets.push(b);
+                    }
+                }
+                h.set_bucket(buckets);
+                h.set_sample_count(count);
+                h.set_sample_sum(sum as f64);
+                m.set_histogram(h);
+            }
+        }
+        user[i].mut_metric().push(m);
+        Ok(())
+    });
+    families.extend(user);
 }
 
 /// A gauge sample.

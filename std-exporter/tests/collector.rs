@@ -37,6 +37,22 @@ fn audit() -> u32 {
 #[picometrics]
 fn idle() {}
 
+/// Reconnects, by link.
+#[picometrics::metric(labels(link = "radio"))]
+static RECONNECTS_TOTAL: picometrics::metrics::Counter = picometrics::metrics::Counter::new();
+
+/// Reconnects, by link.
+#[picometrics::metric(name = "reconnects_total", labels(link = "uart"))]
+static UART_RECONNECTS: picometrics::metrics::Counter = picometrics::metrics::Counter::new();
+
+/// Queue depth.
+#[picometrics::metric]
+static QUEUE_DEPTH: picometrics::metrics::Gauge = picometrics::metrics::Gauge::new();
+
+/// Batch sizes.
+#[picometrics::metric]
+static BATCH_ITEMS: picometrics::metrics::Histogram<2> = picometrics::metrics::Histogram::new([1, 10]);
+
 type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;
 
 fn samples(text: &str) -> Samples {
@@ -57,6 +73,12 @@ fn bridge_and_native_renderer_agree_sample_for_sample() {
     }
     audit(); // overflows `price`'s single caller edge
     let _ = idle;
+    RECONNECTS_TOTAL.add(3);
+    UART_RECONNECTS.inc();
+    QUEUE_DEPTH.set(-2);
+    for n in [0, 5, 50] {
+        BATCH_ITEMS.observe(n);
+    }
 
     let registry = prometheus::Registry::new();
     registry.register(Box::new(picometrics_exporter::PicometricsCollector::new())).unwrap();
@@ -84,4 +106,11 @@ fn bridge_and_native_renderer_agree_sample_for_sample() {
     assert!(from_native
         .keys()
         .any(|(_, l)| l.iter().any(|(k, v)| k == "caller_function" && v == "(overflow)")));
+    // User metrics are among the samples compared: both series of one family, exact values.
+    let link = |v: &str| vec![("link".to_owned(), v.to_owned())];
+    assert_eq!(from_native.get(&("reconnects_total".to_owned(), link("radio"))), Some(&3.0));
+    assert_eq!(from_native.get(&("queue_depth".to_owned(), vec![])), Some(&-2.0));
+    let le = vec![("le".to_owned(), "10".to_owned())];
+    assert_eq!(from_native.get(&("batch_items_bucket".to_owned(), le)), Some(&2.0));
+    assert_eq!(bridged.matches("# TYPE reconnects_total counter").count(), 1, "{bridged}");
 }

@@ -74,3 +74,15 @@ pub fn descriptor(target: &str) -> u64 {
     let file = object::File::parse(&*data).unwrap();
     file.section_by_name("linkme_PICOMETRICS_FUNCTIONS").map_or(0, |s| s.size()) / 3
 }
+
+/// What user metrics cost with the default channels (`text`, `frames`): the firmware's three
+/// (a counter, a gauge, a 3-bound histogram, with the code that updates, renders and frames
+/// them) over the same build without, and one more counter: eight more counters, over eight.
+pub fn user_metrics(target: &str) -> ((i64, i64), (f64, f64)) {
+    let channels = ["text", "frames"];
+    let base = build(target, &channels);
+    let three = build(target, &[&channels[..], &["user-metrics"]].concat());
+    let more = build(target, &[&channels[..], &["extra-metrics"]].concat());
+    let (extra_flash, extra_ram) = more - three;
+    (three - base, (extra_flash as f64 / 8.0, extra_ram as f64 / 8.0))
+}

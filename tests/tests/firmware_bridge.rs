@@ -61,7 +61,8 @@ fn assert_same(text_dump: &[Sample], served: &[Sample]) {
 
 #[test]
 fn firmware_frames_over_qemu_serial_tcp_reach_prometheus_text() {
-    let elf = firmware::build(TARGET, &["text", "frames"]);
+    // With user metrics: the bridge serves them too, each with the device label.
+    let elf = firmware::build(TARGET, &["text", "frames", "user-metrics"]);
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // QEMU listens on the port and holds the guest until the bridge connects.
     let qemu = firmware::qemu(TARGET, &elf, &format!("tcp:127.0.0.1:{port},server=on,wait=on"))
@@ -80,6 +81,9 @@ fn firmware_frames_over_qemu_serial_tcp_reach_prometheus_text() {
 
     let served = wait_for_calls(&bridge, 50.0);
     assert_same(&text_dump, &served);
+    let user = [("sensor", "temp \"A\""), ("device", DEVICE)];
+    assert_eq!(common::value(&served, "samples_read_total", &user), 50.0);
+    assert!(common::value(&served, "sensor_balance", &[("device", DEVICE)]) < 0.0);
     assert!(bridge.logged(&format!("first dump from {DEVICE:?}")));
     // What Prometheus will scrape passes its own linter.
     let (ok, report) = picometrics_integration_tests::promtool_check(&bridge.metrics());

@@ -114,7 +114,7 @@ fn check_frames(target: &str, mut uart: Vec<u8>, samples: &[Sample]) {
         let device = if target.starts_with("thumbv6m") { "microbit" } else { "lm3s6965evb" };
         assert_eq!((begin.device, begin.seq), (device, round as u32));
         assert_eq!(begin.build.service_name, "picometrics-embedded-example");
-        assert_eq!(dump[4], Message::End { seq: round as u32, functions: 3 });
+        assert_eq!(dump[4], Message::End { seq: round as u32, functions: 3, metrics: 0 });
         let function = |name: &str| -> &FunctionRecord<'_> {
             dump.iter()
                 .find_map(|m| match m {
@@ -156,6 +156,101 @@ fn text_and_frames_are_exact_on_every_core() {
         let samples = parse(&text);
         check_text(target, &samples);
         check_frames(target, run.uart, &samples);
+    }
+}
+
+/// The user metrics after the first `n` calls of the loop (`user::record`): the counter counts
+/// calls, the gauge is minus the errors, the histogram observes `i % 100`, bounds 10, 25, 40.
+/// Returns (counter, gauge, per-bucket counts, sum).
+fn expected_user(n: u32) -> (u64, i64, [u64; 4], u64) {
+    let (calls, errors) = expected(n);
+    let mut buckets = [0; 4];
+    for i in 0..n {
+        buckets[[10, 25, 40].iter().position(|&b| i % 100 <= b).unwrap_or(3)] += 1;
+    }
+    (calls, -(errors as i64), buckets, (0..n).map(|i| u64::from(i % 100)).sum())
+}
+
+/// User metrics (`#[picometrics::metric]`) on the Cortex-M4F and the Cortex-M0 (no CAS: the
+/// counters and the gauge go through critical sections): exact in the text dump (the label's
+/// quotes escaped), in both frame dumps (one per round), and through `defmt-print`.
+#[test]
+fn user_metrics_are_exact_in_text_frames_and_defmt() {
+    use picometrics::frame::ValueRecord;
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let elf = firmware::build(target, &["text", "frames", "user-metrics"]);
+        let run = firmware::run(target, &elf);
+        let text = String::from_utf8(run.stdout).unwrap();
+        let samples = parse(&text);
+        let (count, gauge, buckets, sum) = expected_user(50);
+        assert_eq!(
+            value(&samples, "samples_read_total", &[("sensor", "temp \"A\"")]),
+            count as f64,
+            "{target}"
+        );
+        assert!(text.contains("samples_read_total{sensor=\"temp \\\"A\\\"\"} 50\n"), "{target}: {text}");
+        assert!(text.contains("# HELP samples_read_total Samples read, by sensor.\n"), "{target}");
+        assert_eq!(value(&samples, "sensor_balance", &[]), gauge as f64, "{target}");
+        let mut cumulative = 0;
+        for (le, n) in ["10", "25", "40", "+Inf"].into_iter().zip(buckets) {
+            cumulative += n;
+            assert_eq!(
+                value(&samples, "reading_value_bucket", &[("le", le)]),
+                cumulative as f64,
+                "{target} le={le}"
+            );
+        }
+        assert_eq!(value(&samples, "reading_value_sum", &[]), sum as f64);
+        assert_eq!(value(&samples, "reading_value_count", &[]), 50.0);
+        // The text still passes promtool with them.
+        let (ok, report) = picometrics_integration_tests::promtool_check(&text);
+        assert!(ok && report.trim().is_empty(), "{target}: {report}");
+
+        let mut uart = run.uart;
+        let messages = decode_all(&mut uart);
+        assert_eq!(messages.len(), 2 * 8, "{target}: Begin, 3 functions, 3 metrics, End, twice");
+        for (round, dump) in messages.chunks(8).enumerate() {
+            assert_eq!(dump[7], Message::End { seq: round as u32, functions: 3, metrics: 3 }, "{target}");
+            let (count, gauge, buckets, sum) = expected_user(25 * (round as u32 + 1));
+            let record = |name: &str| {
+                dump.iter()
+                    .find_map(|m| match m {
+                        Message::Metric(r) if r.name == name => Some(r),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| panic!("{target}: no {name}"))
+            };
+            let counter = record("samples_read_total");
+            assert_eq!(
+                (counter.value.clone(), &counter.labels[..]),
+                (ValueRecord::Counter(count), &[("sensor", "temp \"A\"")][..])
+            );
+            assert_eq!(record("sensor_balance").value, ValueRecord::Gauge(gauge), "{target} round {round}");
+            let ValueRecord::Histogram { bounds, counts, sum: got } = &record("reading_value").value else {
+                panic!()
+            };
+            assert_eq!(
+                (&bounds[..], &counts[..], *got),
+                (&[10, 25, 40][..], &buckets[..], sum),
+                "{target} round {round}"
+            );
+        }
+
+        let elf = firmware::build(target, &["defmt", "user-metrics"]);
+        let run = firmware::run(target, &elf);
+        let text = firmware::decode_defmt(&elf, &run.stdout);
+        let line = |name: &str| {
+            let start = format!("MetricSeries {{ extra: None, name: \"{name}\"");
+            text.lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("{target}: no {name}: {text}"))
+        };
+        assert!(line("samples_read_total").contains("value: Counter(50)"), "{target}: {text}");
+        assert!(line("sensor_balance").contains(&format!("value: Gauge({gauge})")), "{target}: {text}");
+        let h = line("reading_value");
+        let want =
+            format!("counts: [{}, {}, {}, {}], sum: {sum}", buckets[0], buckets[1], buckets[2], buckets[3]);
+        assert!(h.contains(&want), "{target}: {h}");
     }
 }
 
@@ -220,6 +315,19 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
         ram >= 100.0 && flash >= 50.0,
         "implausibly small ({flash} B, {ram} B): is it still instrumented?"
     );
+    // User metrics: a counter is its 4-byte counter in RAM and about 80 B of flash; the
+    // firmware's three (with their rendering and framing code) stay under 1 KiB.
+    let ((three_flash, three_ram), (counter_flash, counter_ram)) =
+        picometrics_integration_tests::size::user_metrics("thumbv7em-none-eabihf");
+    assert!(
+        counter_ram == 4.0 && counter_flash <= 96.0,
+        "a counter: {counter_flash} B flash, {counter_ram} B RAM"
+    );
+    assert!(
+        three_ram <= 64 && three_flash <= 1024,
+        "three metrics: {three_flash} B flash, {three_ram} B RAM"
+    );
+    assert!(counter_flash >= 32.0, "implausibly small: is the counter still registered?");
 }
 
 /// `track_max` on the firmware: `flush` busy-waits 1 ms (12,000 SysTick ticks) on every tenth

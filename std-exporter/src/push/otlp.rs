@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use picometrics::model::{Family, FunctionSeries, Source};
+use picometrics::model::{Family, FunctionSeries, MetricSeries, MetricValue, Source};
 use picometrics::schema;
 use std::convert::Infallible;
 
@@ -62,6 +62,8 @@ struct Points {
     concurrent: Vec<NumberDataPoint>,
     max: Vec<NumberDataPoint>,
     builds: Vec<NumberDataPoint>,
+    /// User metrics (`#[picometrics::metric]`), one OTLP metric per family.
+    user: Vec<Metric>,
 }
 
 /// Start and end of every cumulative point.
@@ -107,6 +109,63 @@ impl Points {
         if let Some(nanos) = s.max_nanos {
             let attributes = attributes(|f| s.for_each_label(Family::Concurrent, f), &[]);
             self.max.push(t.number(attributes, number_data_point::Value::AsDouble(nanos as f64 / 1e9)));
+        }
+    }
+
+    /// One user metric series, added to its family (a counter as a monotonic cumulative sum
+    /// named without `_total`, as Prometheus' OTLP receiver adds it back). A series whose type
+    /// differs from its family's first one is left out, as the text writer does.
+    fn user_metric(&mut self, s: &MetricSeries<'_>, t: Times) {
+        let attributes = attributes(|f| s.for_each_label(f), &[]);
+        let name = match s.value {
+            MetricValue::Counter(_) => s.name.strip_suffix(schema::TOTAL_SUFFIX).unwrap_or(s.name),
+            _ => s.name,
+        };
+        let i = match self.user.iter().position(|m| m.name == name) {
+            Some(i) => i,
+            None => {
+                let cumulative = AggregationTemporality::Cumulative as i32;
+                let data = match s.value {
+                    MetricValue::Counter(_) => metric::Data::Sum(Sum {
+                        data_points: Vec::new(),
+                        aggregation_temporality: cumulative,
+                        is_monotonic: true,
+                    }),
+                    MetricValue::Gauge(_) => metric::Data::Gauge(Gauge { data_points: Vec::new() }),
+                    MetricValue::Histogram { .. } => metric::Data::Histogram(Histogram {
+                        data_points: Vec::new(),
+                        aggregation_temporality: cumulative,
+                    }),
+                };
+                self.user.push(Metric {
+                    name: name.into(),
+                    description: s.help.into(),
+                    data: Some(data),
+                    ..Default::default()
+                });
+                self.user.len() - 1
+            }
+        };
+        match (&mut self.user[i].data, s.value) {
+            (Some(metric::Data::Sum(sum)), MetricValue::Counter(v)) => {
+                sum.data_points.push(t.number(attributes, number_data_point::Value::AsInt(v as i64)))
+            }
+            (Some(metric::Data::Gauge(g)), MetricValue::Gauge(v)) => {
+                g.data_points.push(t.number(attributes, number_data_point::Value::AsInt(v)))
+            }
+            (Some(metric::Data::Histogram(h)), MetricValue::Histogram { bounds, counts, sum }) => {
+                h.data_points.push(HistogramDataPoint {
+                    attributes,
+                    start_time_unix_nano: t.start,
+                    time_unix_nano: t.now,
+                    count: s.cumulative().last().unwrap_or(0),
+                    sum: Some(sum as f64),
+                    bucket_counts: counts.to_vec(),
+                    explicit_bounds: bounds.iter().map(|&b| b as f64).collect(),
+                    ..Default::default()
+                })
+            }
+            _ => {}
         }
     }
 
@@ -169,6 +228,7 @@ impl Points {
                 metric::Data::Gauge(Gauge { data_points: self.builds }),
             ));
         }
+        metrics.extend(self.user);
         ResourceMetrics {
             resource: Some(Resource { attributes: self.resource, ..Default::default() }),
             scope_metrics: vec![ScopeMetrics {
@@ -221,6 +281,18 @@ pub fn request(source: &dyn Source, start_ns: u64, now_ns: u64) -> ExportMetrics
             }
         };
         resources[index].function(s, t);
+        Ok(())
+    });
+    let _ = source.metrics(&mut |s| {
+        let extra = s.extra.map(|(_, v)| v);
+        let index = match resources.iter().position(|r| r.extra.as_deref() == extra) {
+            Some(i) => i,
+            None => {
+                resources.push(Points { extra: extra.map(Into::into), ..Points::default() });
+                resources.len() - 1
+            }
+        };
+        resources[index].user_metric(s, t);
         Ok(())
     });
     ExportMetricsServiceRequest {
@@ -277,6 +349,34 @@ mod tests {
             }
             Ok(())
         }
+
+        fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> std::fmt::Result) -> std::fmt::Result {
+            for (i, device) in DEVICES.into_iter().enumerate() {
+                let base = MetricSeries {
+                    extra: Some((label::DEVICE, device)),
+                    name: "resets_total",
+                    help: "Resets.",
+                    labels: &[("cause", "watchdog")],
+                    counter_bits: 32,
+                    value: MetricValue::Counter(i as u64 + 5),
+                };
+                each(&base)?;
+                each(&MetricSeries {
+                    labels: &[("cause", "brownout")],
+                    value: MetricValue::Counter(1),
+                    ..base
+                })?;
+                each(&MetricSeries {
+                    name: "millivolts",
+                    labels: &[],
+                    value: MetricValue::Gauge(3300),
+                    ..base
+                })?;
+                let value = MetricValue::Histogram { bounds: &[8, 64], counts: &[1, 2, 3], sum: 500 };
+                each(&MetricSeries { name: "frame_bytes", labels: &[], value, ..base })?;
+            }
+            Ok(())
+        }
     }
 
     #[test]
@@ -302,6 +402,21 @@ mod tests {
             let Some(metric::Data::Histogram(h)) = &metrics[1].data else { panic!("durations second") };
             assert_eq!(h.data_points.len(), 1, "one function per device");
             assert_eq!((h.data_points[0].start_time_unix_nano, h.data_points[0].time_unix_nano), (1, 2));
+            // User metrics: one OTLP metric per family, on the device's resource.
+            let user =
+                |name: &str| metrics.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("{name}"));
+            let Some(metric::Data::Sum(resets)) = &user("resets").data else { panic!("resets is a sum") };
+            assert!(resets.is_monotonic);
+            assert_eq!(resets.data_points.len(), 2);
+            let Some(metric::Data::Gauge(mv)) = &user("millivolts").data else { panic!("a gauge") };
+            assert_eq!(mv.data_points[0].value, Some(number_data_point::Value::AsInt(3300)));
+            let Some(metric::Data::Histogram(fb)) = &user("frame_bytes").data else { panic!("a histogram") };
+            let p = &fb.data_points[0];
+            assert_eq!(
+                (p.count, p.sum, &p.bucket_counts[..], &p.explicit_bounds[..]),
+                (6, Some(500.0), &[1, 2, 3][..], &[8.0, 64.0][..])
+            );
+            assert_eq!(value(&p.attributes, "device").as_deref(), Some(device));
         }
     }
 }

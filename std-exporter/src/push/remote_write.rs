@@ -5,7 +5,7 @@
 //! The messages are declared with `prost` from Prometheus' `prompb/types.proto` and
 //! `remote.proto` (field numbers as there); there is no maintained crate of them.
 
-use picometrics::model::{Family, FunctionSeries, Source};
+use picometrics::model::{Family, FunctionSeries, MetricSeries, MetricValue, Source};
 use picometrics::schema::{self, label, Metric};
 use std::convert::Infallible;
 
@@ -69,12 +69,17 @@ pub struct MetricMetadata {
 
 /// `MetricMetadata.type` of a family.
 fn metadata(metric: &Metric) -> MetricMetadata {
-    let r#type = match metric.kind {
+    family_metadata(metric.name, metric.help, metric.kind)
+}
+
+/// The metadata of a family known at run time (a user metric).
+fn family_metadata(name: &str, help: &str, kind: schema::Kind) -> MetricMetadata {
+    let r#type = match kind {
         schema::Kind::Counter => 1,
         schema::Kind::Gauge => 2,
         schema::Kind::Histogram => 3,
     };
-    MetricMetadata { r#type, metric_family_name: metric.name.into(), help: metric.help.into() }
+    MetricMetadata { r#type, metric_family_name: name.into(), help: help.into() }
 }
 
 /// Builds the request's series.
@@ -150,6 +155,29 @@ impl Series<'_> {
     }
 }
 
+impl Series<'_> {
+    /// One user metric series (`#[picometrics::metric]`), named as `/metrics` names it.
+    fn metric(&mut self, s: &MetricSeries<'_>) {
+        match s.value {
+            MetricValue::Counter(v) => self.push(s.name, |f| s.for_each_label(f), &[], v as f64),
+            MetricValue::Gauge(v) => self.push(s.name, |f| s.for_each_label(f), &[], v as f64),
+            MetricValue::Histogram { bounds, sum, .. } => {
+                let bucket = format!("{}{}", s.name, schema::BUCKET_SUFFIX);
+                let mut count = 0;
+                for (i, cumulative) in s.cumulative().enumerate() {
+                    let le = bounds.get(i).map_or_else(|| "+Inf".to_owned(), u64::to_string);
+                    self.push(&bucket, |f| s.for_each_label(f), &[(label::LE, &le)], cumulative as f64);
+                    count = cumulative;
+                }
+                let sum_name = format!("{}{}", s.name, schema::SUM_SUFFIX);
+                self.push(&sum_name, |f| s.for_each_label(f), &[], sum as f64);
+                let count_name = format!("{}{}", s.name, schema::COUNT_SUFFIX);
+                self.push(&count_name, |f| s.for_each_label(f), &[], count as f64);
+            }
+        }
+    }
+}
+
 /// The uncompressed `WriteRequest` of `source` as of `timestamp` (Unix ms).
 pub fn request(source: &dyn Source, external: &[(String, String)], timestamp: i64) -> WriteRequest {
     let mut series = Series { external, timestamp, out: Vec::new() };
@@ -161,7 +189,7 @@ pub fn request(source: &dyn Source, external: &[(String, String)], timestamp: i6
         series.push(schema::BUILD_INFO.name, |f| b.for_each_label(f), &[], 1.0);
         Ok(())
     });
-    let metadata = [
+    let mut metadata: Vec<MetricMetadata> = [
         &schema::FUNCTION_CALLS,
         &schema::FUNCTION_CALLS_DURATION,
         &schema::FUNCTION_CALLS_CONCURRENT,
@@ -171,6 +199,13 @@ pub fn request(source: &dyn Source, external: &[(String, String)], timestamp: i6
     .into_iter()
     .map(metadata)
     .collect();
+    let _ = source.metrics(&mut |s| {
+        series.metric(s);
+        if !metadata.iter().any(|m| m.metric_family_name == s.name) {
+            metadata.push(family_metadata(s.name, s.help, s.kind()));
+        }
+        Ok(())
+    });
     WriteRequest { timeseries: series.out, metadata }
 }
 
@@ -215,6 +250,20 @@ mod tests {
                 extra: None,
             })
         }
+        fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> std::fmt::Result) -> std::fmt::Result {
+            let base = MetricSeries {
+                extra: None,
+                name: "sent_total",
+                help: "Sent.",
+                labels: &[("link", "uart")],
+                counter_bits: 64,
+                value: MetricValue::Counter(7),
+            };
+            each(&base)?;
+            each(&MetricSeries { name: "depth", labels: &[], value: MetricValue::Gauge(-2), ..base })?;
+            let value = MetricValue::Histogram { bounds: &[1, 10], counts: &[1, 0, 2], sum: 40 };
+            each(&MetricSeries { name: "sizes", labels: &[], value, ..base })
+        }
     }
 
     /// `name{labels} value` of every series, as text for comparison.
@@ -245,9 +294,17 @@ mod tests {
         has("__name__=function_calls_duration_seconds_count,function=get,job=app,module=app,service_name=svc 4");
         has("__name__=function_calls_concurrent,function=get,job=app,module=app,service_name=svc 2");
         assert!(lines.iter().any(|l| l.starts_with("__name__=build_info,autometrics_version=")));
-        assert_eq!(lines.len(), 2 + 3 + 2 + 1 + 1, "{lines:#?}");
+        // User metrics have no `service_name` of their own: the external one is added.
+        has("__name__=sent_total,job=app,link=uart,service_name=ignored 7");
+        has("__name__=depth,job=app,service_name=ignored -2");
+        has("__name__=sizes_bucket,job=app,le=10,service_name=ignored 1");
+        has("__name__=sizes_bucket,job=app,le=+Inf,service_name=ignored 3");
+        has("__name__=sizes_sum,job=app,service_name=ignored 40");
+        has("__name__=sizes_count,job=app,service_name=ignored 3");
+        assert_eq!(lines.len(), 2 + 3 + 2 + 1 + 1 + 1 + 1 + 5, "{lines:#?}");
         assert!(r.timeseries.iter().all(|t| t.samples[0].timestamp == 1_700_000_000_000));
         assert!(r.timeseries.iter().all(|t| t.labels.windows(2).all(|w| w[0].name < w[1].name)), "sorted");
-        assert_eq!(r.metadata.len(), 5);
+        assert_eq!(r.metadata.len(), 5 + 3);
+        assert!(r.metadata.iter().any(|m| m.metric_family_name == "sizes" && m.r#type == 3));
     }
 }
