@@ -148,8 +148,14 @@ mod user {
             };
         }
         extra!(
-            X1 = "extra_1_total", X2 = "extra_2_total", X3 = "extra_3_total", X4 = "extra_4_total",
-            X5 = "extra_5_total", X6 = "extra_6_total", X7 = "extra_7_total", X8 = "extra_8_total"
+            X1 = "extra_1_total",
+            X2 = "extra_2_total",
+            X3 = "extra_3_total",
+            X4 = "extra_4_total",
+            X5 = "extra_5_total",
+            X6 = "extra_6_total",
+            X7 = "extra_7_total",
+            X8 = "extra_8_total"
         );
     }
 }
