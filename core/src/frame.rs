@@ -290,7 +290,23 @@ enum MessageOut<'a> {
     Begin(Begin<'a>),
     Function(FunctionOut<'a>),
     End { seq: u32, functions: u16, metrics: u16 },
-    Metric(MetricOut<'a>),
+}
+
+/// `Message::Metric` on the encoding side: its own type (serialized as that variant), so only
+/// a program with user metrics links its encoder (see [`encode_metric`]).
+struct MetricMessageOut<'a>(MetricOut<'a>);
+
+impl Serialize for MetricMessageOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Variant 3 of `Message`, after Begin, Function and End.
+        serializer.serialize_newtype_variant("Message", 3, "Metric", &self.0)
+    }
+}
+
+/// Encodes one user metric series as a `Message::Metric` frame into `buf`; `None` if it does
+/// not fit. Reached through the metric descriptors' hooks only.
+pub(crate) fn encode_metric<'b>(series: &MetricSeries<'_>, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    encode::<(), _>(&MetricMessageOut(series.into()), buf).ok()
 }
 
 /// Why a frame could not be written.
@@ -352,16 +368,20 @@ fn write_dump_of_info<'f, E>(
     let mut buf = [0u8; MAX_FRAME];
     let build = build();
     sink(&[0]).map_err(FrameError::Write)?;
-    let mut send = |m: &MessageOut<'_>| sink(encode(m, &mut buf)?).map_err(FrameError::Write);
+    let send =
+        |m: &MessageOut<'_>, buf: &mut [u8; MAX_FRAME], sink: &mut dyn FnMut(&[u8]) -> Result<(), E>| {
+            sink(encode(m, buf)?).map_err(FrameError::Write)
+        };
     let counter_bits = crate::counter::CounterValue::BITS as u8;
-    send(&MessageOut::Begin(Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos }))?;
+    let begin = Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos };
+    send(&MessageOut::Begin(begin), &mut buf, &mut sink)?;
     let mut count = 0u16;
     let service = service_name();
     for f in functions {
         // `read` speaks `fmt::Result`: the frame error waits here while it unwinds.
         let mut failed = None;
         let _ = f.read(service, &mut |series| {
-            send(&MessageOut::Function(series.into())).map_err(|e| {
+            send(&MessageOut::Function(series.into()), &mut buf, &mut sink).map_err(|e| {
                 failed = Some(e);
                 fmt::Error
             })
@@ -372,20 +392,29 @@ fn write_dump_of_info<'f, E>(
         count = count.wrapping_add(1);
     }
     let mut metrics = 0u16;
-    for m in crate::registry::metrics() {
+    // Through the first descriptor's hooks: firmware without user metrics links no encoder
+    // for them.
+    if let Some(first) = crate::registry::metrics().first() {
+        let encode_metric = first.hooks().encode;
         let mut failed = None;
-        let _ = m.read(&mut |series| {
-            send(&MessageOut::Metric(series.into())).map_err(|e| {
-                failed = Some(e);
-                fmt::Error
-            })
-        });
-        if let Some(e) = failed {
-            return Err(e);
+        for m in crate::registry::metrics() {
+            let _ = m.read(&mut |series| {
+                let sent = match encode_metric(series, &mut buf) {
+                    Some(bytes) => sink(bytes).map_err(FrameError::Write),
+                    None => Err(FrameError::TooLarge),
+                };
+                sent.map_err(|e| {
+                    failed = Some(e);
+                    fmt::Error
+                })
+            });
+            if let Some(e) = failed.take() {
+                return Err(e);
+            }
+            metrics = metrics.wrapping_add(1);
         }
-        metrics = metrics.wrapping_add(1);
     }
-    send(&MessageOut::End { seq, functions: count, metrics })
+    send(&MessageOut::End { seq, functions: count, metrics }, &mut buf, &mut sink)
 }
 
 /// Encodes one message as a frame (`0x00` included) into `buf`, as [`write_dump`] does: for

@@ -235,7 +235,25 @@ pub struct MetricDescriptor {
     /// The constant labels.
     pub labels: &'static [(&'static str, &'static str)],
     instrument: &'static dyn InstrumentDyn,
+    hooks: &'static Hooks,
 }
+
+/// The code that writes the registry's user metrics, reached only through a registered
+/// descriptor: a program without user metrics (most firmware) links none of it — about 3 KB of
+/// text rendering and 2 KB of frame encoding on thumbv7em.
+pub(crate) struct Hooks {
+    /// Writes every registered user metric ([`crate::render::write_metrics`] on the registry).
+    pub(crate) write: fn(&mut dyn fmt::Write, crate::render::Format) -> fmt::Result,
+    /// Encodes one series as a frame.
+    #[cfg(feature = "frames")]
+    pub(crate) encode: for<'b> fn(&MetricSeries<'_>, &'b mut [u8]) -> Option<&'b [u8]>,
+}
+
+static HOOKS: Hooks = Hooks {
+    write: |w, format| crate::render::write_metrics(w, &crate::registry::Registry, format),
+    #[cfg(feature = "frames")]
+    encode: crate::frame::encode_metric,
+};
 
 /// [`Instrument`] without its associated constant, so descriptors can hold any of them.
 trait InstrumentDyn: Sync {
@@ -262,7 +280,11 @@ impl MetricDescriptor {
         labels: &'static [(&'static str, &'static str)],
         instrument: &'static I,
     ) -> Self {
-        Self { name, help, labels, instrument }
+        Self { name, help, labels, instrument, hooks: &HOOKS }
+    }
+
+    pub(crate) fn hooks(&self) -> &'static Hooks {
+        self.hooks
     }
 
     /// The `# TYPE`.

@@ -447,6 +447,13 @@ pub trait Source {
     fn metrics(&self, _each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
         Ok(())
     }
+
+    /// Writes the user metrics in `format`: the default groups [`Source::metrics`] with
+    /// [`crate::render::write_metrics`]. The registry reaches that code only through a
+    /// registered metric, so a program without user metrics does not link it.
+    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
+        crate::render::write_metrics(w, self, format)
+    }
 }
 
 impl<S: Source + ?Sized> Source for &S {
@@ -460,6 +467,10 @@ impl<S: Source + ?Sized> Source for &S {
 
     fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
         (**self).metrics(each)
+    }
+
+    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
+        (**self).write_metrics(w, format)
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

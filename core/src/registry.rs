@@ -134,6 +134,19 @@ impl Source for Registry {
         };
     }
 
+    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
+        #[cfg(not(loom))]
+        return match metrics().first() {
+            Some(first) => (first.hooks().write)(w, format),
+            None => Ok(()),
+        };
+        #[cfg(loom)]
+        return {
+            let _ = (w, format);
+            Ok(())
+        };
+    }
+
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
         each(&build())
     }

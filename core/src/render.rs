@@ -123,7 +123,7 @@ where
         }
         write_part(&mut w, source, part, format)?;
     }
-    write_metrics(w, source, format)?;
+    source.write_metrics(&mut WriteAdapter(&mut *w), format)?;
     match format {
         Format::Prometheus => Ok(()),
         Format::OpenMetrics => w.write_str("# EOF\n"),

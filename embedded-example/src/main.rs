@@ -336,6 +336,8 @@ fn dump_defmt() {
         });
     }
     defmt::info!("{}", picometrics::registry::build_info());
+    // Only with user metrics: the loop would link their `defmt::Format` (about 1 KB) for none.
+    #[cfg(feature = "user-metrics")]
     for m in picometrics::registry::metrics() {
         let _ = m.read(&mut |series| {
             defmt::info!("{}", series);

@@ -73,8 +73,8 @@ fn main() {
             md,
             "\nUser metrics (`#[picometrics::metric]`, with the `text` and `frames` channels): the \
              firmware's three — a labelled counter, a gauge and a 3-bound value histogram, with the \
-             code that updates, renders and frames them — add **{three_flash} B flash, {three_ram} B \
-             RAM**; each further counter adds **{counter_flash:.0} B flash, {counter_ram:.0} B RAM** \
+             code that updates, renders and frames them, which only a program that declares a user \
+             metric links — add **{three_flash} B flash, {three_ram} B RAM**; each further counter adds **{counter_flash:.0} B flash, {counter_ram:.0} B RAM** \
              (eight more counters, / 8: its registry descriptor, name and update; its counter). A \
              gauge is one counter too; a histogram of N bounds is N + 1 counters and a 64-bit sum."
         )
