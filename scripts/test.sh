@@ -65,7 +65,7 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   cargo fmt -- --check
   unset RUSTFLAGS
   for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    for features in text,frames defmt text,embassy uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,embassy-periodic text,frames,extra-metrics defmt,user-metrics; do
+    for features in text,frames defmt text,embassy uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,embassy-periodic text,frames,extra-metrics defmt,user-metrics text,frames,persist; do
       cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
     done
   done
@@ -80,12 +80,13 @@ step "cargo fmt --check and clippy (benches; their own workspace with the peers)
 
 step "cargo clippy (host)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p picometrics --all-targets --features exemplars,serde,frames -- -D warnings
+cargo clippy -p picometrics --all-targets --features exemplars,serde,frames,persist -- -D warnings
 cargo clippy -p picometrics-exporter --all-targets --all-features -- -D warnings
 
 step "cargo doc"
 cargo doc --workspace --no-deps
 cargo doc -p picometrics-exporter --no-deps --all-features
+cargo doc -p picometrics --no-deps --features persist,frames,serde
 
 step "bare-metal builds of the core (no CAS: thumbv6m; 32-bit atomics: thumbv7em)"
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
@@ -93,6 +94,7 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo build -p picometrics --no-default-features --features defmt,serde,frames --target "$target"
   cargo build -p picometrics --no-default-features --features embassy-time --target "$target"
   cargo clippy -p picometrics --no-default-features --features defmt,serde,frames --target "$target" -- -D warnings
+  cargo clippy -p picometrics --no-default-features --features persist,frames --target "$target" -- -D warnings
 done
 
 step "cargo test"
@@ -106,6 +108,8 @@ ctest -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots and the frame format.
 ctest -p picometrics --features serde --test serde_snapshot
 ctest -p picometrics --features frames --test frames --test user_metrics
+# Counts that survive a warm reset, simulated on the host (QEMU resets for real).
+ctest -p picometrics --features persist --test persist --lib
 ctest -p picometrics --features frames --doc frame
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
 ctest -p picometrics --features exemplars --lib --test exemplars

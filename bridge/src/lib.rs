@@ -42,7 +42,7 @@ use picometrics::model::{
     Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Source, Totals,
 };
 use picometrics::render::{self, write_header, write_sample, Format, Part};
-use picometrics::schema::{check_metric_help, check_metric_label, check_metric_name, Kind};
+use picometrics::schema::{check_metric_help, check_metric_label, check_metric_name, Kind, BOOTS, RESETS};
 use picometrics::schema::{
     label, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
     BRIDGE_SOURCE_UP, DUMP_NUMBER, MAX_CALLERS, MAX_METRIC_LABELS, OVERFLOW_CALLER, UPTIME,
@@ -254,7 +254,10 @@ fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metric]) -> Resu
     let labels_ok = m.labels.iter().enumerate().all(|(i, (name, value))| {
         check_metric_label(name, value).is_ok() && !m.labels[..i].iter().any(|(other, _)| other == name)
     });
-    if check_metric_name(m.name, kind).is_err() || check_metric_help(m.help).is_err() || !labels_ok {
+    // The core's own persisted counters (`persist`) carry the reserved `picometrics_` prefix.
+    let core_metric = kind == Kind::Counter && [BOOTS.name, RESETS.name].contains(&m.name);
+    let name_ok = core_metric || check_metric_name(m.name, kind).is_ok();
+    if !name_ok || check_metric_help(m.help).is_err() || !labels_ok {
         return Err(Invalid::Metric);
     }
     let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };

@@ -152,6 +152,15 @@ impl Sum {
         });
     }
 
+    /// Back to zero (`persist`: a slot whose saved state is invalid starts over).
+    #[cfg(feature = "persist")]
+    pub fn clear(&self) {
+        #[cfg(picometrics_wide)]
+        self.0.store(0, Ordering::Release);
+        #[cfg(not(picometrics_wide))]
+        critical_section::with(|cs| self.0.borrow(cs).set(0));
+    }
+
     /// Current value, acquire (pairs with [`Sum::add_release`]).
     #[inline]
     pub fn get_acquire(&self) -> u64 {

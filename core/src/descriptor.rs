@@ -18,6 +18,15 @@ pub trait SlotStorage: sealed::Sealed + Sync {
     fn concurrent(&self) -> u64;
     /// Reads the longest call in nanoseconds, if the slot keeps it (`track_max`).
     fn max(&self) -> Option<u64>;
+    /// Sets every counter to zero and frees every caller edge (`persist`).
+    #[cfg(feature = "persist")]
+    fn clear(&self);
+    /// After a warm reset (`persist`): checks that every claimed caller edge points at one of
+    /// `registry`'s descriptors and stores that descriptor's own reference in it (so no pointer
+    /// read back from memory is dereferenced), and zeroes the concurrency gauge (no call is in
+    /// flight at boot). False if an edge points anywhere else: the saved state is not ours.
+    #[cfg(feature = "persist")]
+    fn restore(&self, registry: &'static [FunctionDescriptor]) -> bool;
     /// Reads every counter into `labels` (a view with the identity filled in) and hands the
     /// view to `each`. The copy lives on this slot's stack frame, sized by its own bucket and
     /// caller counts: the writers' path, which firmware runs with little stack.
@@ -54,6 +63,12 @@ pub struct FunctionDescriptor {
 }
 
 impl FunctionDescriptor {
+    /// Its slot (`persist` clears and restores slots).
+    #[cfg(feature = "persist")]
+    pub(crate) fn slot(&self) -> &'static dyn SlotStorage {
+        self.slot
+    }
+
     /// Describes a function; used by the code `#[picometrics]` generates.
     #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]

@@ -102,6 +102,8 @@ pub mod metrics;
 pub mod model;
 pub mod objectives;
 pub mod periodic;
+#[cfg(all(feature = "persist", not(loom)))]
+pub mod persist;
 pub mod queries;
 pub mod registry;
 pub mod render;
@@ -119,11 +121,40 @@ pub use queries::Queries;
 pub use registry::functions;
 pub use render::{render_openmetrics, render_prometheus};
 
+/// Declares a static whose memory survives a warm reset with feature `persist` on bare metal
+/// (in cortex-m-rt's `.uninit`, which startup code does not zero; see [`persist`]), else an
+/// ordinary static. Every slot and user metric goes through it. Not a public API.
+#[cfg(all(feature = "persist", target_os = "none"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __persistent_v1 {
+    ($(#[$m:meta])* $vis:vis static $name:ident: $ty:ty = $init:expr;) => {
+        $(#[$m])*
+        // Not zeroed at start-up: `persist::boot` validates or clears it before first use. Only
+        // atomics and integers live here (any bit pattern is a value; see `persist`).
+        #[link_section = ".uninit.picometrics"]
+        $vis static $name: $ty = $init;
+    };
+}
+
+/// Declares a static whose memory survives a warm reset with feature `persist` on bare metal;
+/// here, an ordinary static. Not a public API.
+#[cfg(not(all(feature = "persist", target_os = "none")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __persistent_v1 {
+    ($(#[$m:meta])* $vis:vis static $name:ident: $ty:ty = $init:expr;) => {
+        $(#[$m])*
+        $vis static $name: $ty = $init;
+    };
+}
+
 /// Used by the code `#[picometrics]` generates. Not a public API. Versioned so a macro crate
 /// and library crate that disagree fail to compile with an unresolved `__private_v1` path
 /// rather than misbehave.
 #[doc(hidden)]
 pub mod __private_v1 {
+    pub use crate::__persistent_v1 as persistent;
     pub use crate::call::{
         classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult,
         FromResidual, WithCaller,

@@ -185,6 +185,11 @@ pub trait Instrument: sealed::Sealed + Sync {
 
     /// Reads the value and hands it to `each` (a histogram's counts are copied to the stack).
     fn read(&self, each: &mut dyn FnMut(MetricValue<'_>) -> fmt::Result) -> fmt::Result;
+
+    /// Back to zero (`persist`: saved state that is not valid starts over).
+    #[doc(hidden)]
+    #[cfg(feature = "persist")]
+    fn clear(&self);
 }
 
 impl sealed::Sealed for Counter {}
@@ -198,6 +203,11 @@ impl Instrument for Counter {
     fn read(&self, each: &mut dyn FnMut(MetricValue<'_>) -> fmt::Result) -> fmt::Result {
         each(MetricValue::Counter(self.get().into()))
     }
+
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        self.0.set(0);
+    }
 }
 
 impl Instrument for Gauge {
@@ -206,6 +216,11 @@ impl Instrument for Gauge {
     #[allow(clippy::useless_conversion)] // gauges are i32 on 32-bit targets
     fn read(&self, each: &mut dyn FnMut(MetricValue<'_>) -> fmt::Result) -> fmt::Result {
         each(MetricValue::Gauge(self.get().into()))
+    }
+
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        self.0.set(0);
     }
 }
 
@@ -222,6 +237,14 @@ impl<const N: usize> Instrument for Histogram<N> {
             *to = from.get().into();
         }
         each(MetricValue::Histogram { bounds: &self.bounds, counts: &counts[..=N], sum })
+    }
+
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        for c in self.counts.iter().chain([&self.inf]) {
+            c.set(0);
+        }
+        self.sum.clear();
     }
 }
 
@@ -259,6 +282,8 @@ static HOOKS: Hooks = Hooks {
 trait InstrumentDyn: Sync {
     fn kind(&self) -> Kind;
     fn read(&self, each: &mut dyn FnMut(MetricValue<'_>) -> fmt::Result) -> fmt::Result;
+    #[cfg(feature = "persist")]
+    fn clear(&self);
 }
 
 impl<I: Instrument> InstrumentDyn for I {
@@ -267,6 +292,10 @@ impl<I: Instrument> InstrumentDyn for I {
     }
     fn read(&self, each: &mut dyn FnMut(MetricValue<'_>) -> fmt::Result) -> fmt::Result {
         Instrument::read(self, each)
+    }
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        Instrument::clear(self)
     }
 }
 
@@ -285,6 +314,18 @@ impl MetricDescriptor {
 
     pub(crate) fn hooks(&self) -> &'static Hooks {
         self.hooks
+    }
+
+    /// Its value back to zero (`persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn clear(&self) {
+        self.instrument.clear();
+    }
+
+    /// Where its value lives, for the layout checksum (`persist`).
+    #[cfg(feature = "persist")]
+    pub(crate) fn value_address(&self) -> usize {
+        (self.instrument as *const dyn InstrumentDyn).cast::<()>() as usize
     }
 
     /// The `# TYPE`.

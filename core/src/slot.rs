@@ -53,6 +53,12 @@ impl ResultCounts {
         if is_error { &self.error } else { &self.ok }.add(1);
     }
 
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        self.ok.set(0);
+        self.error.set(0);
+    }
+
     #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
     fn totals(&self) -> Totals {
         Totals { ok: self.ok.get().into(), error: self.error.get().into() }
@@ -136,6 +142,9 @@ pub trait MaxCell: sealed::Sealed + Sync {
     fn new() -> Self;
     /// Records a call that took `nanos`.
     fn observe(&self, nanos: u64);
+    /// Forgets every call (`persist`).
+    #[cfg(feature = "persist")]
+    fn clear(&self);
     /// The longest call so far, if tracked.
     fn get(&self) -> Option<u64>;
 }
@@ -155,6 +164,8 @@ impl MaxCell for NoMax {
     }
     #[inline(always)]
     fn observe(&self, _: u64) {}
+    #[cfg(feature = "persist")]
+    fn clear(&self) {}
     fn get(&self) -> Option<u64> {
         None
     }
@@ -177,6 +188,10 @@ impl MaxCell for TrackMax {
     #[inline(always)]
     fn observe(&self, nanos: u64) {
         self.0.max(CounterValue::try_from(nanos).unwrap_or(CounterValue::MAX));
+    }
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        self.0.set(0);
     }
     #[allow(clippy::useless_conversion)] // counters are u32 on 32-bit targets
     fn get(&self) -> Option<u64> {
@@ -340,6 +355,39 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> SlotStorage for Func
         self.max.get()
     }
 
+    #[cfg(feature = "persist")]
+    fn clear(&self) {
+        for c in self.buckets.iter().chain([&self.inf, &self.concurrent]) {
+            c.set(0);
+        }
+        self.sum.clear();
+        self.root.clear();
+        self.overflow.clear();
+        for edge in &self.edges {
+            edge.caller.store(ptr::null_mut(), Ordering::Release);
+            edge.calls.clear();
+        }
+        self.max.clear();
+    }
+
+    #[cfg(feature = "persist")]
+    fn restore(&self, registry: &'static [FunctionDescriptor]) -> bool {
+        for edge in &self.edges {
+            let p = edge.caller.load(Ordering::Acquire);
+            if p.is_null() {
+                continue;
+            }
+            // Compared by address only; the stored pointer is replaced by the registry's own
+            // reference, so what is dereferenced later was never read back from memory.
+            match registry.iter().find(|d| ptr::eq(*d, p.cast_const())) {
+                Some(d) => edge.caller.store(ptr::from_ref(d).cast_mut(), Ordering::Release),
+                None => return false,
+            }
+        }
+        self.concurrent.set(0);
+        true
+    }
+
     fn read(
         &self,
         labels: &FunctionSeries<'_>,
@@ -374,6 +422,26 @@ mod tests {
     use crate::build_info::BuildInfo;
     use crate::descriptor::SlotStorage;
     use core::mem::size_of;
+
+    /// `persist`: an edge that points anywhere but the registry makes the slot's saved state
+    /// invalid; `clear` zeroes every counter and frees the edges.
+    #[cfg(feature = "persist")]
+    #[test]
+    fn restore_rejects_foreign_edges_and_clear_zeroes() {
+        static SLOT: FunctionSlot<2, 2> = FunctionSlot::new();
+        static FOREIGN: u8 = 0;
+        SLOT.root.count(true);
+        SLOT.concurrent.add(3);
+        assert!(SLOT.restore(&[]), "no edge claimed: nothing to check");
+        assert_eq!(SLOT.concurrent(), 0, "nothing is in flight at boot");
+        SLOT.edges[0]
+            .caller
+            .store(core::ptr::from_ref(&FOREIGN).cast::<FunctionDescriptor>().cast_mut(), Ordering::Release);
+        assert!(!SLOT.restore(&[]));
+        SLOT.clear();
+        assert!(SLOT.edges.iter().all(|e| e.caller().is_none()));
+        assert_eq!(SLOT.calls().root, Totals::default());
+    }
 
     static BUILD: BuildInfo = BuildInfo {
         version: "0",

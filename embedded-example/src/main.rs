@@ -247,10 +247,49 @@ mod tasks {
     }
 }
 
+/// The reset cause the chip reports, as far as QEMU models it: the LM3S6965's RESC (its SW bit
+/// is set by SYSRESETREQ) and the nRF51's RESETREAS (SREQ); anything unset reads as unknown.
+#[cfg(feature = "persist")]
+fn hardware_reset_reason() -> picometrics::persist::ResetReason {
+    use picometrics::persist::ResetReason;
+    #[cfg(not(microbit))]
+    let (register, bits) = (
+        0x400F_E05C as *mut u32,
+        [
+            (3, ResetReason::Watchdog),
+            (4, ResetReason::Software),
+            (2, ResetReason::Brownout),
+            (0, ResetReason::Pin),
+            (1, ResetReason::PowerOn),
+        ],
+    );
+    #[cfg(microbit)]
+    let (register, bits) = (
+        0x4000_0400 as *mut u32,
+        [
+            (1, ResetReason::Watchdog),
+            (2, ResetReason::Software),
+            (3, ResetReason::Lockup),
+            (0, ResetReason::Pin),
+        ],
+    );
+    // SAFETY: the reset-cause register of the board's system controller (LM3S6965 datasheet
+    // 6.4, RESC; nRF51 reference manual 12.1, RESETREAS): aligned, readable, reading has no
+    // side effect.
+    let cause = unsafe { register.read_volatile() };
+    // The causes are sticky until cleared (writing ones clears them on both chips).
+    // SAFETY: as above; writing the bits read clears exactly those causes.
+    unsafe { register.write_volatile(cause) };
+    bits.into_iter().find(|&(bit, _)| cause & (1 << bit) != 0).map_or(ResetReason::Unknown, |(_, r)| r)
+}
+
 #[entry]
 // The embassy variant's executor never returns: what follows is the other variants'.
 #[cfg_attr(feature = "embassy-periodic", allow(unreachable_code, unused_mut))]
 fn main() -> ! {
+    // Before anything is counted: keep the counts a warm reset left, or start over.
+    #[cfg(feature = "persist")]
+    let boot = picometrics::persist::boot(hardware_reset_reason());
     let core = cortex_m::Peripherals::take().unwrap();
     clock::start(core.SYST);
     #[cfg(feature = "frames")]
@@ -310,6 +349,20 @@ fn main() -> ! {
     }
     let _ = never_called;
     let loop_stack = stack::peak();
+    #[cfg(feature = "persist")]
+    {
+        cortex_m_semihosting::hprint!(
+            "# boot {}: restored {}, reason {}\n",
+            boot.boots,
+            boot.restored,
+            boot.reason.label()
+        );
+        if boot.boots == 1 {
+            // Reset mid-run: the second boot carries on from these counts.
+            picometrics::persist::mark_reset_imminent(picometrics::persist::ResetReason::Software);
+            cortex_m::peripheral::SCB::sys_reset();
+        }
+    }
 
     #[cfg(feature = "text")]
     text::dump(None);

@@ -270,8 +270,10 @@ fn instrument_fn(
             &__PICOMETRICS_BUILD,
             &__PICOMETRICS_SLOT,
         );
-        static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
-            #private::FunctionSlot::new();
+        #private::persistent! {
+            static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
+                #private::FunctionSlot::new();
+        }
         static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
         // One symbol per series: two functions that would report the same `function` and
         // `module` labels (e.g. methods of two types instrumented on their own, without

@@ -199,7 +199,8 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         quote_spanned!(name_span=> const _: () = #private::check_metric::<#ty>(#name, #help, #labels););
     let span = Span::call_site();
     Ok(quote_spanned! {span=>
-        #item
+        // In `.uninit` with the core's `persist` feature on bare metal, else as written.
+        #private::persistent! { #item }
         #check
         #[#private::linkme::distributed_slice(#private::PICOMETRICS_METRICS)]
         #[linkme(crate = #private::linkme)]

@@ -337,6 +337,20 @@ pub const QUERIES: [QueryTemplate; 9] = [
     },
 ];
 
+/// Boots since a device's persisted counts started (feature `persist`).
+pub const BOOTS: Metric = Metric {
+    name: "picometrics_boots_total",
+    help: "Boots since the persisted counts started (picometrics persist)",
+    kind: Kind::Counter,
+};
+
+/// Boots by the reset that preceded them (feature `persist`), label `reason`.
+pub const RESETS: Metric = Metric {
+    name: "picometrics_resets_total",
+    help: "Boots by the reason of the reset before them (picometrics persist)",
+    kind: Kind::Counter,
+};
+
 /// The most constant labels a user metric (`#[picometrics::metric]`) may declare.
 pub const MAX_METRIC_LABELS: usize = 8;
 /// The longest `# HELP` text of a user metric, in bytes (it travels in every frame).

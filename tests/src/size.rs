@@ -86,3 +86,9 @@ pub fn user_metrics(target: &str) -> ((i64, i64), (f64, f64)) {
     let (extra_flash, extra_ram) = more - three;
     (three - base, (extra_flash as f64 / 8.0, extra_ram as f64 / 8.0))
 }
+
+/// What `persist` adds to the default channels: `persist::boot` (validation, clearing), the
+/// header and the core's boot and reset counters. The slots only move to `.uninit`.
+pub fn persist(target: &str) -> (i64, i64) {
+    build(target, &["text", "frames", "persist"]) - build(target, &["text", "frames"])
+}

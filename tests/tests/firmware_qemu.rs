@@ -254,6 +254,92 @@ fn user_metrics_are_exact_in_text_frames_and_defmt() {
     }
 }
 
+/// Feature `persist`: the firmware runs its loop, dumps, marks a software reset and resets
+/// through SYSRESETREQ mid-run; QEMU reboots it with RAM intact, `persist::boot` validates and
+/// keeps the counts, and the second boot's loop counts on top of them. On the Cortex-M4F and
+/// the Cortex-M0: the text dump at the end holds both boots' calls with the caller edge intact,
+/// boot count 2 and one software reset; the four frame dumps count on across the reset; and
+/// the bridge, fed that UART, sees the restart (dump number down) but no counter go down.
+#[test]
+fn counts_survive_a_system_reset() {
+    use picometrics_bridge::{Committed, Devices, FrameReader};
+    for target in ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"] {
+        let elf = firmware::build(target, &["text", "frames", "persist"]);
+        let run = firmware::run(target, &elf);
+        let text = String::from_utf8(run.stdout).unwrap();
+        assert!(text.contains("# boot 1: restored false"), "{target}: {text}");
+        assert!(text.contains("# boot 2: restored true, reason software\n"), "{target}: {text}");
+        let samples = parse(&text);
+        let (calls, errors) = expected(50);
+        let c = |f: &str, caller: &str, result: &str| {
+            value(
+                &samples,
+                "function_calls_total",
+                &[("function", f), ("caller_function", caller), ("result", result)],
+            )
+        };
+        assert_eq!(
+            (c("sample", "", "ok"), c("sample", "", "error")),
+            (2.0 * (calls - errors) as f64, 2.0 * errors as f64),
+            "{target}"
+        );
+        assert_eq!(
+            c("validate", "sample", "error"),
+            2.0 * errors as f64,
+            "{target}: the caller edge survived"
+        );
+        assert_eq!(
+            value(&samples, "function_calls_duration_seconds_count", &[("function", "sample")]),
+            2.0 * calls as f64
+        );
+        assert_eq!(value(&samples, "picometrics_boots_total", &[]), 2.0, "{target}");
+        assert_eq!(value(&samples, "picometrics_resets_total", &[("reason", "software")]), 1.0, "{target}");
+        let resets: f64 = all(&samples, "picometrics_resets_total", &[]).iter().map(|s| s.value).sum();
+        assert_eq!(resets, 2.0, "{target}: one reason per boot");
+
+        let mut uart = run.uart.clone();
+        let messages = decode_all(&mut uart);
+        let sample_counts: Vec<(u32, u64)> = messages
+            .iter()
+            .scan(0, |seq, m| {
+                Some(match m {
+                    Message::Begin(b) => {
+                        *seq = b.seq;
+                        None
+                    }
+                    Message::Function(f) if f.function == "sample" => Some((*seq, f.counts.iter().sum())),
+                    _ => None,
+                })
+            })
+            .flatten()
+            .collect();
+        assert_eq!(
+            sample_counts,
+            [(0, 25), (1, 50), (0, 75), (1, 100)],
+            "{target}: counts go on across the reset"
+        );
+
+        let devices = Devices::new();
+        let mut committed = Vec::new();
+        devices.feed(&mut FrameReader::new(), &run.uart, |outcome| {
+            committed.push(outcome.expect("every dump is whole"))
+        });
+        assert!(
+            matches!(committed[2], Committed::Restarted { previous_seq: 1, seq: 0, .. }),
+            "{committed:?}"
+        );
+        let served = parse(&devices.render_to_string());
+        let device = if target.starts_with("thumbv6m") { "microbit" } else { "lm3s6965evb" };
+        assert_eq!(value(&served, "picometrics_boots_total", &[("device", device)]), 2.0);
+        let count = value(
+            &served,
+            "function_calls_duration_seconds_count",
+            &[("device", device), ("function", "sample")],
+        );
+        assert_eq!(count, 2.0 * calls as f64, "{target}: the bridge serves the counts that went on");
+    }
+}
+
 /// Pulls `key: <number>` out of a decoded defmt line.
 fn field(line: &str, key: &str) -> u64 {
     let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len()..];
@@ -329,6 +415,13 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
         "three metrics: {three_flash} B flash, {three_ram} B RAM"
     );
     assert!(counter_flash >= 32.0, "implausibly small: is the counter still registered?");
+    // `persist`: boot-time validation and the core's eight counters, with the user-metric
+    // writer they bring (about 4.7 KB of the flash).
+    let (persist_flash, persist_ram) = picometrics_integration_tests::size::persist("thumbv7em-none-eabihf");
+    assert!(
+        persist_ram <= 64 && persist_flash <= 7168,
+        "persist: {persist_flash} B flash, {persist_ram} B RAM"
+    );
 }
 
 /// `track_max` on the firmware: `flush` busy-waits 1 ms (12,000 SysTick ticks) on every tenth

@@ -79,6 +79,18 @@ fn main() {
              gauge is one counter too; a histogram of N bounds is N + 1 counters and a 64-bit sum."
         )
         .unwrap();
+        let (persist_flash, persist_ram) = size::persist(target);
+        writeln!(
+            md,
+            "\nCounts that survive a warm reset (`persist`, with `text` and `frames`): \
+             **{persist_flash} B flash, {persist_ram} B RAM** — `persist::boot` (layout checksum, \
+             edge validation, clearing), a 12-byte header and the core's eight counters \
+             (`picometrics_boots_total`, `picometrics_resets_total` by reason), which are user \
+             metrics and so bring the user-metric writer above (most of the flash; shared with \
+             the firmware's own user metrics if it has any); the slots and user metrics cost \
+             nothing more, they only move to `.uninit`."
+        )
+        .unwrap();
     }
     let path = firmware::dir().join("SIZE.md");
     std::fs::write(&path, &md).unwrap();
