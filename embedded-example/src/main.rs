@@ -160,6 +160,68 @@ mod user {
     }
 }
 
+/// Instructions per call, measured in virtual time (feature `instructions`; see Cargo.toml).
+#[cfg(feature = "instructions")]
+mod instructions {
+    use core::hint::black_box;
+
+    /// Calls timed per case: 12,000 calls span about 1,000 SysTick ticks per instruction of
+    /// cost, so one tick (83 instructions at 12 MHz per 1 GHz of `-icount shift=0`) is below
+    /// 0.01 instruction per call.
+    const CALLS: u32 = 12_000;
+
+    #[inline(never)]
+    fn empty(x: u32) -> u32 {
+        black_box(x)
+    }
+
+    #[cfg_attr(not(feature = "uninstrumented"), picometrics::picometrics)]
+    #[inline(never)]
+    fn instrumented(x: u32) -> u32 {
+        black_box(x)
+    }
+
+    /// The clock reads the instrumented call makes (two), without the rest.
+    #[inline(never)]
+    fn two_reads(x: u32) -> u32 {
+        black_box(crate::clock::ticks());
+        black_box(crate::clock::ticks());
+        black_box(x)
+    }
+
+    /// `empty` plus exactly 100 instructions: the calibration (how many SysTick ticks an
+    /// instruction takes on this board's QEMU model, whatever its SysTick rate).
+    #[inline(never)]
+    fn hundred_nops(x: u32) -> u32 {
+        // SAFETY: `nop`s only: no memory, register or flag is touched.
+        unsafe { core::arch::asm!(".rept 100", "nop", ".endr", options(nomem, nostack, preserves_flags)) };
+        black_box(x)
+    }
+
+    /// SysTick ticks for `CALLS` calls of `f`.
+    fn ticks(f: fn(u32) -> u32) -> u64 {
+        let start = crate::clock::ticks();
+        for i in 0..CALLS {
+            black_box(f(black_box(i)));
+        }
+        crate::clock::ticks() - start
+    }
+
+    /// Prints `# instructions per call (milli): instrumented I, two reads T` over the empty call,
+    /// in thousandths of an instruction, calibrated by `hundred_nops`.
+    pub fn report() {
+        let empty = ticks(empty);
+        let per_hundred = ticks(hundred_nops) - empty;
+        let milli = |t: u64| (t.saturating_sub(empty)) * 100_000 / per_hundred;
+        let (i, t) = (milli(ticks(instrumented)), milli(ticks(two_reads)));
+        cortex_m_semihosting::hprint!(
+            "# instructions per call (milli): instrumented {}, two reads {}\n",
+            i,
+            t
+        );
+    }
+}
+
 /// Rounds of the loop; the frames are dumped after each.
 const ROUNDS: u32 = 2;
 /// `sample` calls per round.
@@ -349,6 +411,8 @@ fn main() -> ! {
     }
     let _ = never_called;
     let loop_stack = stack::peak();
+    #[cfg(feature = "instructions")]
+    instructions::report();
     #[cfg(feature = "persist")]
     {
         cortex_m_semihosting::hprint!(

@@ -92,3 +92,21 @@ pub fn user_metrics(target: &str) -> ((i64, i64), (f64, f64)) {
 pub fn persist(target: &str) -> (i64, i64) {
     build(target, &["text", "frames", "persist"]) - build(target, &["text", "frames"])
 }
+
+/// Instructions per instrumented call over an empty call, and of those the two clock reads
+/// (SysTick, in a critical section), measured by the firmware's `instructions` feature in
+/// QEMU's instruction-count time (`-icount shift=0`), calibrated by a block of 100 `nop`s.
+pub fn instructions(target: &str) -> (f64, f64) {
+    let elf = firmware::build(target, &["instructions"]);
+    let text = String::from_utf8(firmware::run(target, &elf).stdout).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# instructions per call (milli): "))
+        .unwrap_or_else(|| panic!("no instruction line in {text}"));
+    let number = |key: &str| -> f64 {
+        let rest = &line[line.find(key).unwrap() + key.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<f64>().unwrap() / 1000.0
+    };
+    (number("instrumented "), number("two reads "))
+}
