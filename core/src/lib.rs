@@ -155,6 +155,15 @@ macro_rules! __persistent_v1 {
 #[doc(hidden)]
 pub mod __private_v1 {
     pub use crate::__persistent_v1 as persistent;
+
+    /// What every metric descriptor points at: the writers of user metrics, here at the crate
+    /// root because it sits above them (see `metrics::Hooks`).
+    #[cfg(not(loom))]
+    pub static METRIC_HOOKS: crate::metrics::Hooks = crate::metrics::Hooks {
+        write: |w, format| crate::render::write_metrics(w, &crate::registry::Registry, format),
+        #[cfg(feature = "frames")]
+        encode: crate::frame::encode_metric,
+    };
     pub use crate::call::{
         classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult,
         FromResidual, WithCaller,

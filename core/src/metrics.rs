@@ -263,20 +263,16 @@ pub struct MetricDescriptor {
 
 /// The code that writes the registry's user metrics, reached only through a registered
 /// descriptor: a program without user metrics (most firmware) links none of it — about 3 KB of
-/// text rendering and 2 KB of frame encoding on thumbv7em.
-pub(crate) struct Hooks {
-    /// Writes every registered user metric ([`crate::render::write_metrics`] on the registry).
-    pub(crate) write: fn(&mut dyn fmt::Write, crate::render::Format) -> fmt::Result,
-    /// Encodes one series as a frame.
+/// text rendering and 2 KB of frame encoding on thumbv7em. The crate root builds the one
+/// instance (it sits above the writers); generated code passes it.
+#[doc(hidden)]
+pub struct Hooks {
+    /// Writes every registered user metric (the one writer's grouping, on the registry).
+    pub write: crate::model::MetricsWriter,
+    /// Encodes one series as a frame into the buffer; `None` if it does not fit.
     #[cfg(feature = "frames")]
-    pub(crate) encode: for<'b> fn(&MetricSeries<'_>, &'b mut [u8]) -> Option<&'b [u8]>,
+    pub encode: for<'b> fn(&MetricSeries<'_>, &'b mut [u8]) -> Option<&'b [u8]>,
 }
-
-static HOOKS: Hooks = Hooks {
-    write: |w, format| crate::render::write_metrics(w, &crate::registry::Registry, format),
-    #[cfg(feature = "frames")]
-    encode: crate::frame::encode_metric,
-};
 
 /// [`Instrument`] without its associated constant, so descriptors can hold any of them.
 trait InstrumentDyn: Sync {
@@ -308,8 +304,9 @@ impl MetricDescriptor {
         help: &'static str,
         labels: &'static [(&'static str, &'static str)],
         instrument: &'static I,
+        hooks: &'static Hooks,
     ) -> Self {
-        Self { name, help, labels, instrument, hooks: &HOOKS }
+        Self { name, help, labels, instrument, hooks }
     }
 
     pub(crate) fn hooks(&self) -> &'static Hooks {

@@ -424,6 +424,20 @@ impl MetricSeries<'_> {
     }
 }
 
+/// A text exposition format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Prometheus text format 0.0.4.
+    Prometheus,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`): counter families
+    /// are declared without their `_total` suffix, exemplars are written, and the output ends
+    /// with `# EOF`.
+    OpenMetrics,
+}
+
+/// Writes the user metrics of a source in a format: see [`Source::metrics_writer`].
+pub type MetricsWriter = fn(&mut dyn fmt::Write, Format) -> fmt::Result;
+
 /// Something that has series to expose: the local registry, a device's dump, a fixture.
 ///
 /// The writer walks [`Source::functions`] once per metric family (so a source is read a few
@@ -448,11 +462,12 @@ pub trait Source {
         Ok(())
     }
 
-    /// Writes the user metrics in `format`: the default groups [`Source::metrics`] with
-    /// [`crate::render::write_metrics`]. The registry reaches that code only through a
-    /// registered metric, so a program without user metrics does not link it.
-    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
-        crate::render::write_metrics(w, self, format)
+    /// A writer of this source's user metrics that the one writer calls instead of grouping
+    /// [`Source::metrics`] itself. The default, `None`, is always correct; the registry returns
+    /// the one its registered metrics point at, so a program without user metrics does not link
+    /// their rendering.
+    fn metrics_writer(&self) -> Option<MetricsWriter> {
+        None
     }
 }
 
@@ -469,8 +484,8 @@ impl<S: Source + ?Sized> Source for &S {
         (**self).metrics(each)
     }
 
-    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
-        (**self).write_metrics(w, format)
+    fn metrics_writer(&self) -> Option<MetricsWriter> {
+        (**self).metrics_writer()
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

@@ -122,8 +122,13 @@ crate::__persistent_v1! {
 }
 
 #[linkme::distributed_slice(crate::registry::PICOMETRICS_METRICS)]
-static BOOTS_METRIC: MetricDescriptor =
-    MetricDescriptor::new(picometrics_schema::BOOTS.name, picometrics_schema::BOOTS.help, &[], &BOOTS);
+static BOOTS_METRIC: MetricDescriptor = MetricDescriptor::new(
+    picometrics_schema::BOOTS.name,
+    picometrics_schema::BOOTS.help,
+    &[],
+    &BOOTS,
+    &crate::__private_v1::METRIC_HOOKS,
+);
 
 /// One `picometrics_resets_total{reason}` series per reason, registered like a user metric.
 macro_rules! resets {
@@ -138,6 +143,7 @@ macro_rules! resets {
                 picometrics_schema::RESETS.help,
                 &[(picometrics_schema::label::REASON, ResetReason::$reason.label())],
                 &$counter,
+                &crate::__private_v1::METRIC_HOOKS,
             );
         )*
         /// The counter of `reason`.

@@ -16,7 +16,7 @@
 
 use crate::build_info::BuildInfo;
 pub use crate::descriptor::FunctionDescriptor;
-use crate::model::{Build, FunctionSeries, MetricSeries, Source};
+use crate::model::{Build, Format, FunctionSeries, MetricSeries, MetricsWriter, Source};
 use core::fmt;
 
 /// The distributed slice every `#[picometrics]` function is registered in.
@@ -134,17 +134,15 @@ impl Source for Registry {
         };
     }
 
-    fn write_metrics(&self, w: &mut dyn fmt::Write, format: crate::render::Format) -> fmt::Result {
-        #[cfg(not(loom))]
-        return match metrics().first() {
-            Some(first) => (first.hooks().write)(w, format),
-            None => Ok(()),
-        };
-        #[cfg(loom)]
-        return {
-            let _ = (w, format);
+    fn metrics_writer(&self) -> Option<MetricsWriter> {
+        /// No user metric is registered: nothing to write (and nothing linked to write it).
+        fn none(_: &mut dyn fmt::Write, _: Format) -> fmt::Result {
             Ok(())
-        };
+        }
+        #[cfg(not(loom))]
+        return Some(metrics().first().map_or(none as MetricsWriter, |m| m.hooks().write));
+        #[cfg(loom)]
+        return Some(none);
     }
 
     fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {

@@ -20,16 +20,7 @@ use picometrics_schema::{
     self as schema, label, Metric, BUCKET_SUFFIX, COUNT_SUFFIX, RESULT_ERROR, RESULT_OK, SUM_SUFFIX,
 };
 
-/// A text exposition format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Prometheus text format 0.0.4.
-    Prometheus,
-    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`): counter families
-    /// are declared without their `_total` suffix, exemplars are written, and the output ends
-    /// with `# EOF`.
-    OpenMetrics,
-}
+pub use crate::model::Format;
 
 /// Writes every registered function's metrics and `build_info` as Prometheus text (format
 /// 0.0.4) into `w`.
@@ -123,7 +114,10 @@ where
         }
         write_part(&mut w, source, part, format)?;
     }
-    source.write_metrics(&mut WriteAdapter(&mut *w), format)?;
+    match source.metrics_writer() {
+        Some(write_them) => write_them(&mut WriteAdapter(&mut *w), format)?,
+        None => write_metrics(w, source, format)?,
+    }
     match format {
         Format::Prometheus => Ok(()),
         Format::OpenMetrics => w.write_str("# EOF\n"),

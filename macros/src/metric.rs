@@ -207,7 +207,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         static #descriptor: #private::MetricDescriptor =
-            #private::MetricDescriptor::new::<#ty>(#name, #help, #labels, &#ident);
+            #private::MetricDescriptor::new::<#ty>(#name, #help, #labels, &#ident, &#private::METRIC_HOOKS);
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         #[export_name = #series]
