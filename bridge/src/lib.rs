@@ -704,32 +704,18 @@ impl Devices {
                     None => Ok(None),
                 }
             }
-            Message::Function(f) => {
-                let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
-                if pending.dump.functions.len() == MAX_FUNCTIONS {
-                    store.pending = None;
-                    return Err(Skipped::OverCapacity);
-                }
-                if let Err(why) = check(f, pending.dump.counter_bits, &pending.dump.functions) {
-                    let device = store.pending.take().map(|p| p.device).unwrap_or_default();
-                    return Err(Skipped::Invalid { device, why });
-                }
-                pending.dump.functions.push(f.into());
-                Ok(None)
-            }
-            Message::Metric(m) => {
-                let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
-                if pending.dump.metrics.len() == MAX_METRICS {
-                    store.pending = None;
-                    return Err(Skipped::OverCapacity);
-                }
-                if let Err(why) = check_metric(m, pending.dump.counter_bits, &pending.dump.metrics) {
-                    let device = store.pending.take().map(|p| p.device).unwrap_or_default();
-                    return Err(Skipped::Invalid { device, why });
-                }
-                pending.dump.metrics.push(m.into());
-                Ok(None)
-            }
+            Message::Function(f) => receive(
+                &mut store,
+                MAX_FUNCTIONS,
+                |d| &mut d.functions,
+                |d| check(f, d.counter_bits, &d.functions).map(|()| f.into()),
+            ),
+            Message::Metric(m) => receive(
+                &mut store,
+                MAX_METRICS,
+                |d| &mut d.metrics,
+                |d| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
+            ),
             &Message::End { seq, functions, metrics } => {
                 let pending = store.pending.take().ok_or(Skipped::OutsideDump)?;
                 if seq != pending.dump.seq
@@ -891,6 +877,31 @@ impl Source for Devices {
             DeviceView { device, dump: &d.dump }.metrics(each)?;
         }
         Ok(())
+    }
+}
+
+/// Adds one record (a function or a user metric) to the dump being received; a record over
+/// `capacity` or `invalid` drops the whole dump.
+fn receive<T>(
+    store: &mut Store,
+    capacity: usize,
+    list: fn(&mut Dump) -> &mut Vec<T>,
+    record: impl FnOnce(&Dump) -> Result<T, Invalid>,
+) -> Result<Option<Committed>, Skipped> {
+    let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
+    if list(&mut pending.dump).len() == capacity {
+        store.pending = None;
+        return Err(Skipped::OverCapacity);
+    }
+    match record(&pending.dump) {
+        Ok(r) => {
+            list(&mut pending.dump).push(r);
+            Ok(None)
+        }
+        Err(why) => {
+            let device = store.pending.take().map(|p| p.device).unwrap_or_default();
+            Err(Skipped::Invalid { device, why })
+        }
     }
 }
 

@@ -226,24 +226,30 @@ proptest! {
     }
 }
 
-/// A dump of one hand-made function (and, with `twice`, the same function again).
-fn crafted(device: &str, f: &frame::FunctionRecord<'_>, twice: bool) -> Vec<u8> {
+/// A dump from a device with 32-bit counters named `device`: Begin, `records`, a matching End.
+fn hand_made(device: &str, records: Vec<frame::Message<'_>>) -> Vec<u8> {
     use picometrics::frame::{Begin, Build, Message};
     let build =
         Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
-    let mut messages =
-        vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32, uptime_nanos: 5 })];
-    messages.push(Message::Function(f.clone()));
-    if twice {
-        messages.push(Message::Function(f.clone()));
-    }
-    messages.push(Message::End { seq: 1, functions: if twice { 2 } else { 1 }, metrics: 0 });
+    let count = |f: fn(&Message<'_>) -> bool| records.iter().filter(|m| f(m)).count() as u16;
+    let end = Message::End {
+        seq: 1,
+        functions: count(|m| matches!(m, Message::Function(_))),
+        metrics: count(|m| matches!(m, Message::Metric(_))),
+    };
+    let begin = Message::Begin(Begin { device, seq: 1, build, counter_bits: 32, uptime_nanos: 5 });
     let mut wire = vec![0];
     let mut buf = [0u8; MAX_FRAME];
-    for m in &messages {
+    for m in std::iter::once(&begin).chain(&records).chain([&end]) {
         wire.extend_from_slice(frame::encode_message(m, &mut buf).expect("fits a frame"));
     }
     wire
+}
+
+/// A dump of one hand-made function (and, with `twice`, the same function again).
+fn crafted(device: &str, f: &frame::FunctionRecord<'_>, twice: bool) -> Vec<u8> {
+    let n = if twice { 2 } else { 1 };
+    hand_made(device, vec![frame::Message::Function(f.clone()); n])
 }
 
 /// Every malformed histogram shape a device could send is rejected whole, counted by reason,
@@ -488,21 +494,9 @@ proptest! {
     }
 }
 
-/// A dump of hand-made user metric records from a device with 32-bit counters.
+/// A dump of hand-made user metric records.
 fn metric_dump(device: &str, metrics: &[frame::MetricRecord<'_>]) -> Vec<u8> {
-    use picometrics::frame::{Begin, Build, Message};
-    let build =
-        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
-    let mut messages =
-        vec![Message::Begin(Begin { device, seq: 1, build, counter_bits: 32, uptime_nanos: 5 })];
-    messages.extend(metrics.iter().cloned().map(Message::Metric));
-    messages.push(Message::End { seq: 1, functions: 0, metrics: metrics.len() as u16 });
-    let mut wire = vec![0];
-    let mut buf = [0u8; MAX_FRAME];
-    for m in &messages {
-        wire.extend_from_slice(frame::encode_message(m, &mut buf).expect("fits a frame"));
-    }
-    wire
+    hand_made(device, metrics.iter().cloned().map(frame::Message::Metric).collect())
 }
 
 /// User metrics are served per device, one header per family across devices, exactly; every

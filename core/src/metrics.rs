@@ -376,26 +376,14 @@ pub const fn check<I: Instrument>(name: &str, help: &str, labels: &[(&str, &str)
         }
         let mut j = 0;
         while j < i {
-            assert!(!same(labels[i].0, labels[j].0), "picometrics: a label name appears twice");
+            assert!(
+                !picometrics_schema::same_text(labels[i].0, labels[j].0),
+                "picometrics: a label name appears twice"
+            );
             j += 1;
         }
         i += 1;
     }
-}
-
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]

@@ -429,6 +429,11 @@ pub const fn check_metric_help(help: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether two strings are equal, in a `const` (compile-time checks compare names with it).
+pub const fn same_text(a: &str, b: &str) -> bool {
+    eq(a.as_bytes(), b.as_bytes())
+}
+
 const fn eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && starts_with(a, b)
 }
