@@ -59,6 +59,13 @@ struct Args {
     /// Devices kept; a new one beyond takes the place of the one silent longest.
     #[arg(long, value_name = "N", default_value_t = picometrics_bridge::MAX_DEVICES)]
     max_devices: usize,
+    /// Bytes (in MiB) of exposition text and decoded dumps kept for all devices together; the
+    /// devices silent longest make room for a new dump. A device of 50 functions takes ~0.2 MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    max_total_mib: usize,
+    /// Bytes (in MiB) one device's latest dump may take; a larger dump is refused.
+    #[arg(long, value_name = "MIB", default_value_t = 4)]
+    max_device_mib: usize,
     /// A device is reported down after this long without a complete dump.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     down_after: u64,
@@ -135,7 +142,8 @@ fn main() -> ExitCode {
         max_devices: args.max_devices.max(1),
         down_after: Duration::from_secs(args.down_after),
         forget_after: Duration::from_secs(args.forget_after),
-        ..Limits::default()
+        max_total_bytes: args.max_total_mib.max(1) << 20,
+        max_device_bytes: args.max_device_mib.max(1) << 20,
     };
     let read_timeout = Duration::from_secs(args.read_timeout.max(1));
     let devices = Arc::new(Devices::with_limits(limits));

@@ -1,0 +1,197 @@
+//! A simulated fleet against the real `picometrics-bridge` (release build): DEVICES devices of
+//! FUNCTIONS functions each dump once a second, multiplexed on one TCP stream (the bridge's
+//! `--tcp` source; each frame names its device). Measures whether ingest keeps up, the bridge's
+//! resident memory over time (flat or growing), and the time and size of a full `/metrics`
+//! scrape. `scripts/fleet.sh` runs it and writes `benches/FLEET.md`.
+//!
+//! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
+
+use picometrics::frame::{self, Begin, Build, FunctionRecord, Message, MAX_FRAME};
+use picometrics::model::Totals;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
+}
+
+/// One device's dump number `seq`: every function with `seq`-dependent counts.
+fn dump(out: &mut Vec<u8>, device: &str, functions: &[String], seq: u32, buf: &mut [u8; MAX_FRAME]) {
+    let build = Build {
+        version: "1.0.0",
+        commit: "abc",
+        branch: "main",
+        service_name: "fleet",
+        repository_url: "",
+        extra: None,
+    };
+    let begin = Message::Begin(Begin {
+        device,
+        seq,
+        build,
+        counter_bits: 32,
+        uptime_nanos: u64::from(seq) * 1_000_000_000,
+    });
+    out.push(0);
+    out.extend_from_slice(frame::encode_message(&begin, buf).unwrap());
+    let calls = u64::from(seq) * 10;
+    for (i, name) in functions.iter().enumerate() {
+        let mut counts = heapless::Vec::new();
+        for b in 0..=picometrics::buckets::DEFAULT.len() {
+            let _ = counts.push(if b == i % 4 { calls } else { 0 });
+        }
+        let f = Message::Function(FunctionRecord {
+            function: name,
+            module: "fleet",
+            objective: None,
+            bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
+            counts,
+            sum_nanos: calls * 1_000,
+            root: Totals { ok: calls - calls / 10, error: calls / 10 },
+            callers: heapless::Vec::new(),
+            overflow: Totals::default(),
+            concurrent: None,
+            max_nanos: None,
+        });
+        out.extend_from_slice(frame::encode_message(&f, buf).unwrap());
+    }
+    let end = Message::End { seq, functions: functions.len() as u16, metrics: 0 };
+    out.extend_from_slice(frame::encode_message(&end, buf).unwrap());
+}
+
+/// The bridge's resident and peak resident memory, KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn main() {
+    let (devices, functions, seconds) =
+        (arg("--devices", 1000), arg("--functions", 50), arg("--seconds", 30));
+    let root = picometrics_integration_tests::root();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-q", "-p", "picometrics-bridge"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let source = TcpListener::bind("127.0.0.1:0").unwrap();
+    // Room for every device: ~0.2 MiB each at 50 functions (text and decoded dump).
+    let mib = (devices * functions * 5 / 1024).max(64).to_string();
+    let mut bridge = Command::new(root.join("target/release/picometrics-bridge"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--no-explorer",
+            "--tcp",
+            &source.local_addr().unwrap().to_string(),
+        ])
+        .args(["--max-devices", &devices.to_string(), "--max-total-mib", &mib])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = bridge.id();
+    let mut log = BufReader::new(bridge.stderr.take().unwrap()).lines();
+    // Killed when this returns or panics.
+    let bridge = picometrics_integration_tests::Running(bridge);
+    let first = log.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("picometrics-bridge: serving http://")
+        .unwrap()
+        .strip_suffix("/metrics")
+        .unwrap()
+        .to_owned();
+    std::thread::spawn(move || log.for_each(drop));
+    let (mut stream, _) = source.accept().unwrap();
+
+    let names: Vec<String> = (0..functions).map(|i| format!("function_{i}")).collect();
+    let devices_names: Vec<String> = (0..devices).map(|d| format!("dev-{d:04}")).collect();
+    let mut buf = [0u8; MAX_FRAME];
+    let mut wire = Vec::new();
+    let (mut late, mut rss) = (0, Vec::new());
+    let start = Instant::now();
+    for second in 0..seconds as u32 {
+        let tick = start + Duration::from_secs(u64::from(second));
+        wire.clear();
+        for d in &devices_names {
+            dump(&mut wire, d, &names, second, &mut buf);
+        }
+        stream.write_all(&wire).unwrap();
+        if Instant::now() > tick + Duration::from_secs(1) {
+            late += 1;
+        }
+        rss.push(rss_kib(pid));
+        std::thread::sleep((tick + Duration::from_secs(1)).saturating_duration_since(Instant::now()));
+    }
+    // Ingest keeps up when every dump sent has been taken in shortly after the last second.
+    let sent = (devices * seconds) as f64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let dumps = |text: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("picometrics_bridge_device_dumps_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let mut scrapes = Vec::new();
+    let mut taken = 0.0;
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        let body = ureq::get(&format!("http://{addr}/metrics"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_string()
+            .unwrap();
+        scrapes.push((t.elapsed(), body.len()));
+        taken = dumps(&body);
+        if taken >= sent {
+            break;
+        }
+    }
+    let mut times: Vec<Duration> = scrapes.iter().map(|s| s.0).collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    let bytes = scrapes.last().unwrap().1;
+    let (rss_10, rss_end) =
+        (rss.get(9).copied().unwrap_or_default(), rss.last().copied().unwrap_or_default());
+    drop(bridge);
+    let scrape_ok = if median < Duration::from_millis(100) { "MET" } else { "MISSED" };
+    let ingest_ok = if taken >= sent && late == 0 { "MET" } else { "MISSED" };
+    let flat = rss_end.0 <= rss_10.0 + rss_10.0 / 10;
+    println!(
+        "# Bridge at fleet scale\n\n\
+         Written by `scripts/fleet.sh` (`tests/src/bin/fleet.rs`): {devices} simulated devices × \
+         {functions} functions, each dumping once a second for {seconds} s on one TCP stream into the \
+         release `picometrics-bridge` (one core for the bridge, one for the simulator, same machine).\n\n\
+         | measure | value |\n|---|---:|\n\
+         | dumps sent / taken in | {sent:.0} / {taken:.0} |\n\
+         | seconds the simulator fell behind | {late} |\n\
+         | bridge RSS after 10 s / at the end / peak | {} / {} / {} MiB |\n\
+         | full `/metrics` scrape: median of {} | {:.0} ms for {:.1} MB |\n\n\
+         - {ingest_ok}: ingest keeps up (every dump taken in, the simulator never late)\n\
+         - {}: flat memory (RSS at the end within 10 % of RSS after 10 s)\n\
+         - {scrape_ok}: full scrape < 100 ms\n",
+        rss_10.0 / 1024,
+        rss_end.0 / 1024,
+        rss_end.1 / 1024,
+        scrapes.len(),
+        median.as_secs_f64() * 1e3,
+        bytes as f64 / 1e6,
+        if flat { "MET" } else { "MISSED" },
+    );
+}
