@@ -48,7 +48,9 @@ export RUSTDOCFLAGS="-D warnings"
 export CARGO_TERM_COLOR=never
 # Disk: a CI machine once had ~2 GB free and this script stopped in clippy ("No space left on
 # device"). Incremental caches (a throw-away run never reuses them) and full debug info in every
-# test binary were most of the 15 GB a cold run wrote; line tables keep panics' file:line.
+# test binary were most of the 15 GB a cold run wrote; line tables keep panics' file:line. On
+# CI (CI set, as `.ci/run` does) the target dirs of one-off configurations (32-bit counters,
+# loom, Miri, the fuzzers) are removed once their step is done.
 export CARGO_INCREMENTAL=0
 export CARGO_PROFILE_DEV_DEBUG=line-tables-only
 export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
@@ -121,11 +123,13 @@ step "cargo test: the 32-bit counter path of thumbv6m/v7em on the host (wrap-aro
 # tests and the concurrent consistency test run on it.
 RUSTFLAGS="--cfg picometrics_counter32 -D warnings" \
   ctest -p picometrics --lib --test model --test calls --test consistency --target-dir target/counter32
+[ -z "${CI:-}" ] || rm -rf target/counter32
 
 step "loom: model checks of the lock-free protocols (caller edges, snapshots, the gauge under panics, the exemplar seqlock)"
 RUSTFLAGS="--cfg loom -D warnings" ctest -p picometrics --test loom --release --target-dir target/loom
 # The exemplar seqlock (feature `exemplars`).
 RUSTFLAGS="--cfg loom -D warnings" ctest -p picometrics --features exemplars --test loom --release --target-dir target/loom
+[ -z "${CI:-}" ] || rm -rf target/loom
 
 step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, pin projection)"
 # Instant instead of quanta: Miri cannot execute `rdtsc`. Nightly's own lints may differ from
@@ -135,6 +139,7 @@ step "Miri: the core's unit tests, incl. its unsafe code (raw caller pointers, p
   cargo +nightly miri setup >/dev/null
   cargo +nightly miri test -p picometrics --no-default-features --features std,frames --lib 2>&1 | tee -a "$results"
 )
+[ -z "${CI:-}" ] || rm -rf target/miri
 
 step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"
 (
@@ -149,6 +154,8 @@ step "cargo fuzz: each target for 30 s from its seeds (fuzz/README.md)"
     echo "test result: ok. 1 passed; 0 failed; fuzz target $target" | tee -a "$results"
   done
 )
+
+[ -z "${CI:-}" ] || rm -rf fuzz/target
 
 step "benches: allocation counts and callgrind instruction counts (deterministic; release)"
 (cd benches && ctest --release)
