@@ -38,9 +38,7 @@
 pub mod validate;
 
 use picometrics::frame::{self, Build, DecodeError, FunctionRecord, Message, MetricRecord, ValueRecord};
-use picometrics::model::{
-    Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Source, Totals,
-};
+use picometrics::model::{Caller, FunctionSeries, MetricSeries, ObjectiveLabels, Source, Totals};
 use picometrics::render::{self, write_header, write_sample, Format, Part};
 use picometrics::schema::{check_metric_help, check_metric_label, check_metric_name, Kind, BOOTS, RESETS};
 use picometrics::schema::{
@@ -246,11 +244,7 @@ fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<
 /// What is wrong with the user metric `m` from a device with `counter_bits`-wide counters,
 /// if anything: the same rules the attribute applies at compile time, and no series twice.
 fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metric]) -> Result<(), Invalid> {
-    let kind = match m.value {
-        ValueRecord::Counter(_) => Kind::Counter,
-        ValueRecord::Gauge(_) => Kind::Gauge,
-        ValueRecord::Histogram { .. } => Kind::Histogram,
-    };
+    let kind = m.value.kind();
     let labels_ok = m.labels.iter().enumerate().all(|(i, (name, value))| {
         check_metric_label(name, value).is_ok() && !m.labels[..i].iter().any(|(other, _)| other == name)
     });
@@ -376,11 +370,7 @@ struct Metric {
 
 impl Metric {
     fn kind(&self) -> Kind {
-        match self.value {
-            ValueRecord::Counter(_) => Kind::Counter,
-            ValueRecord::Gauge(_) => Kind::Gauge,
-            ValueRecord::Histogram { .. } => Kind::Histogram,
-        }
+        self.value.kind()
     }
 }
 
@@ -1003,13 +993,7 @@ impl Source for DeviceView<'_> {
                 help: &m.help,
                 labels: &labels,
                 counter_bits: bits,
-                value: match &m.value {
-                    ValueRecord::Counter(v) => MetricValue::Counter(*v),
-                    ValueRecord::Gauge(v) => MetricValue::Gauge(*v),
-                    ValueRecord::Histogram { bounds, counts, sum } => {
-                        MetricValue::Histogram { bounds, counts, sum: *sum }
-                    }
-                },
+                value: m.value.as_value(),
             })?;
         }
         Ok(())

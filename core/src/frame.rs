@@ -120,6 +120,24 @@ pub enum ValueRecord {
     },
 }
 
+impl ValueRecord {
+    /// The family's type.
+    pub fn kind(&self) -> picometrics_schema::Kind {
+        self.as_value().kind()
+    }
+
+    /// As the exposition model's value.
+    pub fn as_value(&self) -> MetricValue<'_> {
+        match self {
+            ValueRecord::Counter(v) => MetricValue::Counter(*v),
+            ValueRecord::Gauge(v) => MetricValue::Gauge(*v),
+            ValueRecord::Histogram { bounds, counts, sum } => {
+                MetricValue::Histogram { bounds, counts, sum: *sum }
+            }
+        }
+    }
+}
+
 impl<'a> MetricRecord<'a> {
     /// This record as the exposition model's view, with an optional first label such as
     /// `("device", name)`, for a device whose counters are `counter_bits` wide.
@@ -130,13 +148,7 @@ impl<'a> MetricRecord<'a> {
             help: self.help,
             labels: &self.labels,
             counter_bits: u32::from(counter_bits),
-            value: match &self.value {
-                ValueRecord::Counter(v) => MetricValue::Counter(*v),
-                ValueRecord::Gauge(v) => MetricValue::Gauge(*v),
-                ValueRecord::Histogram { bounds, counts, sum } => {
-                    MetricValue::Histogram { bounds, counts, sum: *sum }
-                }
-            },
+            value: self.value.as_value(),
         }
     }
 }

@@ -392,14 +392,21 @@ pub struct MetricSeries<'a> {
     pub value: MetricValue<'a>,
 }
 
-impl MetricSeries<'_> {
+impl MetricValue<'_> {
     /// The family's type.
     pub fn kind(&self) -> schema::Kind {
-        match self.value {
+        match self {
             MetricValue::Counter(_) => schema::Kind::Counter,
             MetricValue::Gauge(_) => schema::Kind::Gauge,
             MetricValue::Histogram { .. } => schema::Kind::Histogram,
         }
+    }
+}
+
+impl MetricSeries<'_> {
+    /// The family's type.
+    pub fn kind(&self) -> schema::Kind {
+        self.value.kind()
     }
 
     /// Calls `f` with every label of the series: the extra label, then the constant ones.
