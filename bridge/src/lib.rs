@@ -492,8 +492,8 @@ impl Default for Limits {
 struct Device {
     seq: u32,
     parts: [String; Part::ALL.len()],
-    /// The user metric samples, one text per family: name, type, help, samples.
-    families: Vec<(String, Kind, String, String)>,
+    /// The user metric samples, one text per family.
+    families: Vec<UserFamily>,
     dump: Dump,
     last_dump: Instant,
     last_dump_unix_seconds: f64,
@@ -503,9 +503,23 @@ struct Device {
 impl Device {
     /// Its rendered text and (about) its decoded dump: what counts against the limits.
     fn bytes(&self) -> usize {
-        let families: usize = self.families.iter().map(|(n, _, h, t)| n.len() + h.len() + t.len() + 64).sum();
-        self.parts.iter().map(String::len).sum::<usize>() + families + self.dump.bytes()
+        rendered_bytes(&self.parts, &self.families) + self.dump.bytes()
     }
+}
+
+/// One user metric family of a device's dump: its header facts and its rendered samples.
+#[derive(Debug)]
+struct UserFamily {
+    name: String,
+    kind: Kind,
+    help: String,
+    text: String,
+}
+
+/// The bytes of a device's rendered text: function families and user metric families.
+fn rendered_bytes(parts: &[String], families: &[UserFamily]) -> usize {
+    let user: usize = families.iter().map(|f| f.name.len() + f.help.len() + f.text.len() + 64).sum();
+    parts.iter().map(String::len).sum::<usize>() + user
 }
 
 impl Dump {
@@ -723,9 +737,7 @@ impl Devices {
                     .ok_or_else(|| Skipped::OverBudget { device: pending.device.clone() })?;
                 let now = Instant::now();
                 store.forget_silent(now);
-                let bytes = parts.iter().map(String::len).sum::<usize>()
-                    + families.iter().map(|(n, _, h, t)| n.len() + h.len() + t.len() + 64).sum::<usize>()
-                    + pending.dump.bytes();
+                let bytes = rendered_bytes(&parts, &families) + pending.dump.bytes();
                 let device = pending.device.clone();
                 // Room: a device slot and bytes, taken from the devices silent longest.
                 let others = |store: &Store| -> usize {
@@ -784,15 +796,15 @@ impl Devices {
         // order), then every device's samples of that family and type.
         let mut families: BTreeMap<&str, (Kind, &str)> = BTreeMap::new();
         for d in store.devices.values() {
-            for (name, kind, help, _) in &d.families {
-                families.entry(name).or_insert((*kind, help));
+            for f in &d.families {
+                families.entry(&f.name).or_insert((f.kind, &f.help));
             }
         }
         for (name, (kind, help)) in &families {
             render::write_family_header(w, name, help, *kind, Format::Prometheus)?;
             for d in store.devices.values() {
-                for (_, _, _, text) in d.families.iter().filter(|(n, k, _, _)| n == name && k == kind) {
-                    w.write_str(text)?;
+                for f in d.families.iter().filter(|f| f.name == *name && f.kind == *kind) {
+                    w.write_str(&f.text)?;
                 }
             }
         }
@@ -912,8 +924,8 @@ fn write_device_sample<W: Write>(
     w.write_str("\n")
 }
 
-/// A device's function families and its user metric families (name, type, help, samples).
-type Rendered = ([String; Part::ALL.len()], Vec<(String, Kind, String, String)>);
+/// A device's function families and its user metric families.
+type Rendered = ([String; Part::ALL.len()], Vec<UserFamily>);
 
 /// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
 fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendered> {
@@ -923,17 +935,18 @@ fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendere
         render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
             .ok()?;
     }
-    let mut families: Vec<(String, Kind, String, String)> = Vec::new();
+    let mut families: Vec<UserFamily> = Vec::new();
     view.metrics(&mut |series| {
         // `check_metric` let no family have two types; a dump has few families.
-        let i = match families.iter().position(|(name, ..)| name == series.name) {
+        let i = match families.iter().position(|f| f.name == series.name) {
             Some(i) => i,
             None => {
-                families.push((series.name.into(), series.kind(), series.help.into(), String::new()));
+                let (name, kind, help) = (series.name.into(), series.kind(), series.help.into());
+                families.push(UserFamily { name, kind, help, text: String::new() });
                 families.len() - 1
             }
         };
-        render::write_metric_samples(&mut Capped { text: &mut families[i].3, budget: &mut budget }, series)
+        render::write_metric_samples(&mut Capped { text: &mut families[i].text, budget: &mut budget }, series)
     })
     .ok()?;
     Some((parts, families))

@@ -327,6 +327,8 @@ impl<W: Write + ?Sized> Write for Declared<'_, W> {
 
 /// The `# HELP` and `# TYPE` lines of `metric` in `format`.
 pub fn write_header<W: Write + ?Sized>(w: &mut W, metric: &Metric, format: Format) -> fmt::Result {
+    // Not `write_family_header`: the schema's help texts need no escaping, and its escaping loop
+    // would cost every firmware text dump ~0.7 KB of flash (measured) for nothing.
     let family = match format {
         Format::Prometheus => metric.name,
         Format::OpenMetrics => metric.openmetrics_family(),

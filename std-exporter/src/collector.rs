@@ -129,21 +129,8 @@ fn collect_function(
         Ok::<_, Infallible>(())
     });
 
-    let mut histogram = Histogram::new();
-    // Finite buckets only: the crate's text encoder adds `+Inf` from the sample count.
-    let buckets = s
-        .cumulative()
-        .zip(s.bounds)
-        .map(|(cumulative, &bound)| {
-            let mut b = Bucket::new();
-            b.set_cumulative_count(cumulative);
-            b.set_upper_bound(bound as f64 / 1e9);
-            b
-        })
-        .collect();
-    histogram.set_bucket(buckets);
-    histogram.set_sample_count(s.count());
-    histogram.set_sample_sum(s.sum_nanos as f64 / 1e9);
+    let bounds = s.bounds.iter().map(|&b| b as f64 / 1e9);
+    let histogram = histogram(s.cumulative(), bounds, s.sum_nanos as f64 / 1e9);
     let mut m = prometheus::proto::Metric::from_label(labels(|f| s.for_each_label(Family::Duration, f)));
     m.set_histogram(histogram);
     durations.push(m);
@@ -196,29 +183,39 @@ fn collect_metrics(source: &impl Source, families: &mut Vec<MetricFamily>) {
                 m.set_gauge(g);
             }
             MetricValue::Histogram { bounds, sum, .. } => {
-                let mut h = Histogram::new();
-                let mut count = 0;
-                // Finite buckets only, as for durations; `+Inf` is the sample count.
-                let mut buckets = Vec::new();
-                for (i, cumulative) in s.cumulative().enumerate() {
-                    count = cumulative;
-                    if let Some(&bound) = bounds.get(i) {
-                        let mut b = Bucket::new();
-                        b.set_cumulative_count(cumulative);
-                        b.set_upper_bound(bound as f64);
-                        buckets.push(b);
-                    }
-                }
-                h.set_bucket(buckets);
-                h.set_sample_count(count);
-                h.set_sample_sum(sum as f64);
-                m.set_histogram(h);
+                m.set_histogram(histogram(s.cumulative(), bounds.iter().map(|&b| b as f64), sum as f64));
             }
         }
         user[i].mut_metric().push(m);
         Ok(())
     });
     families.extend(user);
+}
+
+/// A histogram from cumulative counts (`+Inf` last) and the finite bounds; the count is the
+/// `+Inf` bucket. Finite buckets only: the crate's text encoder adds `+Inf` from the count.
+fn histogram(
+    cumulative: impl Iterator<Item = u64>,
+    bounds: impl Iterator<Item = f64>,
+    sum: f64,
+) -> Histogram {
+    let mut h = Histogram::new();
+    let mut buckets = Vec::new();
+    let mut count = 0;
+    let mut bounds = bounds.fuse();
+    for c in cumulative {
+        count = c;
+        if let Some(bound) = bounds.next() {
+            let mut b = Bucket::new();
+            b.set_cumulative_count(c);
+            b.set_upper_bound(bound);
+            buckets.push(b);
+        }
+    }
+    h.set_bucket(buckets);
+    h.set_sample_count(count);
+    h.set_sample_sum(sum);
+    h
 }
 
 /// A gauge sample.
