@@ -22,6 +22,10 @@ fn render(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("copy", n), &n, |b, _| {
             b.iter(|| render_cases::copy(&mut out, &rendered))
         });
+        let lines: Vec<&str> = rendered.split_inclusive('\n').collect();
+        group.bench_with_input(BenchmarkId::new("copy_lines", n), &n, |b, _| {
+            b.iter(|| render_cases::copy_lines(&mut out, &lines))
+        });
         let prometheus = PrometheusPeer::new(n);
         let mut bytes = Vec::with_capacity(4 << 20);
         group.bench_with_input(BenchmarkId::new("prometheus", n), &n, |b, _| {

@@ -38,6 +38,15 @@ pub fn copy(out: &mut String, rendered: &str) {
     write!(out, "{rendered}").unwrap();
 }
 
+/// The floor of any writer that hands its output over line by line: the already-rendered
+/// lines, each `write_str`-ed into the same buffer.
+pub fn copy_lines(out: &mut String, lines: &[&str]) {
+    out.clear();
+    for line in lines {
+        out.write_str(line).unwrap();
+    }
+}
+
 /// `prometheus`: a registry with the same series, and its `TextEncoder`.
 pub struct PrometheusPeer {
     registry: prometheus::Registry,

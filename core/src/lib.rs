@@ -97,6 +97,7 @@ pub mod exemplars;
 mod format;
 #[cfg(feature = "frames")]
 pub mod frame;
+mod line;
 #[cfg(not(loom))]
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,230 @@
+//! One sample line assembled on the stack, so that it reaches the writer in a single
+//! `write_str`: a prefix kept across lines (the sample name and the escaped labels) and an end
+//! rewritten per line (`,le="0.005"} 42` and the newline).
+//!
+//! Rendering is then one copy of each line plus integer formatting: the writer is called once
+//! per line, the `le` pieces are copied with one fixed-size move, digits are written in place.
+
+use core::fmt;
+
+/// Bytes one line may take; a line whose labels need more is written piece by piece instead.
+/// Small, because firmware renders with it on its stack.
+pub(crate) const CAPACITY: usize = 448;
+
+/// Room every line keeps free after its prefix for the end written per line: a [`Piece`],
+/// 20 digits, `,result="error"} ` and the newline fit.
+const END_ROOM: usize = PIECE + 20 + 1;
+
+/// Room a prefix may take.
+pub(crate) const PREFIX_CAPACITY: usize = CAPACITY - END_ROOM;
+
+/// Bytes of one [`Piece`]: `,le="18446744073.709551615"} ` (the longest bound) is 29.
+const PIECE: usize = 32;
+
+/// A line being built. Holds UTF-8 from `start` to `len`: every byte comes from a whole `&str`,
+/// a whole [`Piece`] or an ASCII digit, and [`Line::truncate`] only returns to a recorded length.
+pub(crate) struct Line {
+    buf: [u8; CAPACITY],
+    /// Where the line starts: [`HEAD`] less the sample name ([`Line::set_head`]).
+    start: usize,
+    len: usize,
+    /// The name and suffix in place before `HEAD`.
+    head: (&'static str, &'static str),
+}
+
+/// Where a line's labels start; the sample name is put just before them, so one set of labels
+/// serves `_bucket`, `_sum` and `_count` lines alike.
+pub(crate) const HEAD: usize = 64;
+
+/// A short ASCII text copied into a line with one fixed-size move.
+#[derive(Clone, Copy)]
+pub(crate) struct Piece {
+    bytes: [u8; PIECE],
+    len: u8,
+}
+
+impl Piece {
+    /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
+    pub(crate) fn le(bound_nanos: Option<u64>) -> Self {
+        let mut line = Line::new();
+        // Cannot fail: the longest piece is 29 bytes, far below a line's capacity.
+        let _ = line.push_le(bound_nanos);
+        let mut bytes = [0; PIECE];
+        let text = line.as_str().as_bytes();
+        let len = text.len().min(PIECE);
+        bytes[..len].copy_from_slice(&text[..len]);
+        Self { bytes, len: len as u8 }
+    }
+}
+
+impl Line {
+    pub(crate) const fn new() -> Self {
+        Self { buf: [0; CAPACITY], start: HEAD, len: HEAD, head: ("", "") }
+    }
+
+    /// Puts `name` and `suffix` (e.g. `function_calls_duration_seconds`, `_sum`) before what
+    /// was pushed so far, replacing the previous ones.
+    #[inline]
+    pub(crate) fn set_head(&mut self, name: &'static str, suffix: &'static str) -> fmt::Result {
+        // The same two texts as last time (compared by address: every caller passes constants)
+        // are already in place: the common case of every bucket line.
+        if core::ptr::eq(self.head.0, name) && core::ptr::eq(self.head.1, suffix) {
+            return Ok(());
+        }
+        let start = HEAD.checked_sub(name.len() + suffix.len()).ok_or(fmt::Error)?;
+        self.buf[start..start + name.len()].copy_from_slice(name.as_bytes());
+        self.buf[start + name.len()..HEAD].copy_from_slice(suffix.as_bytes());
+        self.start = start;
+        self.head = (name, suffix);
+        Ok(())
+    }
+
+    /// Empties the line (keeping the name before [`HEAD`]).
+    pub(crate) fn clear(&mut self) {
+        self.len = HEAD;
+        self.start = HEAD;
+        self.head = ("", "");
+    }
+
+    /// Bytes written so far: a length [`Line::truncate`] may return to.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Forgets everything after `len`, which must be a value [`Line::len`] returned.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        debug_assert!(len <= self.len);
+        self.len = len.min(self.len);
+    }
+
+    /// Appends `s`, if the result leaves room for a line's end ([`PREFIX_CAPACITY`]).
+    #[inline]
+    pub(crate) fn push(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > PREFIX_CAPACITY {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends a line's end piece: one 32-byte move, whatever its length.
+    #[inline(always)]
+    pub(crate) fn push_piece(&mut self, piece: &Piece) -> fmt::Result {
+        let dst = self.buf.get_mut(self.len..self.len + PIECE).ok_or(fmt::Error)?;
+        dst.copy_from_slice(&piece.bytes);
+        self.len += usize::from(piece.len);
+        Ok(())
+    }
+
+    /// Appends `v` in decimal, written in place.
+    #[inline(always)]
+    pub(crate) fn push_u64(&mut self, mut v: u64) -> fmt::Result {
+        let digits = v.checked_ilog10().unwrap_or(0) as usize + 1;
+        let dst = self.buf.get_mut(self.len..self.len + digits).ok_or(fmt::Error)?;
+        for d in dst.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.len += digits;
+        Ok(())
+    }
+
+    /// Appends the newline that ends a line.
+    #[inline(always)]
+    pub(crate) fn push_newline(&mut self) -> fmt::Result {
+        self.push_byte(b'\n')
+    }
+
+    /// Appends one ASCII byte.
+    #[inline(always)]
+    fn push_byte(&mut self, b: u8) -> fmt::Result {
+        debug_assert!(b.is_ascii());
+        *self.buf.get_mut(self.len).ok_or(fmt::Error)? = b;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
+    pub(crate) fn push_le(&mut self, bound_nanos: Option<u64>) -> fmt::Result {
+        self.push(",")?;
+        self.push(picometrics_schema::label::LE)?;
+        self.push("=\"")?;
+        match bound_nanos {
+            Some(nanos) => crate::format::write_seconds(self, nanos)?,
+            None => self.push("+Inf")?,
+        }
+        self.push("\"} ")
+    }
+
+    /// What was pushed after `mark` (a value [`Line::len`] returned).
+    pub(crate) fn since(&self, mark: usize) -> &str {
+        let line = self.as_str();
+        // `mark - start` is a length `as_str` had: a character boundary.
+        line.get(mark.saturating_sub(self.start)..).unwrap_or(line)
+    }
+
+    /// The line so far.
+    #[inline(always)]
+    pub(crate) fn as_str(&self) -> &str {
+        // SAFETY: `buf[start..len]` is UTF-8 (see the type's invariant): `push` and `set_head`
+        // copy whole `&str`s, `push_piece` whole pieces made from `&str`s by `push`,
+        // `push_u64`/`push_byte` ASCII, and `truncate` only returns to a length a whole write
+        // ended at.
+        unsafe { core::str::from_utf8_unchecked(&self.buf[self.start..self.len]) }
+    }
+}
+
+impl fmt::Write for Line {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fmt::Write;
+
+    #[test]
+    fn integers_pieces_and_truncation() {
+        let mut line = Line::new();
+        line.push("{a=\"1\"").unwrap();
+        line.set_head("x", "").unwrap();
+        let prefix = line.len();
+        for (v, text) in [(0, "0"), (9, "9"), (10, "10"), (u64::MAX, "18446744073709551615")] {
+            line.truncate(prefix);
+            line.push_piece(&Piece::le(Some(5_000_000))).unwrap();
+            line.push_u64(v).unwrap();
+            line.push_newline().unwrap();
+            let mut want = heapless::String::<64>::new();
+            writeln!(want, "x{{a=\"1\",le=\"0.005\"}} {text}").unwrap();
+            assert_eq!(line.as_str(), want);
+        }
+        line.truncate(prefix);
+        line.push_piece(&Piece::le(Some(u64::MAX))).unwrap();
+        line.push_piece(&Piece::le(None)).unwrap();
+        line.set_head("x", "_sum").unwrap();
+        assert_eq!(line.as_str(), "x_sum{a=\"1\",le=\"18446744073.709551615\"} ,le=\"+Inf\"} ");
+    }
+
+    #[test]
+    fn a_prefix_leaves_room_for_the_longest_end() {
+        let mut line = Line::new();
+        while line.push("y").is_ok() {}
+        assert_eq!(line.len(), PREFIX_CAPACITY);
+        const NAME: &str = match core::str::from_utf8(&[b'n'; HEAD]) {
+            Ok(name) => name,
+            Err(_) => panic!(),
+        };
+        let name = NAME;
+        assert!(line.set_head(name, "").is_ok());
+        assert!(line.set_head(name, "_").is_err());
+        assert!(line.write_str("y").is_err());
+        line.push_piece(&Piece::le(Some(u64::MAX))).unwrap();
+        line.push_u64(u64::MAX).unwrap();
+        line.push_newline().unwrap();
+        assert!(line.as_str().ends_with("} 18446744073709551615\n"));
+    }
+}
