@@ -372,6 +372,27 @@ fn pico_err(x: u64) -> u64 {
     pico::err(x).unwrap_or_else(|e| e)
 }
 
+/// The uninstrumented call returning `Err`.
+#[inline(never)]
+pub fn empty_err_call(x: u64) -> Result<u64, u64> {
+    Err(work(x))
+}
+
+/// [`empty_err_call`] behind the same wrapper as the `picometrics/err` case: the baseline its
+/// overhead is taken from (the wrapper and the `Result` cost a few instructions of their own).
+fn empty_err(x: u64) -> u64 {
+    empty_err_call(x).unwrap_or_else(|e| e)
+}
+
+/// The uninstrumented baseline of a case: `empty`, or `empty/err` for `picometrics/err`.
+pub fn baseline(case: &str) -> &'static str {
+    if case.starts_with("picometrics/err") {
+        "empty/err"
+    } else {
+        "empty"
+    }
+}
+
 /// The clock picometrics was built with, for case names.
 pub const PICO_CLOCK: &str = if cfg!(feature = "tsc") { "tsc" } else { "instant" };
 
@@ -379,6 +400,7 @@ pub const PICO_CLOCK: &str = if cfg!(feature = "tsc") { "tsc" } else { "instant"
 pub fn cases() -> Vec<Case> {
     vec![
         ("empty", empty),
+        ("empty/err", empty_err),
         ("floor/instant", floor::instant),
         ("floor/tsc", floor::tsc),
         ("floor/tsc+gauge", floor::tsc_gauge),

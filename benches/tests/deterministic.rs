@@ -51,8 +51,13 @@ fn picometrics_allocates_nothing_per_call_or_render_and_peers_are_counted() {
 /// Instructions per call of a case under callgrind (only the measured loop is counted).
 fn instructions(case: &str) -> f64 {
     const ITERS: u64 = 5_000;
+    let toggle = if case == picometrics_benches::NESTED {
+        "--toggle-collect=*run_nested*"
+    } else {
+        "--toggle-collect=*run_case*"
+    };
     let out = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=*run_case*"])
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", toggle])
         .arg(env!("CARGO_BIN_EXE_callgrind_case"))
         .args([case, &ITERS.to_string()])
         .output()
@@ -76,17 +81,25 @@ fn instruction_counts_per_call() {
         eprintln!("instruction counts are only meaningful in release builds: run with --release");
         return;
     }
-    let empty = instructions("empty");
-    let overhead = |case| instructions(case) - empty;
+    let overhead = |case: &str| instructions(case) - instructions(picometrics_benches::baseline(case));
     let floor = overhead("floor/tsc");
     let plain = overhead("picometrics/plain");
     let err = overhead("picometrics/err");
     let handles = overhead("prometheus/handles");
     let client = overhead("prometheus-client/family");
     eprintln!("instructions over an empty call: floor {floor}, picometrics {plain} (err {err}), prometheus handles {handles}, prometheus-client {client}");
-    // Pinned with headroom for compiler drift; see benches/REPORT.md for the measured values.
-    assert!(plain <= 100.0, "picometrics: {plain} instructions per call");
-    assert!(plain <= 6.0 * floor, "picometrics {plain} vs floor {floor}");
+    // The goal of issue #17 (≤ 64 over an empty call) in every case the report lists; the
+    // measured values are in benches/REPORT.md (59–62 when this bound was set; nested takes the
+    // caller-edge path). `err` is measured over `empty/err`, the same wrapper uninstrumented.
+    for case in
+        ["picometrics/plain", "picometrics/err", "picometrics/objective", "picometrics/track_concurrency"]
+    {
+        let n = overhead(case);
+        assert!(n <= 64.0, "{case}: {n} instructions per call over an empty call");
+    }
+    let nested = overhead(picometrics_benches::NESTED);
+    assert!(nested <= 64.0, "nested: {nested} instructions per call over an empty call");
+    assert!(plain <= 4.0 * floor, "picometrics {plain} vs floor {floor}");
     assert!(err <= plain + 10.0, "the error path costs {err} vs {plain}");
     assert!(plain < handles && plain < client, "a peer needs fewer instructions than picometrics");
 }

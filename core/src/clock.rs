@@ -3,7 +3,7 @@
 //! | build                      | clock                                                  |
 //! |----------------------------|--------------------------------------------------------|
 //! | feature `embassy-time`     | `embassy_time::Instant` (its driver's tick rate)       |
-//! | feature `quanta`           | the invariant TSC through `quanta::Clock::raw`         |
+//! | feature `quanta`           | the invariant TSC, read inline, calibrated by `quanta` |
 //! | feature `std`              | `std::time::Instant`                                   |
 //! | neither (bare metal)       | the firmware's tick source, named once with [`clock!`] |
 //!
@@ -49,8 +49,8 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
 /// count), and it records 0 rather than centuries in `+Inf`. Every clock backend clamps:
 /// these two here, `quanta` (its `delta_as_nanos`) and `std::time::Instant` (saturating) by
 /// themselves.
-#[cfg_attr(any(not(feature = "std"), feature = "embassy-time"), inline(always))]
-#[cfg_attr(all(feature = "std", not(feature = "embassy-time")), allow(dead_code))]
+#[cfg_attr(any(not(feature = "std"), feature = "embassy-time", feature = "quanta"), inline(always))]
+#[cfg_attr(all(feature = "std", not(any(feature = "embassy-time", feature = "quanta"))), allow(dead_code))]
 const fn forward(ticks: u64) -> u64 {
     if ticks > u64::MAX / 2 {
         0
@@ -82,31 +82,132 @@ mod imp {
 
 #[cfg(all(feature = "quanta", not(feature = "embassy-time")))]
 mod imp {
+    use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
     use std::sync::OnceLock;
 
     /// A raw TSC reading (or the fallback clock's raw value).
     pub type Start = u64;
 
-    /// Calibrated once; afterwards one acquire load.
-    #[inline(always)]
+    /// quanta's clock, calibrated once (it measures the TSC against the OS clock).
     fn clock() -> &'static quanta::Clock {
         static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
-        CLOCK.get_or_init(quanta::Clock::new)
+        CLOCK.get_or_init(|| {
+            let clock = quanta::Clock::new();
+            if Tsc::usable() {
+                // quanta times with the TSC exactly when `detect` finds it usable (the same two
+                // CPUID bits), so its raw values are TSC readings and its scale applies to ours:
+                // nanoseconds per 2³² ticks, as a 32.32 fixed-point factor.
+                let factor = clock.delta_as_nanos(0, 1 << 32);
+                TSC_FACTOR.store(factor.max(1), Relaxed);
+            }
+            clock
+        })
+    }
+
+    /// Nanoseconds per 2³² TSC ticks once calibrated; 0 before, or without a usable TSC (then
+    /// every reading goes through quanta). Set once, never changed, so a call's two readings
+    /// always come from the same clock: a reading taken before calibration calibrates first.
+    static TSC_FACTOR: AtomicU64 = AtomicU64::new(0);
+
+    /// The invariant TSC, read inline: the two readings of a call are one `rdtsc` each and
+    /// the conversion one multiply, instead of two calls into quanta behind a `OnceLock`.
+    struct Tsc;
+
+    impl Tsc {
+        /// Whether the TSC is invariant and `rdtscp` exists (quanta's own test).
+        #[cfg(target_arch = "x86_64")]
+        fn usable() -> bool {
+            use core::arch::x86_64::__cpuid;
+            // Leaves above the maximum return other leaves' data: check the maximum first.
+            if __cpuid(0x8000_0000).eax < 0x8000_0007 {
+                return false;
+            }
+            let invariant = __cpuid(0x8000_0007).edx & (1 << 8) != 0;
+            let rdtscp = __cpuid(0x8000_0001).edx & (1 << 27) != 0;
+            invariant && rdtscp
+        }
+
+        /// Elsewhere quanta reads its counter itself.
+        #[cfg(not(target_arch = "x86_64"))]
+        fn usable() -> bool {
+            false
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[inline(always)]
+        fn read() -> u64 {
+            // SAFETY: `rdtsc` has no preconditions on x86_64.
+            unsafe { core::arch::x86_64::_rdtsc() }
+        }
+
+        #[cfg(not(target_arch = "x86_64"))]
+        #[inline(always)]
+        fn read() -> u64 {
+            unreachable!("no inline TSC on this architecture")
+        }
     }
 
     #[inline(always)]
     pub fn now() -> Start {
-        clock().raw()
+        if TSC_FACTOR.load(Relaxed) != 0 {
+            Tsc::read()
+        } else {
+            slow_now()
+        }
     }
 
     #[inline(always)]
     pub fn elapsed_nanos(start: &Start) -> u64 {
+        let factor = TSC_FACTOR.load(Relaxed);
+        if factor != 0 {
+            let ticks = super::forward(Tsc::read().wrapping_sub(*start));
+            ((u128::from(ticks) * u128::from(factor)) >> 32).min(u128::from(u64::MAX)) as u64
+        } else {
+            slow_elapsed_nanos(*start)
+        }
+    }
+
+    /// Before calibration, and on machines without a usable TSC.
+    #[cold]
+    #[inline(never)]
+    fn slow_now() -> Start {
         let clock = clock();
-        clock.delta_as_nanos(*start, clock.raw())
+        if TSC_FACTOR.load(Relaxed) != 0 {
+            Tsc::read()
+        } else {
+            clock.raw()
+        }
+    }
+
+    #[inline(never)]
+    fn slow_elapsed_nanos(start: Start) -> u64 {
+        let clock = clock();
+        clock.delta_as_nanos(start, clock.raw())
     }
 
     pub fn uptime_nanos() -> u64 {
         super::process_uptime_nanos()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::time::{Duration, Instant};
+
+        /// The inline readings (where the TSC is usable, as on CI's x86-64) and quanta's agree
+        /// with the OS clock: the factor taken from quanta's calibration is the right one.
+        #[test]
+        fn inline_tsc_readings_agree_with_the_os_clock() {
+            let start = now();
+            assert_eq!(TSC_FACTOR.load(Relaxed) != 0, Tsc::usable());
+            let os = Instant::now();
+            std::thread::sleep(Duration::from_millis(30));
+            let ours = elapsed_nanos(&start);
+            let theirs = os.elapsed().as_nanos() as u64;
+            assert!(ours.abs_diff(theirs) < theirs / 20, "{ours} ns vs the OS clock's {theirs} ns");
+            let quanta = slow_elapsed_nanos(start);
+            assert!(quanta.abs_diff(ours) < theirs / 20, "{ours} ns vs quanta's {quanta} ns");
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use picometrics_benches::alloc_counter::{allocations, CountingAllocator};
 use picometrics_benches::render_cases::{self, many, MetricsPeer, PrometheusClientPeer, PrometheusPeer};
-use picometrics_benches::{cases, init_peers, run_case, run_nested, NESTED, PICO_CLOCK};
+use picometrics_benches::{baseline, cases, init_peers, run_case, run_nested, NESTED, PICO_CLOCK};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -71,6 +71,8 @@ fn main() {
         |group: &str, name: &str, clock: &str| medians.get(&format!("{group}/{name} [{clock}]")).copied();
 
     let empty = median("per_call", "empty").expect("run the per_call bench first");
+    // Each case's overhead is over its own uninstrumented baseline (`picometrics_benches::baseline`).
+    let empty_of = |name: &str| median("per_call", baseline(name)).unwrap_or(empty);
     let floor_tsc = median("per_call", "floor/tsc").unwrap() - empty;
     let floor_instant = median("per_call", "floor/instant").unwrap() - empty;
     let floor_gauge = median("per_call", "floor/tsc+gauge").unwrap() - empty;
@@ -96,11 +98,12 @@ fn main() {
             vec![(name.clone(), median("per_call", name), median("contended_2_threads", name))]
         };
         for (case, m, contended) in variants {
-            let overhead = m.map(|m| m - empty);
+            let overhead = m.map(|m| m - empty_of(name));
             // Instructions and allocations are counted in this process, built with the TSC clock.
             let this_build = !case.ends_with("[instant]");
             let i = instructions.get(name).copied().filter(|_| this_build);
-            let i_over = i.zip(i_empty).map(|(i, e)| i - e);
+            let i_base = instructions.get(baseline(name)).copied().or(i_empty);
+            let i_over = i.zip(i_base).map(|(i, e)| i - e);
             rows.push(CaseRow {
                 case,
                 median_ns: m,
@@ -317,7 +320,7 @@ fn markdown(r: &Report) -> String {
         r.command, r.machine
     )
     .unwrap();
-    writeln!(s, "Overhead = median − median of the uninstrumented call (`empty`). Floors: hand-written instrumentation doing only two clock reads and relaxed atomic adds for count, bucket and sum. `[tsc]`/`[instant]`: the clock picometrics was built with. Instructions: callgrind, per call.\n").unwrap();
+    writeln!(s, "Overhead = median − median of the uninstrumented call (`empty`; for `err`, `empty/err`: the same wrapper around an uninstrumented function returning `Err`). Floors: hand-written instrumentation doing only two clock reads and relaxed atomic adds for count, bucket and sum. `[tsc]`/`[instant]`: the clock picometrics was built with. Instructions: callgrind, per call.\n").unwrap();
     writeln!(s, "## Per call\n").unwrap();
     writeln!(s, "| case | median ns | overhead ns | × floor (TSC) | × floor (Instant) | × same-job floor | 2 threads: median ns | 2 threads: × floor | allocs/call | instr/call | instr overhead | instr × floor (TSC) |").unwrap();
     writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
