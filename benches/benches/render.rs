@@ -22,6 +22,14 @@ fn render(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("copy", n), &n, |b, _| {
             b.iter(|| render_cases::copy(&mut out, &rendered))
         });
+        let mut openmetrics = String::with_capacity(4 << 20);
+        render_cases::picometrics_openmetrics(&mut openmetrics, &functions);
+        group.bench_with_input(BenchmarkId::new("picometrics-openmetrics", n), &n, |b, _| {
+            b.iter(|| render_cases::picometrics_openmetrics(&mut out, &functions))
+        });
+        group.bench_with_input(BenchmarkId::new("copy-openmetrics", n), &n, |b, _| {
+            b.iter(|| render_cases::copy(&mut out, &openmetrics))
+        });
         let lines: Vec<&str> = rendered.split_inclusive('\n').collect();
         group.bench_with_input(BenchmarkId::new("copy_lines", n), &n, |b, _| {
             b.iter(|| render_cases::copy_lines(&mut out, &lines))

@@ -32,6 +32,13 @@ pub fn picometrics(out: &mut String, functions: &[&'static FunctionDescriptor]) 
     picometrics::render::render_functions(out, functions.iter().copied()).unwrap();
 }
 
+/// picometrics' renderer for these functions, in OpenMetrics.
+pub fn picometrics_openmetrics(out: &mut String, functions: &[&'static FunctionDescriptor]) {
+    out.clear();
+    let registry = picometrics::registry::Registry::of(functions.iter().copied());
+    picometrics::render::write(out, &registry, picometrics::render::Format::OpenMetrics).unwrap();
+}
+
 /// The floor: `write!` of the already-rendered bytes into the same buffer.
 pub fn copy(out: &mut String, rendered: &str) {
     out.clear();

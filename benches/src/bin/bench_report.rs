@@ -28,6 +28,8 @@ struct CaseRow {
     ratio_to_matching_floor: Option<f64>,
     contended_median_ns: Option<f64>,
     contended_ratio_to_floor_tsc: Option<f64>,
+    /// Against the 2-thread floor doing the same job (`floor/tsc+gauge` for `track_concurrency`).
+    contended_ratio_to_matching_floor: Option<f64>,
     allocations_per_call: Option<f64>,
     instructions_per_call: Option<f64>,
     instruction_overhead: Option<f64>,
@@ -78,6 +80,7 @@ fn main() {
     let floor_gauge = median("per_call", "floor/tsc+gauge").unwrap() - empty;
     let c_empty = median("contended_2_threads", "empty");
     let c_floor = median("contended_2_threads", "floor/tsc").zip(c_empty).map(|(f, e)| f - e);
+    let c_floor_gauge = median("contended_2_threads", "floor/tsc+gauge").zip(c_empty).map(|(f, e)| f - e);
 
     let instructions: BTreeMap<String, f64> =
         names.iter().filter_map(|n| Some((n.clone(), callgrind(&root, n)?))).collect();
@@ -116,6 +119,10 @@ fn main() {
                 contended_ratio_to_floor_tsc: contended
                     .zip(c_empty)
                     .zip(c_floor)
+                    .map(|((c, e), f)| (c - e) / f),
+                contended_ratio_to_matching_floor: contended
+                    .zip(c_empty)
+                    .zip(if name.contains("track_concurrency") { c_floor_gauge } else { c_floor })
                     .map(|((c, e), f)| (c - e) / f),
                 allocations_per_call: this_build.then_some(allocs),
                 instructions_per_call: i,
@@ -220,6 +227,7 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
         let metrics = MetricsPeer::new(n);
         let mut bytes = Vec::with_capacity(4 << 20);
         let copy = medians.get(&format!("render/copy/{n}")).copied();
+        let copy_openmetrics = medians.get(&format!("render/copy-openmetrics/{n}")).copied();
         let count = |f: &mut dyn FnMut()| {
             f();
             let before = allocations();
@@ -229,11 +237,17 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
             (allocations() - before) as f64 / 10.0
         };
         let allocs = [
-            ("picometrics", count(&mut || render_cases::picometrics(&mut out, &functions))),
-            ("copy", count(&mut || render_cases::copy(&mut out, &rendered))),
-            ("prometheus", count(&mut || prometheus.encode(&mut bytes))),
-            ("prometheus-client", count(&mut || client.encode(&mut out))),
-            ("metrics", count(&mut || drop(metrics.encode()))),
+            ("picometrics", Some(count(&mut || render_cases::picometrics(&mut out, &functions)))),
+            (
+                "picometrics-openmetrics",
+                Some(count(&mut || render_cases::picometrics_openmetrics(&mut out, &functions))),
+            ),
+            ("copy", Some(count(&mut || render_cases::copy(&mut out, &rendered)))),
+            ("copy-openmetrics", None),
+            ("copy_lines", None),
+            ("prometheus", Some(count(&mut || prometheus.encode(&mut bytes)))),
+            ("prometheus-client", Some(count(&mut || client.encode(&mut out)))),
+            ("metrics", Some(count(&mut || drop(metrics.encode())))),
         ];
         for (case, a) in allocs {
             let m = medians.get(&format!("render/{case}/{n}")).map(|ns| ns / 1_000.0);
@@ -241,8 +255,11 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
                 case: case.to_owned(),
                 functions: n,
                 median_us: m,
-                ratio_to_copy: m.zip(copy).map(|(m, c)| m * 1_000.0 / c),
-                allocations_per_render: Some(a),
+                // Each format against a copy of its own bytes.
+                ratio_to_copy: m
+                    .zip(if case.ends_with("openmetrics") { copy_openmetrics } else { copy })
+                    .map(|(m, c)| m * 1_000.0 / c),
+                allocations_per_render: a,
             });
         }
     }
@@ -285,11 +302,38 @@ fn targets(rows: &[CaseRow], render: &[RenderRow]) -> Vec<(String, bool)> {
             render.iter().filter(|r| r.case == "picometrics").all(|r| r.allocations_per_render == Some(0.0)),
         ),
     ];
-    if let Some(r) = render.iter().find(|r| r.case == "picometrics" && r.functions == 1_000) {
+    // Issue #17's targets.
+    for r in render.iter().filter(|r| r.case.starts_with("picometrics")) {
         let ratio = r.ratio_to_copy.unwrap_or(f64::NAN);
+        let format = if r.case.ends_with("openmetrics") { "OpenMetrics" } else { "Prometheus text" };
         t.push((
-            format!("render of 1,000 functions <= 2x the write! of the same bytes ({ratio:.2}x)"),
+            format!(
+                "render of {} functions ({format}) <= 2x a copy of the same bytes ({ratio:.2}x)",
+                r.functions
+            ),
             ratio <= 2.0,
+        ));
+    }
+    for r in &pico_tsc {
+        let (ratio, floor, goal) = if r.case.contains("track_concurrency") {
+            (r.ratio_to_matching_floor, "its same-job floor", 1.1)
+        } else {
+            (r.ratio_to_floor_tsc, "the raw-TSC floor", 1.05)
+        };
+        let ratio = ratio.unwrap_or(f64::NAN);
+        t.push((format!("{} per call <= {goal}x {floor} ({ratio:.2}x)", r.case), ratio <= goal));
+    }
+    for r in &pico_tsc {
+        let n = r.instruction_overhead.unwrap_or(f64::NAN);
+        t.push((format!("{}: <= 64 instructions over an empty call ({n:.0})", r.case), n <= 64.0));
+    }
+    for r in pico_tsc.iter().filter(|r| r.contended_median_ns.is_some()) {
+        let ratio = r.contended_ratio_to_matching_floor.unwrap_or(f64::NAN);
+        let floor =
+            if r.case.contains("track_concurrency") { "2-thread same-job floor" } else { "2-thread floor" };
+        t.push((
+            format!("{} with 2 threads on one function <= 1.3x the {floor} ({ratio:.2}x)", r.case),
+            ratio <= 1.3,
         ));
     }
     t
@@ -322,12 +366,12 @@ fn markdown(r: &Report) -> String {
     .unwrap();
     writeln!(s, "Overhead = median − median of the uninstrumented call (`empty`; for `err`, `empty/err`: the same wrapper around an uninstrumented function returning `Err`). Floors: hand-written instrumentation doing only two clock reads and relaxed atomic adds for count, bucket and sum. `[tsc]`/`[instant]`: the clock picometrics was built with. Instructions: callgrind, per call.\n").unwrap();
     writeln!(s, "## Per call\n").unwrap();
-    writeln!(s, "| case | median ns | overhead ns | × floor (TSC) | × floor (Instant) | × same-job floor | 2 threads: median ns | 2 threads: × floor | allocs/call | instr/call | instr overhead | instr × floor (TSC) |").unwrap();
-    writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    writeln!(s, "| case | median ns | overhead ns | × floor (TSC) | × floor (Instant) | × same-job floor | 2 threads: median ns | 2 threads: × floor | 2 threads: × same-job floor | allocs/call | instr/call | instr overhead | instr × floor (TSC) |").unwrap();
+    writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for c in &r.per_call {
         writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.case,
             fmt(c.median_ns, 1),
             fmt(c.overhead_ns, 1),
@@ -336,6 +380,7 @@ fn markdown(r: &Report) -> String {
             fmt(c.ratio_to_matching_floor, 2),
             fmt(c.contended_median_ns, 1),
             fmt(c.contended_ratio_to_floor_tsc, 2),
+            fmt(c.contended_ratio_to_matching_floor, 2),
             fmt(c.allocations_per_call, 3),
             fmt(c.instructions_per_call, 0),
             fmt(c.instruction_overhead, 0),
@@ -359,7 +404,7 @@ fn markdown(r: &Report) -> String {
         )
         .unwrap();
     }
-    writeln!(s, "\n`copy` is `write!` of the already-rendered picometrics text into the same buffer.\n")
+    writeln!(s, "\n`copy` is `write!` of the already-rendered picometrics text into the same buffer (`copy-openmetrics`: of the OpenMetrics text); `copy_lines` writes the same bytes one `write_str` per line, the floor of any writer that hands over whole lines.\n")
         .unwrap();
     writeln!(s, "## Targets\n").unwrap();
     for (t, ok) in &r.targets {
