@@ -47,7 +47,7 @@ use picometrics::schema::{
 };
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use picometrics::frame::MAX_FRAME;
@@ -491,7 +491,8 @@ impl Default for Limits {
 #[derive(Debug)]
 struct Device {
     seq: u32,
-    parts: [String; Part::ALL.len()],
+    /// Shared, so a scrape takes references under the lock and copies nothing.
+    parts: [Arc<str>; Part::ALL.len()],
     /// The user metric samples, one text per family.
     families: Vec<UserFamily>,
     dump: Dump,
@@ -513,13 +514,13 @@ struct UserFamily {
     name: String,
     kind: Kind,
     help: String,
-    text: String,
+    text: Arc<str>,
 }
 
 /// The bytes of a device's rendered text: function families and user metric families.
-fn rendered_bytes(parts: &[String], families: &[UserFamily]) -> usize {
+fn rendered_bytes(parts: &[Arc<str>], families: &[UserFamily]) -> usize {
     let user: usize = families.iter().map(|f| f.name.len() + f.help.len() + f.text.len() + 64).sum();
-    parts.iter().map(String::len).sum::<usize>() + user
+    parts.iter().map(|p| p.len()).sum::<usize>() + user
 }
 
 impl Dump {
@@ -779,17 +780,47 @@ impl Devices {
     /// Every device's latest dump as Prometheus text 0.0.4, each series with a `device` label,
     /// then the bridge's own families: what it skipped, and each device's liveness.
     ///
-    /// Each dump was rendered once, when it arrived: a scrape only joins the texts.
+    /// Each dump was rendered once, when it arrived: a scrape only joins the texts (see
+    /// [`Devices::render_chunks`]).
     pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
+        let mut chunks = Vec::new();
+        self.render_chunks(&mut chunks);
+        chunks.iter().try_for_each(|c| w.write_str(c))
+    }
+
+    /// The text of [`Devices::render`] as the pieces it is made of, in order: each device's
+    /// stored text is shared, not copied, so the store's lock is held only while references are
+    /// taken (microseconds for a thousand devices) and a server can send the pieces as they
+    /// are (`picometrics_exporter::Builder::metrics_chunks`).
+    pub fn render_chunks(&self, out: &mut Vec<Arc<str>>) {
+        let mut own = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = self.collect_chunks(out, &mut own);
+        if !own.is_empty() {
+            out.push(own.into());
+        }
+    }
+
+    /// [`Devices::render_chunks`]: small texts (headers, the bridge's own samples) gather in
+    /// `own` and go out as one piece before the next shared one.
+    fn collect_chunks(&self, out: &mut Vec<Arc<str>>, own: &mut String) -> fmt::Result {
         let mut store = self.store();
         let now = Instant::now();
         store.forget_silent(now);
+        let mut share = |own: &mut String, text: &Arc<str>| {
+            if !own.is_empty() {
+                out.push(std::mem::take(own).into());
+            }
+            if !text.is_empty() {
+                out.push(text.clone());
+            }
+        };
         for (i, part) in Part::ALL.into_iter().enumerate() {
             if part.always_declared() || store.devices.values().any(|d| !d.parts[i].is_empty()) {
-                write_header(w, part.metric(), Format::Prometheus)?;
+                write_header(own, part.metric(), Format::Prometheus)?;
             }
             for d in store.devices.values() {
-                w.write_str(&d.parts[i])?;
+                share(own, &d.parts[i]);
             }
         }
         // User metric families: one header each (type and help of the first device, in name
@@ -801,13 +832,14 @@ impl Devices {
             }
         }
         for (name, (kind, help)) in &families {
-            render::write_family_header(w, name, help, *kind, Format::Prometheus)?;
+            render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
             for d in store.devices.values() {
                 for f in d.families.iter().filter(|f| f.name == *name && f.kind == *kind) {
-                    w.write_str(&f.text)?;
+                    share(own, &f.text);
                 }
             }
         }
+        let w = own;
         write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
         for (reason, n) in &store.skipped {
             write_sample(w, BRIDGE_FRAMES_SKIPPED.name, &[(label::REASON, reason)], *n)?;
@@ -925,7 +957,7 @@ fn write_device_sample<W: Write>(
 }
 
 /// A device's function families and its user metric families.
-type Rendered = ([String; Part::ALL.len()], Vec<UserFamily>);
+type Rendered = ([Arc<str>; Part::ALL.len()], Vec<UserFamily>);
 
 /// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
 fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendered> {
@@ -935,21 +967,26 @@ fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendere
         render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
             .ok()?;
     }
-    let mut families: Vec<UserFamily> = Vec::new();
+    let mut families: Vec<(String, Kind, String, String)> = Vec::new();
     view.metrics(&mut |series| {
         // `check_metric` let no family have two types; a dump has few families.
-        let i = match families.iter().position(|f| f.name == series.name) {
+        let i = match families.iter().position(|f| f.0 == series.name) {
             Some(i) => i,
             None => {
-                let (name, kind, help) = (series.name.into(), series.kind(), series.help.into());
-                families.push(UserFamily { name, kind, help, text: String::new() });
+                families.push((series.name.into(), series.kind(), series.help.into(), String::new()));
                 families.len() - 1
             }
         };
-        render::write_metric_samples(&mut Capped { text: &mut families[i].text, budget: &mut budget }, series)
+        render::write_metric_samples(&mut Capped { text: &mut families[i].3, budget: &mut budget }, series)
     })
     .ok()?;
-    Some((parts, families))
+    let families = families.into_iter().map(|(name, kind, help, text)| UserFamily {
+        name,
+        kind,
+        help,
+        text: text.into(),
+    });
+    Some((parts.map(Arc::from), families.collect()))
 }
 
 /// One device's dump as the exposition model, each series with its `device` label.

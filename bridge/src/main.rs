@@ -150,9 +150,12 @@ fn main() -> ExitCode {
     let served = devices.clone();
     let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
         let b = b
-            .metrics_source(move |out| {
-                let _ = served.render(out);
-                let _ = push::write_metrics(out, picometrics::render::Format::Prometheus);
+            .metrics_chunks(move |out| {
+                served.render_chunks(out);
+                let mut pushers = String::new();
+                // Writing into a `String` cannot fail.
+                let _ = push::write_metrics(&mut pushers, picometrics::render::Format::Prometheus);
+                out.push(pushers.into());
             })
             .explorer(!args.no_explorer)
             .history(Duration::from_secs(1), 300, args.history_series)

@@ -259,7 +259,15 @@ impl Builder {
     /// Serves what `render` writes (Prometheus text 0.0.4) at `/metrics` instead of this
     /// process's registry — e.g. the device bridge's store of device dumps.
     pub fn metrics_source(mut self, render: impl Fn(&mut String) + Send + Sync + 'static) -> Self {
-        self.source = Some(Arc::new(render));
+        self.source = Some(MetricsSource::Text(Arc::new(render)));
+        self
+    }
+
+    /// Like [`Builder::metrics_source`], for a source that keeps its text in shared pieces:
+    /// `render` collects them in order (e.g. `picometrics_bridge::Devices::render_chunks`), and
+    /// they are sent as they are, never joined — a scrape of a 100 MB text copies nothing.
+    pub fn metrics_chunks(mut self, render: impl Fn(&mut Vec<Arc<str>>) + Send + Sync + 'static) -> Self {
+        self.source = Some(MetricsSource::Chunks(Arc::new(render)));
         self
     }
 
@@ -307,7 +315,17 @@ fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Renders `/metrics` in place of the registry.
-type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
+/// What `/metrics` serves instead of this process's registry.
+#[derive(Clone)]
+enum MetricsSource {
+    /// A text rendered into a `String` ([`Builder::metrics_source`]).
+    Text(Arc<dyn Fn(&mut String) + Send + Sync>),
+    /// Shared pieces sent as they are ([`Builder::metrics_chunks`]).
+    Chunks(Arc<CollectChunks>),
+}
+
+/// Collects a text's shared pieces in order.
+type CollectChunks = dyn Fn(&mut Vec<Arc<str>>) + Send + Sync;
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -483,8 +501,50 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// connection: it is given out in 64 KiB frames, which hyper takes only as the client reads, so
 /// a client that does not read keeps its response in flight.
 struct Counted {
-    rest: Bytes,
+    rest: Pieces,
     in_flight: Arc<AtomicUsize>,
+}
+
+/// A response body as the pieces it is made of (one for most; a chunked source's many,
+/// shared with it rather than joined).
+#[derive(Default)]
+struct Pieces {
+    pieces: std::collections::VecDeque<Bytes>,
+    len: usize,
+}
+
+impl Pieces {
+    fn push(&mut self, piece: Bytes) {
+        if !piece.is_empty() {
+            self.len += piece.len();
+            self.pieces.push_back(piece);
+        }
+    }
+
+    /// At most `max` bytes from the front (never across pieces: no copy).
+    fn take(&mut self, max: usize) -> Option<Bytes> {
+        let front = self.pieces.front_mut()?;
+        let piece = if front.len() > max { front.split_to(max) } else { self.pieces.pop_front()? };
+        self.len -= piece.len();
+        Some(piece)
+    }
+}
+
+impl From<Bytes> for Pieces {
+    fn from(piece: Bytes) -> Self {
+        let mut pieces = Self::default();
+        pieces.push(piece);
+        pieces
+    }
+}
+
+/// A shared text as the bytes of a body piece.
+struct SharedText(Arc<str>);
+
+impl AsRef<[u8]> for SharedText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 /// Requests answered on one connection before it is closed.
@@ -507,16 +567,15 @@ impl hyper::body::Body for Counted {
         mut self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        let n = self.rest.len().min(FRAME);
-        std::task::Poll::Ready((n > 0).then(|| Ok(hyper::body::Frame::data(self.rest.split_to(n)))))
+        std::task::Poll::Ready(self.rest.take(FRAME).map(|piece| Ok(hyper::body::Frame::data(piece))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rest.is_empty()
+        self.rest.len == 0
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
+        hyper::body::SizeHint::with_exact(self.rest.len as u64)
     }
 }
 
@@ -562,7 +621,7 @@ fn route(config: &Builder, path: &str) -> Option<Route> {
     })
 }
 
-fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
+fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Pieces> {
     let path = req.uri().path();
     let Some(route) = route(config, path) else {
         return plain(
@@ -588,7 +647,7 @@ fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
         }
     }
     let head = req.method() == Method::HEAD;
-    let body = |b: Bytes| if head { Bytes::new() } else { b };
+    let body = |b: Bytes| Pieces::from(if head { Bytes::new() } else { b });
     match route {
         Route::Asset(text, content_type) => {
             let mut r = Response::new(body(Bytes::from_static(text.as_bytes())));
@@ -633,17 +692,31 @@ fn answer(config: &Builder, req: &Request<Incoming>) -> Response<Bytes> {
         return r;
     }
     let (format, text) = match &config.source {
-        Some(render) => {
+        Some(MetricsSource::Text(render)) => {
             let mut text = String::new();
             render(&mut text);
-            (Format::Text, Bytes::from(text))
+            (Format::Text, body(Bytes::from(text)))
+        }
+        Some(MetricsSource::Chunks(render)) => {
+            let mut chunks = Vec::new();
+            render(&mut chunks);
+            let mut pieces = Pieces::default();
+            if !head {
+                chunks.into_iter().for_each(|c| pieces.push(Bytes::from_owner(SharedText(c))));
+            }
+            (Format::Text, pieces)
         }
         None => {
             let format = Format::from_accept(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
-            (format, BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())))
+            (
+                format,
+                body(
+                    BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())),
+                ),
+            )
         }
     };
-    let mut r = Response::new(body(text));
+    let mut r = Response::new(text);
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     r
 }
@@ -659,8 +732,8 @@ fn bearer_matches(header: &str, token: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn plain(status: StatusCode, body: &'static str) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::from_static(body.as_bytes()));
+fn plain(status: StatusCode, body: &'static str) -> Response<Pieces> {
+    let mut r = Response::new(Bytes::from_static(body.as_bytes()).into());
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     r

@@ -267,3 +267,32 @@ fn two_hundred_concurrent_scrapes_while_writers_run() {
     assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
     s.shutdown();
 }
+
+/// `metrics_chunks`: the pieces are sent in order, whole, with their total as the length — an
+/// empty piece, pieces larger than a body frame (64 KiB), and a HEAD without a body.
+#[test]
+fn chunked_sources_send_their_pieces_as_they_are() {
+    use std::sync::Arc;
+    let pieces: Vec<Arc<str>> =
+        ["# HELP a b\n", "", &"x".repeat(200_000), "\n", &"é".repeat(70_000), "end\n"]
+            .into_iter()
+            .map(Arc::from)
+            .collect();
+    let expected: String = pieces.iter().map(|p| &**p).collect();
+    let served = pieces.clone();
+    let s = picometrics_exporter::Builder::new()
+        .addr("127.0.0.1:0")
+        .unwrap()
+        .metrics_chunks(move |out| out.extend(served.iter().cloned()))
+        .serve()
+        .unwrap();
+    let (status, head, body) = get(s.local_addr(), "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains(&format!("content-length: {}", expected.len())), "{head}");
+    assert_eq!(body, expected);
+    let (status, head, body) =
+        raw(s.local_addr(), b"HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{head}");
+    assert!(body.is_empty());
+    s.shutdown();
+}
