@@ -44,9 +44,10 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CA
     /// Starts timing a call of the function whose slot is `slot`.
     // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
     // copy per slot shape, so each instrumented function costs a call, not the whole path, in
-    // flash (the size report in embedded-example/SIZE.md measures both).
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline(never))]
+    // flash, unless feature `inline-calls` trades that flash for instructions (the size report
+    // in embedded-example/SIZE.md measures both).
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
         bounds: &'static [u64; BOUNDS],
@@ -62,8 +63,8 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CA
 
     /// Records the call as finished with the given classification.
     // As in `start`.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline(never))]
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
     pub fn finish(self, is_error: bool) {
         // The normal path records here, inline; `Drop` is left for unwinding and cancellation.
         let this = ManuallyDrop::new(self);

