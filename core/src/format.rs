@@ -7,9 +7,14 @@
 /// `objective_latency_threshold`, so an objective's threshold text always equals its bucket's
 /// `le` text (alert rules join them as strings).
 pub fn write_seconds<W: core::fmt::Write + ?Sized>(w: &mut W, nanos: u64) -> core::fmt::Result {
-    let mut int = itoa::Buffer::new();
-    w.write_str(int.format(nanos / 1_000_000_000))?;
-    let mut frac = nanos % 1_000_000_000;
+    // Two 64-bit divisions, then 32-bit arithmetic: on 32-bit cores each 64-bit division is a
+    // library call, and the fraction always fits 32 bits.
+    let seconds = nanos / 1_000_000_000;
+    match u32::try_from(seconds) {
+        Ok(s) => w.write_str(itoa::Buffer::new().format(s))?,
+        Err(_) => w.write_str(itoa::Buffer::new().format(seconds))?,
+    }
+    let mut frac = (nanos % 1_000_000_000) as u32;
     if frac == 0 {
         return Ok(());
     }

@@ -46,14 +46,32 @@ pub(crate) struct Piece {
 impl Piece {
     /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
     pub(crate) fn le(bound_nanos: Option<u64>) -> Self {
-        let mut line = Line::new();
-        // Cannot fail: the longest piece is 29 bytes, far below a line's capacity.
-        let _ = line.push_le(bound_nanos);
-        let mut bytes = [0; PIECE];
-        let text = line.as_str().as_bytes();
-        let len = text.len().min(PIECE);
-        bytes[..len].copy_from_slice(&text[..len]);
-        Self { bytes, len: len as u8 }
+        let mut piece = Self { bytes: [0; PIECE], len: 0 };
+        // Cannot fail: the longest piece is 29 bytes.
+        let _ = piece.write_le(bound_nanos);
+        piece
+    }
+
+    fn write_le(&mut self, bound_nanos: Option<u64>) -> fmt::Result {
+        use fmt::Write;
+        self.write_str(",")?;
+        self.write_str(picometrics_schema::label::LE)?;
+        self.write_str("=\"")?;
+        match bound_nanos {
+            Some(nanos) => crate::format::write_seconds(self, nanos)?,
+            None => self.write_str("+Inf")?,
+        }
+        self.write_str("\"} ")
+    }
+}
+
+impl fmt::Write for Piece {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let start = usize::from(self.len);
+        let dst = self.bytes.get_mut(start..start + s.len()).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len += s.len() as u8;
+        Ok(())
     }
 }
 
@@ -119,9 +137,23 @@ impl Line {
     }
 
     /// Appends `v` in decimal, written in place.
+    #[inline]
+    pub(crate) fn push_u64(&mut self, v: u64) -> fmt::Result {
+        match u32::try_from(v) {
+            Ok(v) => self.push_u32(v, 1),
+            // One 64-bit division, then 32-bit digits: on 32-bit cores every 64-bit division is
+            // a library call, and nearly every count fits 32 bits anyway.
+            Err(_) => {
+                self.push_u64(v / 1_000_000_000)?;
+                self.push_u32((v % 1_000_000_000) as u32, 9)
+            }
+        }
+    }
+
+    /// Appends `v` in decimal with at least `min_digits` digits (zero-padded).
     #[inline(always)]
-    pub(crate) fn push_u64(&mut self, mut v: u64) -> fmt::Result {
-        let digits = v.checked_ilog10().unwrap_or(0) as usize + 1;
+    fn push_u32(&mut self, mut v: u32, min_digits: usize) -> fmt::Result {
+        let digits = (v.checked_ilog10().unwrap_or(0) as usize + 1).max(min_digits);
         let dst = self.buf.get_mut(self.len..self.len + digits).ok_or(fmt::Error)?;
         for d in dst.iter_mut().rev() {
             *d = b'0' + (v % 10) as u8;
@@ -146,18 +178,6 @@ impl Line {
         Ok(())
     }
 
-    /// `,le="<bound in seconds>"} `, or `,le="+Inf"} ` for `None`.
-    pub(crate) fn push_le(&mut self, bound_nanos: Option<u64>) -> fmt::Result {
-        self.push(",")?;
-        self.push(picometrics_schema::label::LE)?;
-        self.push("=\"")?;
-        match bound_nanos {
-            Some(nanos) => crate::format::write_seconds(self, nanos)?,
-            None => self.push("+Inf")?,
-        }
-        self.push("\"} ")
-    }
-
     /// What was pushed after `mark` (a value [`Line::len`] returned).
     pub(crate) fn since(&self, mark: usize) -> &str {
         let line = self.as_str();
@@ -169,7 +189,7 @@ impl Line {
     #[inline(always)]
     pub(crate) fn as_str(&self) -> &str {
         // SAFETY: `buf[start..len]` is UTF-8 (see the type's invariant): `push` and `set_head`
-        // copy whole `&str`s, `push_piece` whole pieces made from `&str`s by `push`,
+        // copy whole `&str`s, `push_piece` whole pieces (each made of whole `&str`s),
         // `push_u64`/`push_byte` ASCII, and `truncate` only returns to a length a whole write
         // ended at.
         unsafe { core::str::from_utf8_unchecked(&self.buf[self.start..self.len]) }
@@ -193,7 +213,17 @@ mod tests {
         line.push("{a=\"1\"").unwrap();
         line.set_head("x", "").unwrap();
         let prefix = line.len();
-        for (v, text) in [(0, "0"), (9, "9"), (10, "10"), (u64::MAX, "18446744073709551615")] {
+        let cases = [
+            (0, "0"),
+            (9, "9"),
+            (10, "10"),
+            (u64::from(u32::MAX), "4294967295"),
+            (u64::from(u32::MAX) + 1, "4294967296"),
+            (5_000_000_007, "5000000007"),
+            (1_000_000_000_000_000_000, "1000000000000000000"),
+            (u64::MAX, "18446744073709551615"),
+        ];
+        for (v, text) in cases {
             line.truncate(prefix);
             line.push_piece(&Piece::le(Some(5_000_000))).unwrap();
             line.push_u64(v).unwrap();

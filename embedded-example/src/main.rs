@@ -208,7 +208,8 @@ mod instructions {
     }
 
     /// Prints `# instructions per call (milli): instrumented I, two reads T` over the empty call,
-    /// in thousandths of an instruction, calibrated by `hundred_nops`.
+    /// in thousandths of an instruction, calibrated by `hundred_nops`; with `text` and `frames`,
+    /// also `# instructions per dump: text I for B bytes, frames I for B bytes`.
     pub fn report() {
         let empty = ticks(empty);
         let per_hundred = ticks(hundred_nops) - empty;
@@ -219,6 +220,58 @@ mod instructions {
             i,
             t
         );
+        #[cfg(all(feature = "text", feature = "frames"))]
+        {
+            let per_dump = |dump: fn() -> usize| {
+                let start = crate::clock::ticks();
+                let mut bytes = 0;
+                for _ in 0..DUMPS {
+                    bytes = black_box(dump());
+                }
+                let ticks = crate::clock::ticks() - start;
+                // `per_hundred` ticks are 100 instructions in each of `CALLS` calls.
+                (ticks * u64::from(CALLS) * 100 / per_hundred / u64::from(DUMPS), bytes)
+            };
+            let (text, text_bytes) = per_dump(text_dump);
+            let (frames, frame_bytes) = per_dump(frames_dump);
+            cortex_m_semihosting::hprint!(
+                "# instructions per dump: text {} for {} bytes, frames {} for {} bytes\n",
+                text,
+                text_bytes,
+                frames,
+                frame_bytes
+            );
+        }
+    }
+
+    /// Dumps timed per channel (each a few hundred SysTick ticks).
+    #[cfg(all(feature = "text", feature = "frames"))]
+    const DUMPS: u32 = 20;
+
+    /// The registry as Prometheus text into a writer that only counts: the render alone.
+    #[cfg(all(feature = "text", feature = "frames"))]
+    fn text_dump() -> usize {
+        struct Count(usize);
+        impl core::fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                self.0 += s.len();
+                Ok(())
+            }
+        }
+        let mut out = Count(0);
+        let _ = picometrics::render_prometheus(&mut out);
+        out.0
+    }
+
+    /// The registry as frames into a sink that only counts: the encoding alone.
+    #[cfg(all(feature = "text", feature = "frames"))]
+    fn frames_dump() -> usize {
+        let mut bytes = 0;
+        let _ = picometrics::frame::write_dump(crate::board::DEVICE, 0, |frame| {
+            bytes += frame.len();
+            Ok::<_, core::convert::Infallible>(())
+        });
+        bytes
     }
 }
 

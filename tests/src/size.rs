@@ -104,16 +104,40 @@ pub fn persist(target: &str) -> (i64, i64) {
 /// QEMU's instruction-count time (`-icount shift=0`), calibrated by a block of 100 `nop`s;
 /// `extra` features on top (e.g. `inline-calls`).
 pub fn instructions(target: &str, extra: &[&str]) -> (f64, f64) {
-    let elf = firmware::build(target, &[&["instructions"], extra].concat());
-    let text = String::from_utf8(firmware::run(target, &elf).stdout).unwrap();
+    let text = instruction_run(target, extra);
     let line = text
         .lines()
         .find_map(|l| l.strip_prefix("# instructions per call (milli): "))
         .unwrap_or_else(|| panic!("no instruction line in {text}"));
-    let number = |key: &str| -> f64 {
-        let rest = &line[line.find(key).unwrap() + key.len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse::<f64>().unwrap() / 1000.0
-    };
-    (number("instrumented "), number("two reads "))
+    (number(line, "instrumented ") as f64 / 1000.0, number(line, "two reads ") as f64 / 1000.0)
+}
+
+/// Instructions for one dump of the firmware's registry (3 functions, `build_info`) as
+/// Prometheus text and as frames, each into a sink that only counts, and their bytes:
+/// `((text instructions, text bytes), (frame instructions, frame bytes))`.
+pub fn dump_instructions(target: &str) -> ((u64, u64), (u64, u64)) {
+    let text = instruction_run(target, &[]);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# instructions per dump: "))
+        .unwrap_or_else(|| panic!("no dump line in {text}"));
+    let (text_part, frames_part) = line.split_once(", frames ").unwrap();
+    (
+        (number(text_part, "text "), number(text_part, " for ")),
+        (number(&format!("frames {frames_part}"), "frames "), number(frames_part, " for ")),
+    )
+}
+
+/// The `instructions` firmware's output (with the `text` and `frames` channels, whose dumps it
+/// also times), `extra` features on top.
+fn instruction_run(target: &str, extra: &[&str]) -> String {
+    let elf = firmware::build(target, &[&["instructions", "text", "frames"], extra].concat());
+    String::from_utf8(firmware::run(target, &elf).stdout).unwrap()
+}
+
+/// The decimal number after `key` in `line`.
+fn number(line: &str, key: &str) -> u64 {
+    let rest = &line[line.find(key).unwrap_or_else(|| panic!("no {key:?} in {line}")) + key.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("no number after {key:?} in {line}"))
 }

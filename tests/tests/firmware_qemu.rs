@@ -561,3 +561,26 @@ fn nrf52840_dk_build_is_linked_for_the_board() {
         "no semihosting on a real board"
     );
 }
+
+/// A whole dump in instructions (QEMU's instruction-count time), each channel into a sink that
+/// only counts: the render and the encoding alone. Bounded so a slower writer fails; the size
+/// report prints the figures.
+#[test]
+fn instructions_per_dump_on_the_cortex_m4f() {
+    const TEXT_BOUND: u64 = 100_000;
+    const FRAMES_BOUND: u64 = 55_000;
+    let ((text, text_bytes), (frames, frame_bytes)) =
+        picometrics_integration_tests::size::dump_instructions("thumbv7em-none-eabihf");
+    eprintln!("text: {text} instructions for {text_bytes} bytes; frames: {frames} for {frame_bytes}");
+    assert!(
+        text_bytes > 1_000 && frame_bytes > 100,
+        "implausible dumps: {text_bytes} and {frame_bytes} bytes"
+    );
+    // At least an instruction per byte written; the upper bounds are ~1.25× what was measured
+    // when they were set (text 82.0 k, frames 42.4 k; 110.7 k and 42.4 k before issue #17).
+    assert!(text >= text_bytes && frames >= frame_bytes, "implausible: text {text}, frames {frames}");
+    assert!(
+        text <= TEXT_BOUND && frames <= FRAMES_BOUND,
+        "text {text}, frames {frames} instructions per dump"
+    );
+}

@@ -134,6 +134,17 @@ fn main() {
         if target.starts_with("thumbv7em") {
             md.push_str(M4F_INSTRUCTIONS);
         }
+        let ((text, text_bytes), (frames, frame_bytes)) = size::dump_instructions(target);
+        writeln!(
+            md,
+            "\nA whole dump in instructions (same measurement, each channel into a sink that only \
+             counts, so the render or encoding alone): Prometheus text **{text}** for {text_bytes} \
+             bytes ({:.1} per byte), frames **{frames}** for {frame_bytes} bytes ({:.1} per byte: \
+             postcard, CRC-32 and COBS pass every byte through).",
+            text as f64 / text_bytes as f64,
+            frames as f64 / frame_bytes as f64,
+        )
+        .unwrap();
         let (persist_flash, persist_ram) = size::persist(target);
         writeln!(
             md,
