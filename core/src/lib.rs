@@ -47,8 +47,8 @@
 //!
 //! * `std` (default): thread-local caller tracking, panics counted as errors,
 //!   `std::time::Instant` clock, runtime `PICOMETRICS_SERVICE_NAME` / `OTEL_SERVICE_NAME`.
-//! * `quanta` (default): time calls with the invariant TSC through `quanta` (falls back to
-//!   the OS clock); chosen by benchmark.
+//! * `quanta` (default): time calls with the invariant TSC, read inline and calibrated by
+//!   `quanta` (falls back to its OS clock); chosen by benchmark.
 //! * `embassy-time`: time calls with `embassy_time::Instant`.
 //! * `defmt`: `defmt::Format` for [`snapshot`] and [`model`] types and objectives.
 //! * `serde`: no_std `serde::Serialize` for the same.
@@ -56,6 +56,9 @@
 //!   frames for serial links, and their decoder.
 //! * `exemplars` (std): each histogram bucket keeps the trace of its latest call, written in
 //!   OpenMetrics output.
+//! * `persist`: counts that survive a warm reset on bare metal (module `persist`).
+//! * `inline-calls`: on bare metal, inline the call path into every instrumented function
+//!   (fewer instructions per call, more flash per function); hosts always do.
 //!
 //! ## What is public
 //!
