@@ -32,6 +32,11 @@ mod imp {
     pub fn replace(new: Current) -> Current {
         CURRENT.with(|c| c.replace(new))
     }
+
+    #[inline(always)]
+    pub fn set(new: Current) {
+        CURRENT.with(|c| c.set(new));
+    }
 }
 
 #[cfg(not(feature = "std"))]
@@ -54,8 +59,13 @@ mod imp {
     #[inline(always)]
     pub fn replace(new: Current) -> Current {
         let old = get();
-        CURRENT.store(new.map_or(ptr::null_mut(), |d| ptr::from_ref(d).cast_mut()), Ordering::Relaxed);
+        set(new);
         old
+    }
+
+    #[inline(always)]
+    pub fn set(new: Current) {
+        CURRENT.store(new.map_or(ptr::null_mut(), |d| ptr::from_ref(d).cast_mut()), Ordering::Relaxed);
     }
 }
 
@@ -78,11 +88,24 @@ impl CallerScope {
     pub fn enter(function: &'static FunctionDescriptor) -> Self {
         Self { previous: imp::replace(Some(function)) }
     }
+
+    /// Enters `function` when the current caller, `previous`, was just read (by the generated
+    /// code, for the call guard too): a store instead of a swap.
+    #[inline(always)]
+    pub fn enter_from(
+        function: &'static FunctionDescriptor,
+        previous: Option<&'static FunctionDescriptor>,
+    ) -> Self {
+        imp::set(Some(function));
+        Self { previous }
+    }
 }
 
 impl Drop for CallerScope {
     #[inline(always)]
     fn drop(&mut self) {
-        imp::replace(self.previous);
+        // A store, not a swap: the current value is this scope's own (every scope inside it has
+        // already restored), so reading it would be an instruction for nothing.
+        imp::set(self.previous);
     }
 }

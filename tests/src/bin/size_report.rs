@@ -21,29 +21,37 @@ fn stack(target: &str, features: &[&str]) -> u64 {
 }
 
 /// Where a root call's instructions go on the Cortex-M4F with `inline-calls` (read from the
-/// disassembly of `instructions::instrumented` in the `instructions,inline-calls` build; the
-/// default build adds the calls into the out-of-line guard, their argument set-up and the guard
-/// kept in memory between them).
+/// disassembly of `instructions::instrumented` in the `instructions,text,frames,inline-calls`
+/// build; the default build adds the calls into the out-of-line guard, their argument set-up
+/// and the guard kept in memory between them).
 const M4F_INSTRUCTIONS: &str = "\n\
-| what (Cortex-M4F, `inline-calls`, a root call in the first bucket) | instructions |\n\
+Where they go: the instructions `instructions::instrumented` executes beyond the empty function's \
+on a root call landing in the first bucket, by purpose, read from the disassembly of the \
+`inline-calls` build (they add up to a few more than the measured figure, whose baseline — two \
+bare clock reads in a function — spends a few instructions of its own around the calls):\n\
+\n\
+| what (Cortex-M4F, `inline-calls`) | instructions |\n\
 |---|---:|\n\
-| extra prologue/epilogue (three more registers saved, stack frame) | 4 |\n\
-| addresses of the caller cell, the slot, the descriptor (`movw`/`movt` pairs) | 7 |\n\
+| addresses: the current-caller cell, the slot, the descriptor (`movw`/`movt` pairs) | 6 |\n\
 | caller: read the current one, root check, select the root counters | 3 |\n\
-| caller scope: set this function as the caller, restore the previous one | 4 |\n\
+| caller scope: set this function as the caller, restore the previous one | 2 |\n\
 | keep the start tick across the body | 2 |\n\
-| elapsed ticks: 64-bit subtract, clamp of a backwards step, 32-bit range check | 7 |\n\
+| elapsed ticks: 64-bit subtract, one branch for a call of 2³² ticks or more | 3 |\n\
 | ticks to nanoseconds (12 MHz: 32.32 fixed-point multiply, 64-bit) | 7 |\n\
 | result counter: `ldrex`/`add`/`strex` loop | 5 |\n\
 | bucket: bounds address, first 64-bit compare, bucket address | 8 |\n\
 | bucket counter: `ldrex`/`add`/`strex` loop | 5 |\n\
 | 64-bit sum: no 64-bit atomics on v7-M, so a critical section (`mrs`, `cpsid`, `ldrd`, add, `strd`, `msr`, `isb`) | 8 |\n\
+| more registers saved and a stack frame (prologue and epilogue) | 4 |\n\
+| the argument kept across the clock reads | 2 |\n\
 \n\
 Over 40, and why: three atomic read-modify-writes are the floor of any lock-free recorder \
-(count, bucket, sum: 18 here), the caller label needs the scope (7 with its addresses), and \
-nanosecond buckets need the conversion (14 with the range checks) — a recorder that kept ticks \
-and converted the bounds once could drop those 14, but the bounds are shared constants in \
-nanoseconds and the tick rate is only known to the firmware's `clock!`. Not done yet.\n";
+(count, bucket, sum: 18 here), the caller label needs its scope (5 with the read), nanosecond \
+buckets need the conversion (7), and Thumb-2 builds each address from two halves. A recorder \
+that kept ticks and converted the bounds once could drop the conversion, but the bounds are \
+shared constants in nanoseconds and only the firmware's `clock!` knows the tick rate; a sum \
+kept as two 32-bit halves could drop the critical section, but a snapshot could then read a \
+carry half done (off by 2³² ns). Not done.\n";
 
 fn main() {
     let mut md = String::from(
