@@ -36,6 +36,38 @@ pub(crate) struct Line {
 /// serves `_bucket`, `_sum` and `_count` lines alike.
 pub(crate) const HEAD: usize = 64;
 
+/// `dst.copy_from_slice(src)`, with the short copies a line is mostly made of (label names,
+/// `="`, separators) done inline as two overlapping fixed-size moves instead of a call to
+/// `memcpy` each.
+#[inline(always)]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    match n {
+        8..=16 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+        }
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// `00` to `99`, for writing two digits per step.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// A short ASCII text copied into a line with one fixed-size move.
 #[derive(Clone, Copy)]
 pub(crate) struct Piece {
@@ -122,7 +154,7 @@ impl Line {
         if end > PREFIX_CAPACITY {
             return Err(fmt::Error);
         }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        copy(&mut self.buf[self.len..end], s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -137,27 +169,43 @@ impl Line {
     }
 
     /// Appends `v` in decimal, written in place.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_u64(&mut self, v: u64) -> fmt::Result {
         match u32::try_from(v) {
             Ok(v) => self.push_u32(v, 1),
-            // One 64-bit division, then 32-bit digits: on 32-bit cores every 64-bit division is
-            // a library call, and nearly every count fits 32 bits anyway.
-            Err(_) => {
-                self.push_u64(v / 1_000_000_000)?;
-                self.push_u32((v % 1_000_000_000) as u32, 9)
-            }
+            Err(_) => self.push_wide(v),
         }
     }
 
-    /// Appends `v` in decimal with at least `min_digits` digits (zero-padded).
+    /// [`Line::push_u64`] beyond 32 bits: one 64-bit division, then 32-bit digits (on 32-bit
+    /// cores every 64-bit division is a library call, and nearly every count fits 32 bits).
+    #[inline(never)]
+    fn push_wide(&mut self, v: u64) -> fmt::Result {
+        self.push_u64(v / 1_000_000_000)?;
+        self.push_u32((v % 1_000_000_000) as u32, 9)
+    }
+
+    /// Appends `v` in decimal with at least `min_digits` digits (zero-padded), two digits per
+    /// step from a table.
     #[inline(always)]
     fn push_u32(&mut self, mut v: u32, min_digits: usize) -> fmt::Result {
-        let digits = (v.checked_ilog10().unwrap_or(0) as usize + 1).max(min_digits);
+        // Small counts first: most values in an exposition are.
+        let digits = match v {
+            0..=9 => 1,
+            10..=99 => 2,
+            _ => v.ilog10() as usize + 1,
+        }
+        .max(min_digits);
         let dst = self.buf.get_mut(self.len..self.len + digits).ok_or(fmt::Error)?;
-        for d in dst.iter_mut().rev() {
-            *d = b'0' + (v % 10) as u8;
-            v /= 10;
+        let mut i = digits;
+        while i >= 2 {
+            let pair = (v % 100) as usize * 2;
+            v /= 100;
+            i -= 2;
+            dst[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        }
+        if i == 1 {
+            dst[0] = b'0' + (v % 10) as u8;
         }
         self.len += digits;
         Ok(())
@@ -237,6 +285,33 @@ mod tests {
         line.push_piece(&Piece::le(None)).unwrap();
         line.set_head("x", "_sum").unwrap();
         assert_eq!(line.as_str(), "x_sum{a=\"1\",le=\"18446744073.709551615\"} ,le=\"+Inf\"} ");
+    }
+
+    /// Every length a copy takes apart, at every offset.
+    #[test]
+    fn copies_of_every_length() {
+        let src: [u8; 40] = core::array::from_fn(|i| b'a' + i as u8);
+        for n in 0..40 {
+            for at in 0..4 {
+                let mut dst = [b'.'; 48];
+                copy(&mut dst[at..at + n], &src[..n]);
+                assert_eq!(&dst[at..at + n], &src[..n], "{n} bytes at {at}");
+                assert!(dst[..at].iter().chain(&dst[at + n..]).all(|&b| b == b'.'), "{n} bytes at {at}");
+            }
+        }
+    }
+
+    /// Every value near a power of ten and a range of small ones, against `itoa`.
+    #[test]
+    fn integers_match_itoa() {
+        let mut line = Line::new();
+        let powers = (0..20).map(|p| 10u64.pow(p));
+        let near = powers.flat_map(|p| [p - 1, p, p + 1, p.saturating_mul(7) / 3]);
+        for v in (0..2_000).chain(near).chain([u64::from(u32::MAX), u64::MAX, u64::MAX - 1]) {
+            line.clear();
+            line.push_u64(v).unwrap();
+            assert_eq!(line.as_str(), itoa::Buffer::new().format(v), "{v}");
+        }
     }
 
     #[test]

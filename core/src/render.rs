@@ -442,6 +442,7 @@ impl<'l, 'a> SeriesLines<'l, 'a> {
 
     /// Starts a line: sample `name` + `suffix` and the prefix. If the labels do not fit a
     /// line they are written to `w` here, and the line holds only what follows.
+    #[inline(always)]
     fn start<W: Write + ?Sized>(
         &mut self,
         w: &mut W,
@@ -453,13 +454,21 @@ impl<'l, 'a> SeriesLines<'l, 'a> {
             // Fits: see the assertion above.
             self.line.set_head(name, suffix)?;
         } else {
-            w.write_str(name)?;
-            w.write_str(suffix)?;
-            w.write_str("{")?;
-            write_labels(w, self.series, self.family)?;
-            self.line.clear();
+            self.start_long(w, name, suffix)?;
         }
         Ok(self.line)
+    }
+
+    /// [`SeriesLines::start`] for labels too long for a line: rare, so out of line.
+    #[cold]
+    #[inline(never)]
+    fn start_long<W: Write + ?Sized>(&mut self, w: &mut W, name: &str, suffix: &str) -> fmt::Result {
+        w.write_str(name)?;
+        w.write_str(suffix)?;
+        w.write_str("{")?;
+        write_labels(w, self.series, self.family)?;
+        self.line.clear();
+        Ok(())
     }
 
     /// One line: name + suffix, the prefix, then what `end` appends.
