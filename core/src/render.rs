@@ -778,8 +778,8 @@ mod tests {
     fn long_labels_render_the_same_text() {
         use crate::model::Caller;
         use std::string::String;
-        struct Named(&'static str, &'static str);
-        impl Source for Named {
+        struct Named<'a>(&'a str, &'a str);
+        impl Source for Named<'_> {
             fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
                 each(&FunctionSeries {
                     function: self.0,
@@ -800,7 +800,7 @@ mod tests {
                 Ok(())
             }
         }
-        let long: &'static str = std::boxed::Box::leak("ƒ\\\"".repeat(200).into_boxed_str());
+        let long = "ƒ\\\"".repeat(200);
         let render = |source: &Named| {
             let mut s = String::new();
             write(&mut s, source, Format::OpenMetrics).unwrap();
@@ -809,8 +809,8 @@ mod tests {
         let short = render(&Named("f", "c"));
         assert_eq!(short.lines().count(), 20);
         let escaped_long = "ƒ\\\\\\\"".repeat(200);
-        assert_eq!(render(&Named(long, "c")).replace(&escaped_long, "f"), short);
-        assert_eq!(render(&Named("f", long)).replace(&escaped_long, "c"), short);
+        assert_eq!(render(&Named(&long, "c")).replace(&escaped_long, "f"), short);
+        assert_eq!(render(&Named("f", &long)).replace(&escaped_long, "c"), short);
     }
 
     fn format_args_to<const N: usize>(args: fmt::Arguments<'_>) -> heapless::String<N> {
