@@ -28,7 +28,8 @@ struct CaseRow {
     ratio_to_matching_floor: Option<f64>,
     contended_median_ns: Option<f64>,
     contended_ratio_to_floor_tsc: Option<f64>,
-    /// Against the 2-thread floor doing the same job (`floor/tsc+gauge` for `track_concurrency`).
+    /// Against the 2-thread floor doing the same job (`floor/tsc+gauge` for `track_concurrency`),
+    /// measured in alternating rounds of the case and its floor (see [`paired_contention`]).
     contended_ratio_to_matching_floor: Option<f64>,
     allocations_per_call: Option<f64>,
     instructions_per_call: Option<f64>,
@@ -80,13 +81,13 @@ fn main() {
     let floor_gauge = median("per_call", "floor/tsc+gauge").unwrap() - empty;
     let c_empty = median("contended_2_threads", "empty");
     let c_floor = median("contended_2_threads", "floor/tsc").zip(c_empty).map(|(f, e)| f - e);
-    let c_floor_gauge = median("contended_2_threads", "floor/tsc+gauge").zip(c_empty).map(|(f, e)| f - e);
 
     let instructions: BTreeMap<String, f64> =
         names.iter().filter_map(|n| Some((n.clone(), callgrind(&root, n)?))).collect();
     let i_empty = instructions.get("empty").copied();
     let i_floor = instructions.get("floor/tsc").copied().zip(i_empty).map(|(f, e)| f - e);
 
+    let paired = paired_contention();
     let mut rows = Vec::new();
     for name in &names {
         let allocs = allocations_per_call(name);
@@ -120,10 +121,7 @@ fn main() {
                     .zip(c_empty)
                     .zip(c_floor)
                     .map(|((c, e), f)| (c - e) / f),
-                contended_ratio_to_matching_floor: contended
-                    .zip(c_empty)
-                    .zip(if name.contains("track_concurrency") { c_floor_gauge } else { c_floor })
-                    .map(|((c, e), f)| (c - e) / f),
+                contended_ratio_to_matching_floor: paired.get(name.as_str()).copied().filter(|_| this_build),
                 allocations_per_call: this_build.then_some(allocs),
                 instructions_per_call: i,
                 instruction_overhead: i_over,
@@ -197,6 +195,51 @@ fn allocations_per_call(name: &str) -> f64 {
     let before = allocations();
     std::hint::black_box(run(CALLS));
     (allocations() - before) as f64 / CALLS as f64
+}
+
+/// Each picometrics case with two threads calling it, over its same-job floor with two threads
+/// (`floor/tsc`, or `floor/tsc+gauge` for `track_concurrency`): the median of per-round ratios
+/// over rounds that run the case and its floor back to back. Two threads on this 2-vCPU VM vary
+/// by 2× from one run to the next (criterion's two-thread medians of the same code differed by
+/// that much within one run); pairing each measurement with its floor a moment apart cancels
+/// that drift.
+fn paired_contention() -> BTreeMap<String, f64> {
+    const ROUNDS: usize = 61;
+    const CALLS: u64 = 100_000;
+    let case = |name: &str| cases().into_iter().find(|(n, _)| *n == name).map(|(_, c)| c).unwrap();
+    // Wall time per call while two threads make `CALLS` calls each.
+    let two_threads = |f: fn(u64) -> u64| {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                barrier.wait();
+                run_case(f, CALLS)
+            });
+            barrier.wait();
+            let start = std::time::Instant::now();
+            std::hint::black_box(run_case(f, CALLS));
+            std::hint::black_box(other.join().unwrap());
+            start.elapsed().as_secs_f64() * 1e9 / CALLS as f64
+        })
+    };
+    let empty = case("empty");
+    let mut out = BTreeMap::new();
+    for name in
+        ["picometrics/plain", "picometrics/objective", "picometrics/err", "picometrics/track_concurrency"]
+    {
+        let floor = case(if name.contains("track_concurrency") { "floor/tsc+gauge" } else { "floor/tsc" });
+        let (this, base) = (case(name), case(baseline(name)));
+        let mut ratios: Vec<f64> = (0..ROUNDS)
+            .map(|_| {
+                let (e, f) = (two_threads(empty), two_threads(floor));
+                let (b, c) = (two_threads(base), two_threads(this));
+                (c - b) / (f - e)
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        out.insert(name.to_owned(), ratios[ROUNDS / 2]);
+    }
+    out
 }
 
 /// Instructions per call of `name` under callgrind, if valgrind is installed.
@@ -364,9 +407,9 @@ fn markdown(r: &Report) -> String {
         r.command, r.machine
     )
     .unwrap();
-    writeln!(s, "Overhead = median − median of the uninstrumented call (`empty`; for `err`, `empty/err`: the same wrapper around an uninstrumented function returning `Err`). Floors: hand-written instrumentation doing only two clock reads and relaxed atomic adds for count, bucket and sum. `[tsc]`/`[instant]`: the clock picometrics was built with. Instructions: callgrind, per call.\n").unwrap();
+    writeln!(s, "Overhead = median − median of the uninstrumented call (`empty`; for `err`, `empty/err`: the same wrapper around an uninstrumented function returning `Err`). Floors: hand-written instrumentation doing only two clock reads and relaxed atomic adds for count, bucket and sum. `[tsc]`/`[instant]`: the clock picometrics was built with. Instructions: callgrind, per call. Two threads: criterion's medians, and (paired) the median over 61 rounds of the case's overhead over its floor's, measured back to back (two threads on a 2-vCPU VM drift too much between criterion groups).\n").unwrap();
     writeln!(s, "## Per call\n").unwrap();
-    writeln!(s, "| case | median ns | overhead ns | × floor (TSC) | × floor (Instant) | × same-job floor | 2 threads: median ns | 2 threads: × floor | 2 threads: × same-job floor | allocs/call | instr/call | instr overhead | instr × floor (TSC) |").unwrap();
+    writeln!(s, "| case | median ns | overhead ns | × floor (TSC) | × floor (Instant) | × same-job floor | 2 threads: median ns | 2 threads: × floor | 2 threads: × same-job floor (paired) | allocs/call | instr/call | instr overhead | instr × floor (TSC) |").unwrap();
     writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for c in &r.per_call {
         writeln!(
