@@ -129,7 +129,7 @@ impl Line {
         Ok(())
     }
 
-    /// Empties the line (keeping the name before [`HEAD`]).
+    /// Empties the line, sample name included.
     pub(crate) fn clear(&mut self) {
         self.len = HEAD;
         self.start = HEAD;

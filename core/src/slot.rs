@@ -14,8 +14,8 @@
 //! | calls past the last edge     | 2 counters (ok, error)      |
 //!
 //! With the 14 default bounds and 3 caller edges that is **128 bytes** on 32-bit targets
-//! (thumbv6m/v7em: 4-byte counters and pointers, an 8-byte sum) and **240 bytes** on 64-bit targets; both
-//! are pinned by tests.
+//! (thumbv6m/v7em: 4-byte counters and pointers, an 8-byte sum) and **256 bytes** on 64-bit targets
+//! (240 of counters, aligned to a 64-byte cache line); both are pinned by tests.
 //!
 //! ## Consistency
 //!
@@ -203,12 +203,19 @@ impl MaxCell for TrackMax {
 /// and the longest call if `M` is [`TrackMax`].
 ///
 /// The attribute declares one per function; it is public only so generated code can name it.
+///
+/// In this order (`repr(C)`), so that a root call landing in one of the first buckets touches
+/// one 64-byte cache line (counter, sum, gauge and buckets up to 50 ms with the default bounds,
+/// on 64-bit hosts), and on hosts aligned to that line, so that two functions called on two
+/// cores never share one (firmware keeps its 8-byte alignment: no padding in its RAM).
+#[cfg_attr(not(target_os = "none"), repr(C, align(64)))]
+#[cfg_attr(target_os = "none", repr(C))]
 pub struct FunctionSlot<const BOUNDS: usize, const CALLERS: usize = DEFAULT_CALLERS, M: MaxCell = NoMax> {
-    buckets: [Counter; BOUNDS],
-    inf: Counter,
+    root: ResultCounts,
     sum: Sum,
     concurrent: Counter,
-    root: ResultCounts,
+    buckets: [Counter; BOUNDS],
+    inf: Counter,
     edges: [CallerEdge; CALLERS],
     overflow: ResultCounts,
     /// The longest call, with `track_max`; zero-sized otherwise.
@@ -302,7 +309,10 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> FunctionSlot<BOUNDS,
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 128);
 #[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars")))]
-const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240);
+const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 256);
+// The first line holds what a root call in the first four buckets touches.
+#[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars"), not(loom)))]
+const _: () = assert!(core::mem::offset_of!(FunctionSlot<14, DEFAULT_CALLERS>, buckets) + 4 * 8 == 64);
 #[cfg(all(target_pointer_width = "64", picometrics_wide, feature = "exemplars"))]
 const _: () = assert!(core::mem::size_of::<FunctionSlot<14, DEFAULT_CALLERS>>() == 240 + 15 * 48);
 
@@ -483,18 +493,15 @@ mod tests {
         let word = size_of::<usize>();
         let counter = size_of::<Counter>();
         let exemplars = if cfg!(feature = "exemplars") { 15 * 48 } else { 0 };
-        assert_eq!(
-            size_of::<FunctionSlot<14, 3>>(),
-            ((15 + 1 + 2 + 2) * counter + 8 + 3 * (word + 2 * counter) + exemplars)
-                .next_multiple_of(align_of::<FunctionSlot<14, 3>>())
-        );
+        let counters = (15 + 1 + 2 + 2) * counter + 8 + 3 * (word + 2 * counter) + exemplars;
+        let align = align_of::<FunctionSlot<14, 3>>();
+        assert_eq!(size_of::<FunctionSlot<14, 3>>(), counters.next_multiple_of(align));
+        // Hosts align a slot to a cache line; firmware to its largest field.
+        assert_eq!(align, if cfg!(target_os = "none") { 8 } else { 64 });
         #[cfg(all(target_pointer_width = "64", picometrics_wide, not(feature = "exemplars")))]
-        assert_eq!(size_of::<FunctionSlot<14>>(), 240);
+        assert_eq!(size_of::<FunctionSlot<14>>(), 256);
         // `track_max` adds one counter; without it the cell takes no space.
-        assert_eq!(
-            size_of::<FunctionSlot<14, 3, TrackMax>>(),
-            (size_of::<FunctionSlot<14, 3>>() + counter).next_multiple_of(align_of::<FunctionSlot<14, 3>>())
-        );
+        assert_eq!(size_of::<FunctionSlot<14, 3, TrackMax>>(), (counters + counter).next_multiple_of(align));
     }
 
     #[test]
