@@ -39,7 +39,7 @@ bare clock reads in a function — spends a few instructions of its own around t
 | elapsed ticks: 64-bit subtract, one branch for a call of 2³² ticks or more | 3 |\n\
 | ticks to nanoseconds (12 MHz: 32.32 fixed-point multiply, 64-bit) | 7 |\n\
 | result counter: `ldrex`/`add`/`strex` loop | 5 |\n\
-| bucket: bounds address, first 64-bit compare, bucket address | 8 |\n\
+| bucket: bounds address, first 64-bit compare, bucket address (the buckets follow the counters, sum and gauge) | 9 |\n\
 | bucket counter: `ldrex`/`add`/`strex` loop | 5 |\n\
 | 64-bit sum: no 64-bit atomics on v7-M, so a critical section (`mrs`, `cpsid`, `ldrd`, add, `strd`, `msr`, `isb`) | 8 |\n\
 | more registers saved and a stack frame (prologue and epilogue) | 4 |\n\
