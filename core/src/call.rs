@@ -43,32 +43,20 @@ pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize, M: MaxCell + 'st
 impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CALLERS, M> {
     /// Starts timing a call of the function whose slot is `slot`.
     // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
-    // copy of `start_from` and `finish` per slot shape, so each instrumented function costs a
-    // call, not the whole path, in flash, unless feature `inline-calls` trades that flash for
-    // instructions (the size report in embedded-example/SIZE.md measures both).
-    #[inline(always)]
+    // copy per slot shape, so each instrumented function costs a call, not the whole path, in
+    // flash, unless feature `inline-calls` trades that flash for instructions (the size report
+    // in embedded-example/SIZE.md measures both). Reading the current caller here rather than
+    // once in the generated code for the scope too costs an instruction with `inline-calls`
+    // but saves 11 B of flash per function without it (measured).
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
         bounds: &'static [u64; BOUNDS],
         track_concurrency: bool,
         cancelled: Cancelled,
     ) -> Self {
-        Self::start_from(slot, bounds, track_concurrency, cancelled, caller::current())
-    }
-
-    /// [`CallGuard::start`] for a call from `caller`, read by the generated code once for this
-    /// and for [`CallerScope::enter_from`].
-    // As in `start`.
-    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
-    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
-    pub fn start_from(
-        slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
-        bounds: &'static [u64; BOUNDS],
-        track_concurrency: bool,
-        cancelled: Cancelled,
-        caller: Option<&'static FunctionDescriptor>,
-    ) -> Self {
-        let calls = slot.calls_from(caller);
+        let calls = slot.calls_from(caller::current());
         if track_concurrency {
             slot.enter();
         }

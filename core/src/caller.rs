@@ -88,17 +88,6 @@ impl CallerScope {
     pub fn enter(function: &'static FunctionDescriptor) -> Self {
         Self { previous: imp::replace(Some(function)) }
     }
-
-    /// Enters `function` when the current caller, `previous`, was just read (by the generated
-    /// code, for the call guard too): a store instead of a swap.
-    #[inline(always)]
-    pub fn enter_from(
-        function: &'static FunctionDescriptor,
-        previous: Option<&'static FunctionDescriptor>,
-    ) -> Self {
-        imp::set(Some(function));
-        Self { previous }
-    }
 }
 
 impl Drop for CallerScope {

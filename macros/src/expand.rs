@@ -301,10 +301,8 @@ fn instrument_fn(
         // (as an error), and nothing else can end it.
         quote! {
             #statics
-            // The current caller, read once for the guard's counters and the scope.
-            let __picometrics_caller = #private::current_caller();
-            let __picometrics_guard = #private::CallGuard::start_from(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled, __picometrics_caller);
-            let __picometrics_scope = #private::CallerScope::enter_from(&__PICOMETRICS_FUNCTION, __picometrics_caller);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
             #block
         }
     } else if attrs.iter().any(|a| a.path().is_ident("track_caller")) {
@@ -315,10 +313,8 @@ fn instrument_fn(
         let body = InlineBody::rewrite(block, &private);
         quote! {
             #statics
-            // The current caller, read once for the guard's counters and the scope.
-            let __picometrics_caller = #private::current_caller();
-            let __picometrics_guard = #private::CallGuard::start_from(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled, __picometrics_caller);
-            let __picometrics_scope = #private::CallerScope::enter_from(&__PICOMETRICS_FUNCTION, __picometrics_caller);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
             // The `break` values are parenthesized (see `InlineBody`) and the label may go unused.
             #[allow(unused_labels, unused_parens)]
             let #result: #result_ty = '__picometrics_body: #body;
@@ -329,10 +325,8 @@ fn instrument_fn(
     } else {
         quote! {
             #statics
-            // The current caller, read once for the guard's counters and the scope.
-            let __picometrics_caller = #private::current_caller();
-            let __picometrics_guard = #private::CallGuard::start_from(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled, __picometrics_caller);
-            let __picometrics_scope = #private::CallerScope::enter_from(&__PICOMETRICS_FUNCTION, __picometrics_caller);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
             // A closure, so `return` and `?` in the body end the body, not the bookkeeping;
             // run as `FnOnce`, so the body may return borrows of what it captured
             // (`&mut self.field`, `self.items.iter_mut()`).

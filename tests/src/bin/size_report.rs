@@ -34,7 +34,7 @@ bare clock reads in a function — spends a few instructions of its own around t
 |---|---:|\n\
 | addresses: the current-caller cell, the slot, the descriptor (`movw`/`movt` pairs) | 6 |\n\
 | caller: read the current one, root check, select the root counters | 3 |\n\
-| caller scope: set this function as the caller, restore the previous one | 2 |\n\
+| caller scope: swap this function in as the caller, restore the previous one | 3 |\n\
 | keep the start tick across the body | 2 |\n\
 | elapsed ticks: 64-bit subtract, one branch for a call of 2³² ticks or more | 3 |\n\
 | ticks to nanoseconds (12 MHz: 32.32 fixed-point multiply, 64-bit) | 7 |\n\
@@ -46,7 +46,7 @@ bare clock reads in a function — spends a few instructions of its own around t
 | the argument kept across the clock reads | 2 |\n\
 \n\
 Over 40, and why: three atomic read-modify-writes are the floor of any lock-free recorder \
-(count, bucket, sum: 18 here), the caller label needs its scope (5 with the read), nanosecond \
+(count, bucket, sum: 18 here), the caller label needs its scope (6 with the read), nanosecond \
 buckets need the conversion (7), and Thumb-2 builds each address from two halves. A recorder \
 that kept ticks and converted the bounds once could drop the conversion, but the bounds are \
 shared constants in nanoseconds and only the firmware's `clock!` knows the tick rate; a sum \
