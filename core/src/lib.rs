@@ -52,7 +52,7 @@
 //! * `embassy-time`: time calls with `embassy_time::Instant`.
 //! * `defmt`: `defmt::Format` for [`snapshot`] and [`model`] types and objectives.
 //! * `serde`: no_std `serde::Serialize` for the same.
-//! * `frames`: [`frame`], the registry as versioned postcard messages with CRC-32 in COBS
+//! * `frames`: module `frame`: the registry as versioned postcard messages with CRC-32 in COBS
 //!   frames for serial links, and their decoder.
 //! * `exemplars` (std): each histogram bucket keeps the trace of its latest call, written in
 //!   OpenMetrics output.
@@ -63,7 +63,7 @@
 //! ## What is public
 //!
 //! The attribute, [`clock!`], [`objectives`], [`buckets`], [`snapshot`]s and the exposition
-//! [`model`], the one writer in [`render`], [`report`], [`frame`]s, and [`registry`]
+//! [`model`], the one writer in [`render`], [`report`], `frame`s (feature `frames`), and [`registry`]
 //! iteration. Names come from [`schema`]. Everything the generated code needs is in a hidden
 //! versioned module.
 //!

@@ -1,7 +1,7 @@
 //! Dumps on a schedule, without glue: [`Every`] for a superloop or a timer interrupt, and
 //! `dump_every` (feature `embassy-time`) for an embassy task on `embassy_time::Ticker`. Each
 //! dump is handed a [`DumpInfo`]: its number since start and the uptime, which the dump carries
-//! ([`crate::frame::write_dump_info`] puts both in its `Begin` frame,
+//! (`frame::write_dump_info`, feature `frames`, puts both in its `Begin` frame,
 //! [`crate::render::write_dump_info`] writes them as two gauges after the text).
 //!
 //! ```
