@@ -104,6 +104,11 @@ pub struct Boot {
 /// "picometr", in the header's first word.
 const MAGIC: u32 = 0x7069_636f;
 
+/// The slots' field order, part of the checksum: a firmware updated across a change of it keeps
+/// every address and size, yet its saved counters would be read into the wrong fields. Bump it
+/// with every such change (2: the `repr(C)` order of issue #17).
+const LAYOUT_VERSION: u32 = 2;
+
 /// Saved-state header, in `.uninit` on bare metal (see the module docs on soundness).
 struct Header {
     magic: AtomicU32,
@@ -174,6 +179,7 @@ fn layout_checksum() -> u32 {
         }
     };
     mix(&MAGIC.to_le_bytes());
+    mix(&LAYOUT_VERSION.to_le_bytes());
     for f in functions() {
         let slot = f.slot();
         let address = (slot as *const dyn crate::descriptor::SlotStorage).cast::<()>() as usize;
