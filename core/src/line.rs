@@ -9,14 +9,14 @@ use core::fmt;
 
 /// Bytes one line may take; a line whose labels need more is written piece by piece instead.
 /// Small, because firmware renders with it on its stack.
-pub(crate) const CAPACITY: usize = 448;
+const CAPACITY: usize = 448;
 
 /// Room every line keeps free after its prefix for the end written per line: a [`Piece`],
 /// 20 digits, `,result="error"} ` and the newline fit.
 const END_ROOM: usize = PIECE + 20 + 1;
 
 /// Room a prefix may take.
-pub(crate) const PREFIX_CAPACITY: usize = CAPACITY - END_ROOM;
+const PREFIX_CAPACITY: usize = CAPACITY - END_ROOM;
 
 /// Bytes of one [`Piece`]: `,le="18446744073.709551615"} ` (the longest bound) is 29.
 const PIECE: usize = 32;
