@@ -137,7 +137,6 @@ impl Args {
 fn main() -> ExitCode {
     // Usage errors exit with status 2 and clap's message.
     let args = Args::parse();
-    let (listen, source) = (args.listen.clone(), args.source());
     let limits = Limits {
         max_devices: args.max_devices.max(1),
         down_after: Duration::from_secs(args.down_after),
@@ -145,44 +144,63 @@ fn main() -> ExitCode {
         max_total_bytes: args.max_total_mib.max(1) << 20,
         max_device_bytes: args.max_device_mib.max(1) << 20,
     };
-    let read_timeout = Duration::from_secs(args.read_timeout.max(1));
     let devices = Arc::new(Devices::with_limits(limits));
-    let served = devices.clone();
-    let server = picometrics_exporter::Builder::new().addr(listen.as_str()).and_then(|b| {
-        let b = b
-            .metrics_chunks(move |out| {
-                served.render_chunks(out);
-                let mut pushers = String::new();
-                // Writing into a `String` cannot fail.
-                let _ = push::write_metrics(&mut pushers, picometrics::render::Format::Prometheus);
-                out.push(pushers.into());
-            })
-            .explorer(!args.no_explorer)
-            .history(Duration::from_secs(1), 300, args.history_series)
-            .explorer_source(devices.clone());
-        let b = match &args.prometheus_url {
-            Some(url) => b.prometheus_url(url.clone()),
-            None => b,
-        };
-        let b = match &args.bearer_token {
-            Some(token) => b.bearer_token(token.clone()),
-            None => b,
-        };
-        match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => b.tls(cert, key),
-            _ => b,
-        }
-        .serve()
-    });
-    let server = match server {
+    let server = match serve(&args, &devices) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("picometrics-bridge: cannot listen on {listen}: {e}");
+            eprintln!("picometrics-bridge: cannot listen on {}: {e}", args.listen);
             return ExitCode::FAILURE;
         }
     };
     // The first line names the address: scripts and tests read it.
     log(format_args!("serving http://{}/metrics", server.local_addr()));
+    // Kept for as long as the bridge runs: dropping a pusher stops it.
+    let _pushers = match start_pushers(&args, &devices) {
+        Ok(pushers) => pushers,
+        Err(e) => {
+            eprintln!("picometrics-bridge: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !args.no_explorer {
+        log(format_args!("explorer at http://{}/ (a device picker lists the devices)", server.local_addr()));
+    }
+    read_forever(&args.source(), Duration::from_secs(args.read_timeout.max(1)), &devices)
+}
+
+/// The HTTP endpoint: every device's dump and the pushers' own counts at `/metrics`, the
+/// explorer over the devices.
+fn serve(args: &Args, devices: &Arc<Devices>) -> std::io::Result<picometrics_exporter::Server> {
+    let served = devices.clone();
+    let b = picometrics_exporter::Builder::new()
+        .addr(args.listen.as_str())?
+        .metrics_chunks(move |out| {
+            served.render_chunks(out);
+            let mut pushers = String::new();
+            // Writing into a `String` cannot fail.
+            let _ = push::write_metrics(&mut pushers, picometrics::render::Format::Prometheus);
+            out.push(pushers.into());
+        })
+        .explorer(!args.no_explorer)
+        .history(Duration::from_secs(1), 300, args.history_series)
+        .explorer_source(devices.clone());
+    let b = match &args.prometheus_url {
+        Some(url) => b.prometheus_url(url.clone()),
+        None => b,
+    };
+    let b = match &args.bearer_token {
+        Some(token) => b.bearer_token(token.clone()),
+        None => b,
+    };
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => b.tls(cert, key),
+        _ => b,
+    }
+    .serve()
+}
+
+/// A pusher for each of `--remote-write` and `--otlp` given, sending every device's dump.
+fn start_pushers(args: &Args, devices: &Arc<Devices>) -> Result<Vec<push::Pusher>, String> {
     let mut pushers = Vec::new();
     for (url, builder) in [
         (&args.remote_write, push::Builder::remote_write as fn(String) -> push::Builder),
@@ -201,28 +219,24 @@ fn main() -> ExitCode {
         if let Some(token) = &args.push_bearer_token {
             b = b.bearer_token(token);
         }
-        match b.start() {
-            Ok(pusher) => {
-                log(format_args!("pushing to {url} every {} s", args.push_interval.max(1)));
-                pushers.push(pusher);
-            }
-            Err(e) => {
-                eprintln!("picometrics-bridge: cannot push to {url}: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+        let pusher = b.start().map_err(|e| format!("cannot push to {url}: {e}"))?;
+        log(format_args!("pushing to {url} every {} s", args.push_interval.max(1)));
+        pushers.push(pusher);
     }
-    if !args.no_explorer {
-        log(format_args!("explorer at http://{}/ (a device picker lists the devices)", server.local_addr()));
-    }
+    Ok(pushers)
+}
+
+/// Reads the source into `devices` for ever, reopening it a second after it closes or fails;
+/// stdin is read once and its last dumps served until the bridge is stopped.
+fn read_forever(source: &Source, read_timeout: Duration, devices: &Devices) -> ! {
     let mut reader = FrameReader::new();
     // The last failure to open the source, logged once rather than on every retry.
     let mut failing: Option<String> = None;
     loop {
-        match open(&source, read_timeout) {
+        match open(source, read_timeout) {
             Ok(stream) => {
                 failing = None;
-                pump(stream, &mut reader, &devices);
+                pump(stream, &mut reader, devices);
                 devices.set_source_up(false);
                 if reader.pending() > 0 {
                     log(format_args!("source closed inside a frame: {} bytes dropped", reader.pending()));

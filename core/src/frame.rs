@@ -339,6 +339,8 @@ impl<E: fmt::Debug> fmt::Display for FrameError<E> {
     }
 }
 
+impl<E: fmt::Debug> core::error::Error for FrameError<E> {}
+
 /// Writes a dump of every registered function: a lone `0x00`, then frames, each passed to
 /// `sink` as one slice ending in `0x00`. Allocates nothing; uses [`MAX_FRAME`] bytes of stack.
 pub fn write_dump<E>(
@@ -471,6 +473,8 @@ impl fmt::Display for DecodeError {
         }
     }
 }
+
+impl core::error::Error for DecodeError {}
 
 /// Decodes one frame: the bytes between two `0x00` delimiters (without them). Decodes in
 /// place; strings in the result borrow from `frame`.

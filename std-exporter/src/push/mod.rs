@@ -101,6 +101,21 @@ impl Failure {
     }
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Connection => "no connection to the receiver",
+            Self::Timeout => "no answer within the timeout",
+            Self::ServerError => "the receiver answered 5xx",
+            Self::Throttled => "the receiver answered 429 Too Many Requests",
+            Self::Rejected => "the receiver refused the request (4xx)",
+            Self::Dropped => "dropped: the queue was full",
+        })
+    }
+}
+
+impl std::error::Error for Failure {}
+
 /// A pusher's counts, shared by its thread and `/metrics`.
 #[derive(Debug)]
 struct Stats {

@@ -1,0 +1,223 @@
+//! A device's dump, owned, and its view as the exposition model.
+
+use picometrics::frame::{Build, FunctionRecord, MetricRecord, ValueRecord};
+use picometrics::model::{Caller, FunctionSeries, MetricSeries, ObjectiveLabels, Source, Totals};
+use picometrics::schema::{label, Kind, MAX_CALLERS, MAX_METRIC_LABELS};
+use std::fmt;
+
+/// One function's metrics, owned.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Function {
+    pub(crate) function: String,
+    pub(crate) module: String,
+    pub(crate) objective: Option<Objective>,
+    pub(crate) bounds: Vec<u64>,
+    pub(crate) counts: Vec<u64>,
+    pub(crate) sum_nanos: u64,
+    pub(crate) root: Totals,
+    pub(crate) callers: Vec<(String, String, Totals)>,
+    pub(crate) overflow: Totals,
+    pub(crate) concurrent: Option<u64>,
+    pub(crate) max_nanos: Option<u64>,
+}
+
+/// One user metric series, owned.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Metric {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) value: ValueRecord,
+}
+
+impl Metric {
+    pub(crate) fn kind(&self) -> Kind {
+        self.value.kind()
+    }
+}
+
+impl From<&MetricRecord<'_>> for Metric {
+    fn from(m: &MetricRecord<'_>) -> Self {
+        Self {
+            name: m.name.into(),
+            help: m.help.into(),
+            labels: m.labels.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect(),
+            value: m.value.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Objective {
+    pub(crate) name: String,
+    pub(crate) success_percentile: Option<String>,
+    pub(crate) latency: Option<(u64, String)>,
+}
+
+impl From<&FunctionRecord<'_>> for Function {
+    fn from(f: &FunctionRecord<'_>) -> Self {
+        Self {
+            function: f.function.into(),
+            module: f.module.into(),
+            objective: f.objective.map(|o| Objective {
+                name: o.name.into(),
+                success_percentile: o.success_percentile.map(Into::into),
+                latency: o.latency.map(|(t, p)| (t, p.into())),
+            }),
+            bounds: f.bounds.to_vec(),
+            counts: f.counts.to_vec(),
+            sum_nanos: f.sum_nanos,
+            root: f.root,
+            callers: f.callers.iter().map(|c| (c.function.into(), c.module.into(), c.calls)).collect(),
+            overflow: f.overflow,
+            concurrent: f.concurrent,
+            max_nanos: f.max_nanos,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OwnedBuild {
+    pub(crate) version: String,
+    pub(crate) commit: String,
+    pub(crate) branch: String,
+    pub(crate) service_name: String,
+    pub(crate) repository_url: String,
+}
+
+impl From<&Build<'_>> for OwnedBuild {
+    fn from(b: &Build<'_>) -> Self {
+        Self {
+            version: b.version.into(),
+            commit: b.commit.into(),
+            branch: b.branch.into(),
+            service_name: b.service_name.into(),
+            repository_url: b.repository_url.into(),
+        }
+    }
+}
+
+/// A device's latest complete dump.
+#[derive(Clone, Debug)]
+pub(crate) struct Dump {
+    pub(crate) seq: u32,
+    pub(crate) build: OwnedBuild,
+    /// The device's counter width: its sums wrap there.
+    pub(crate) counter_bits: u8,
+    /// Nanoseconds since the device started, when it wrote the dump.
+    pub(crate) uptime_nanos: u64,
+    pub(crate) functions: Vec<Function>,
+    pub(crate) metrics: Vec<Metric>,
+}
+
+/// A dump being received.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) device: String,
+    pub(crate) dump: Dump,
+}
+
+impl Dump {
+    /// About the bytes it holds (heap and inline).
+    pub(crate) fn bytes(&self) -> usize {
+        let b = &self.build;
+        let build =
+            b.version.len() + b.commit.len() + b.branch.len() + b.service_name.len() + b.repository_url.len();
+        let functions: usize = self
+            .functions
+            .iter()
+            .map(|f| {
+                std::mem::size_of::<Function>()
+                    + f.function.len()
+                    + f.module.len()
+                    + 8 * (f.bounds.len() + f.counts.len())
+                    + f.callers.iter().map(|(n, m, _)| n.len() + m.len() + 64).sum::<usize>()
+                    + f.objective.as_ref().map_or(0, |o| o.name.len() + 64)
+            })
+            .sum();
+        let metrics: usize = self
+            .metrics
+            .iter()
+            .map(|m| {
+                std::mem::size_of::<Metric>()
+                    + m.name.len()
+                    + m.help.len()
+                    + m.labels.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
+            })
+            .sum();
+        std::mem::size_of::<Self>() + build + functions + metrics
+    }
+}
+
+/// One device's dump as the exposition model, each series with its `device` label.
+pub(crate) struct DeviceView<'a> {
+    pub(crate) device: &'a str,
+    pub(crate) dump: &'a Dump,
+}
+
+impl Source for DeviceView<'_> {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let dump = self.dump;
+        for f in &dump.functions {
+            // Decoded dumps hold at most MAX_CALLERS callers (the decoder's capacity).
+            let callers: heapless::Vec<Caller<'_>, MAX_CALLERS> = f
+                .callers
+                .iter()
+                .take(MAX_CALLERS)
+                .map(|(function, module, calls)| Caller { function, module, calls: *calls })
+                .collect();
+            each(&FunctionSeries {
+                extra: Some((label::DEVICE, self.device)),
+                function: &f.function,
+                module: &f.module,
+                service_name: &dump.build.service_name,
+                objective: f.objective.as_ref().map(|o| ObjectiveLabels {
+                    name: &o.name,
+                    success_percentile: o.success_percentile.as_deref(),
+                    latency: o.latency.as_ref().map(|(threshold, p)| (*threshold, p.as_str())),
+                }),
+                bounds: &f.bounds,
+                counts: &f.counts,
+                counter_bits: u32::from(dump.counter_bits),
+                sum_nanos: f.sum_nanos,
+                root: f.root,
+                callers: &callers,
+                overflow: f.overflow,
+                concurrent: f.concurrent,
+                max_nanos: f.max_nanos,
+                exemplars: &[],
+            })?;
+        }
+        Ok(())
+    }
+
+    fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let bits = u32::from(self.dump.counter_bits);
+        for m in &self.dump.metrics {
+            // Decoded dumps hold at most MAX_METRIC_LABELS labels (the decoder's capacity).
+            let labels: heapless::Vec<(&str, &str), MAX_METRIC_LABELS> =
+                m.labels.iter().take(MAX_METRIC_LABELS).map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            each(&MetricSeries {
+                extra: Some((label::DEVICE, self.device)),
+                name: &m.name,
+                help: &m.help,
+                labels: &labels,
+                counter_bits: bits,
+                value: m.value.as_value(),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        let b = &self.dump.build;
+        each(&Build {
+            version: &b.version,
+            commit: &b.commit,
+            branch: &b.branch,
+            service_name: &b.service_name,
+            repository_url: &b.repository_url,
+            extra: Some((label::DEVICE, self.device)),
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! What became of each frame: a committed dump, or a skip and its reason.
+
+use crate::{MAX_DEVICES, MAX_FUNCTIONS};
+use picometrics::frame::{DecodeError, MAX_FRAME};
+use std::fmt;
+
+/// Why bytes or frames were skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Skipped {
+    /// No delimiter within [`MAX_FRAME`] bytes.
+    TooLong,
+    /// The frame did not decode.
+    Frame(DecodeError),
+    /// A function or metric frame or `End` with no dump started (the stream was joined mid-dump).
+    OutsideDump,
+    /// A dump ended early: a new `Begin`, a wrong `End`, or the source closed.
+    Incomplete {
+        /// The device whose dump was cut.
+        device: String,
+        /// Its dump number.
+        seq: u32,
+        /// What cut it.
+        why: &'static str,
+    },
+    /// A dump of more than [`MAX_FUNCTIONS`] functions or [`MAX_METRICS`] user metrics.
+    OverCapacity,
+    /// A dump whose text would exceed the device's or the bridge's byte budget ([`Limits`]).
+    OverBudget {
+        /// The device whose dump was refused.
+        device: String,
+    },
+    /// A function whose series would break the exposition rules; its whole dump is dropped.
+    Invalid {
+        /// The device whose dump was dropped.
+        device: String,
+        /// What is wrong (also the counter's `reason` label).
+        why: Invalid,
+    },
+}
+
+/// Why a device's function was rejected (whole dump dropped, counted by reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// Bucket bounds empty, zero, or not strictly increasing.
+    Bounds,
+    /// Not exactly one count per bound plus `+Inf` (`+Inf` missing or repeated).
+    Counts,
+    /// A count, total or gauge wider than the device's counters, or a histogram whose count
+    /// is (its cumulative buckets would wrap inside one dump).
+    CounterWidth,
+    /// The same `function` and `module` twice in one dump.
+    Duplicate,
+    /// A caller edge with an empty or reserved name, or the same caller twice: its series
+    /// would repeat another one's (uninstrumented callers have empty caller labels, and
+    /// `(overflow)` is the overflow's).
+    Callers,
+    /// A label value longer than [`MAX_LABEL`] bytes.
+    LabelTooLong,
+    /// A user metric whose name, help or labels break the naming rules
+    /// ([`picometrics::schema::check_metric_name`]), or whose histogram is malformed.
+    Metric,
+    /// The same user metric series (name and labels) twice in one dump, or one family with
+    /// two types.
+    DuplicateMetric,
+}
+
+impl Invalid {
+    /// The `reason` label.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Bounds => "invalid_bounds",
+            Self::Counts => "invalid_counts",
+            Self::CounterWidth => "invalid_counter_width",
+            Self::Duplicate => "duplicate_function",
+            Self::Callers => "invalid_callers",
+            Self::LabelTooLong => "label_too_long",
+            Self::Metric => "invalid_metric",
+            Self::DuplicateMetric => "duplicate_metric",
+        }
+    }
+}
+
+impl Skipped {
+    /// The `reason` label of `picometrics_bridge_frames_skipped_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::TooLong => "too_long",
+            Self::Frame(DecodeError::Cobs | DecodeError::TooShort) => "malformed",
+            Self::Frame(DecodeError::Crc) => "crc",
+            Self::Frame(DecodeError::Version(_)) => "version",
+            Self::Frame(DecodeError::Message) => "message",
+            Self::OutsideDump => "outside_dump",
+            Self::Incomplete { .. } => "incomplete_dump",
+            Self::OverCapacity => "over_capacity",
+            Self::Invalid { why, .. } => why.reason(),
+            Self::OverBudget { .. } => "over_budget",
+        }
+    }
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => write!(f, "skipped {MAX_FRAME}+ bytes without a frame delimiter"),
+            Self::Frame(e) => write!(f, "skipped a frame: {e}"),
+            Self::OutsideDump => f.write_str("skipped a frame outside any dump (joined mid-dump)"),
+            Self::Incomplete { device, seq, why } => write!(f, "discarded dump {seq} of {device:?}: {why}"),
+            Self::Invalid { device, why } => write!(f, "discarded a dump of {device:?}: {why:?}"),
+            Self::OverBudget { device } => write!(f, "refused a dump of {device:?}: over the byte budget"),
+            Self::OverCapacity => {
+                write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_DEVICES} devices")
+            }
+        }
+    }
+}
+
+/// What a complete dump changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Committed {
+    /// A device's first dump.
+    New {
+        /// The device.
+        device: String,
+    },
+    /// A later dump of a running device.
+    Updated {
+        /// The device.
+        device: String,
+    },
+    /// The dump number went down: the device restarted and its counters start over.
+    Restarted {
+        /// The device.
+        device: String,
+        /// The dump number before.
+        previous_seq: u32,
+        /// The dump number now.
+        seq: u32,
+    },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bounds => "bucket bounds empty, zero or not increasing",
+            Self::Counts => "not one count per bound plus +Inf",
+            Self::CounterWidth => "a value wider than the device's counters",
+            Self::Duplicate => "the same function and module twice",
+            Self::Callers => "a caller edge empty, reserved or repeated",
+            Self::LabelTooLong => "a label value over MAX_LABEL bytes",
+            Self::Metric => "a user metric that breaks the naming rules",
+            Self::DuplicateMetric => "the same user metric series twice, or one family with two types",
+        })
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl std::error::Error for Skipped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Frame(e) => Some(e),
+            Self::Invalid { why, .. } => Some(why),
+            _ => None,
+        }
+    }
+}

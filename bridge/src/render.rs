@@ -1,0 +1,218 @@
+//! A device's dump rendered once when it arrives, and a scrape that joins the stored texts.
+
+use crate::dump::{DeviceView, Dump};
+use crate::store::UserFamily;
+use crate::Devices;
+use picometrics::frame::Build;
+use picometrics::model::{FunctionSeries, MetricSeries, Source};
+use picometrics::render::{self, write_header, write_sample, Format, Part};
+use picometrics::schema::{
+    label, Kind, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
+    BRIDGE_SOURCE_UP, DUMP_NUMBER, UPTIME,
+};
+use std::collections::BTreeMap;
+use std::fmt::{self, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A string that refuses to grow past a budget: rendering a device stops at its limit.
+pub(crate) struct Capped<'a> {
+    text: &'a mut String,
+    budget: &'a mut usize,
+}
+
+impl Write for Capped<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        *self.budget = self.budget.checked_sub(s.len()).ok_or(fmt::Error)?;
+        self.text.push_str(s);
+        Ok(())
+    }
+}
+
+impl Devices {
+    /// Every device's latest dump as Prometheus text 0.0.4, each series with a `device` label,
+    /// then the bridge's own families: what it skipped, and each device's liveness.
+    ///
+    /// Each dump was rendered once, when it arrived: a scrape only joins the texts (see
+    /// [`Devices::render_chunks`]).
+    pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
+        let mut chunks = Vec::new();
+        self.render_chunks(&mut chunks);
+        chunks.iter().try_for_each(|c| w.write_str(c))
+    }
+
+    /// The text of [`Devices::render`] as the pieces it is made of, in order: each device's
+    /// stored text is shared, not copied, so the store's lock is held only while references are
+    /// taken (microseconds for a thousand devices) and a server can send the pieces as they
+    /// are (`picometrics_exporter::Builder::metrics_chunks`).
+    pub fn render_chunks(&self, out: &mut Vec<Arc<str>>) {
+        let mut own = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = self.collect_chunks(out, &mut own);
+        if !own.is_empty() {
+            out.push(own.into());
+        }
+    }
+
+    /// [`Devices::render_chunks`]: small texts (headers, the bridge's own samples) gather in
+    /// `own` and go out as one piece before the next shared one.
+    fn collect_chunks(&self, out: &mut Vec<Arc<str>>, own: &mut String) -> fmt::Result {
+        let mut store = self.store();
+        let now = Instant::now();
+        store.forget_silent(now);
+        let mut share = |own: &mut String, text: &Arc<str>| {
+            if !own.is_empty() {
+                out.push(std::mem::take(own).into());
+            }
+            if !text.is_empty() {
+                out.push(text.clone());
+            }
+        };
+        for (i, part) in Part::ALL.into_iter().enumerate() {
+            if part.always_declared() || store.devices.values().any(|d| !d.parts[i].is_empty()) {
+                write_header(own, part.metric(), Format::Prometheus)?;
+            }
+            for d in store.devices.values() {
+                share(own, &d.parts[i]);
+            }
+        }
+        // User metric families: one header each (type and help of the first device, in name
+        // order), then every device's samples of that family and type.
+        let mut families: BTreeMap<&str, (Kind, &str)> = BTreeMap::new();
+        for d in store.devices.values() {
+            for f in &d.families {
+                families.entry(&f.name).or_insert((f.kind, &f.help));
+            }
+        }
+        for (name, (kind, help)) in &families {
+            render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
+            for d in store.devices.values() {
+                for f in d.families.iter().filter(|f| f.name == *name && f.kind == *kind) {
+                    share(own, &f.text);
+                }
+            }
+        }
+        let w = own;
+        write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
+        for (reason, n) in &store.skipped {
+            write_sample(w, BRIDGE_FRAMES_SKIPPED.name, &[(label::REASON, reason)], *n)?;
+        }
+        write_header(w, &BRIDGE_DEVICE_UP, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            let up = now.duration_since(d.last_dump) < store.limits.down_after;
+            write_sample(w, BRIDGE_DEVICE_UP.name, &[(label::DEVICE, name)], u64::from(up))?;
+        }
+        write_header(w, &BRIDGE_DEVICE_DUMPS, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_sample(w, BRIDGE_DEVICE_DUMPS.name, &[(label::DEVICE, name)], d.dumps)?;
+        }
+        write_header(w, &BRIDGE_DEVICE_LAST_DUMP, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_device_sample(w, BRIDGE_DEVICE_LAST_DUMP.name, name, |w| {
+                write!(w, "{:.3}", d.last_dump_unix_seconds)
+            })?;
+        }
+        // Each device's own dump number and uptime, as its text dump would show them.
+        write_header(w, &DUMP_NUMBER, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_sample(w, DUMP_NUMBER.name, &[(label::DEVICE, name)], u64::from(d.seq))?;
+        }
+        write_header(w, &UPTIME, Format::Prometheus)?;
+        for (name, d) in &store.devices {
+            write_device_sample(w, UPTIME.name, name, |w| {
+                picometrics::buckets::write_seconds(w, d.dump.uptime_nanos)
+            })?;
+        }
+        if let Some(up) = store.source_up {
+            write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
+            write_sample(w, BRIDGE_SOURCE_UP.name, &[], u64::from(up))?;
+        }
+        Ok(())
+    }
+
+    /// [`Devices::render`] into a new `String`.
+    pub fn render_to_string(&self) -> String {
+        let mut s = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = self.render(&mut s);
+        s
+    }
+}
+
+/// Every device's latest dump as the exposition model (each series with its `device` label),
+/// read under the store's lock: what the explorer's history samples.
+impl Source for Devices {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.functions(each)?;
+        }
+        Ok(())
+    }
+
+    fn builds(&self, each: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.builds(each)?;
+        }
+        Ok(())
+    }
+
+    fn metrics(&self, each: &mut dyn FnMut(&MetricSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let store = self.store();
+        for (device, d) in &store.devices {
+            DeviceView { device, dump: &d.dump }.metrics(each)?;
+        }
+        Ok(())
+    }
+}
+
+/// `name{device="…"} value` for a value that is not an integer (`write_sample` writes those).
+pub(crate) fn write_device_sample<W: Write>(
+    w: &mut W,
+    name: &str,
+    device: &str,
+    value: impl FnOnce(&mut W) -> fmt::Result,
+) -> fmt::Result {
+    w.write_str(name)?;
+    w.write_str("{")?;
+    w.write_str(label::DEVICE)?;
+    w.write_str("=\"")?;
+    render::write_escaped(w, device)?;
+    w.write_str("\"} ")?;
+    value(w)?;
+    w.write_str("\n")
+}
+
+/// A device's function families and its user metric families.
+pub(crate) type Rendered = ([Arc<str>; Part::ALL.len()], Vec<UserFamily>);
+
+/// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
+pub(crate) fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendered> {
+    let view = DeviceView { device, dump };
+    let mut parts: [String; Part::ALL.len()] = Default::default();
+    for (text, part) in parts.iter_mut().zip(Part::ALL) {
+        render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
+            .ok()?;
+    }
+    let mut families: Vec<(String, Kind, String, String)> = Vec::new();
+    view.metrics(&mut |series| {
+        // `check_metric` let no family have two types; a dump has few families.
+        let i = match families.iter().position(|f| f.0 == series.name) {
+            Some(i) => i,
+            None => {
+                families.push((series.name.into(), series.kind(), series.help.into(), String::new()));
+                families.len() - 1
+            }
+        };
+        render::write_metric_samples(&mut Capped { text: &mut families[i].3, budget: &mut budget }, series)
+    })
+    .ok()?;
+    let families = families.into_iter().map(|(name, kind, help, text)| UserFamily {
+        name,
+        kind,
+        help,
+        text: text.into(),
+    });
+    Some((parts.map(Arc::from), families.collect()))
+}

@@ -1,0 +1,309 @@
+//! The latest complete dump of each device, within the bridge's limits.
+
+use crate::checks::{check, check_metric};
+use crate::dump::{Dump, Pending};
+use crate::render::render_device;
+use crate::{Committed, FrameReader, Invalid, Skipped, MAX_DEVICES, MAX_FUNCTIONS, MAX_METRICS};
+use picometrics::frame::{self, DecodeError, Message};
+use picometrics::render::Part;
+use picometrics::schema::Kind;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the bridge keeps and for how long: every limit a device could push against.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Devices kept (default [`MAX_DEVICES`]). A new device beyond it takes the place of the
+    /// one silent longest, so names a device made up cannot lock out a real one that dumps.
+    pub max_devices: usize,
+    /// Bytes of exposition text one device's latest dump may render to (default 4 MiB); a
+    /// dump over it is refused and counted (`over_budget`).
+    pub max_device_bytes: usize,
+    /// Bytes of exposition text of all devices together (default 64 MiB): devices silent
+    /// longest are dropped to make room for a new dump.
+    pub max_total_bytes: usize,
+    /// A device is reported down (`picometrics_bridge_device_up` 0) after this long without a
+    /// complete dump (default 30 s)…
+    pub down_after: Duration,
+    /// …and forgotten after this long (default 5 min).
+    pub forget_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_devices: MAX_DEVICES,
+            max_device_bytes: 4 << 20,
+            max_total_bytes: 64 << 20,
+            down_after: Duration::from_secs(30),
+            forget_after: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A device's latest complete dump, rendered once when it arrived (one text per family), and
+/// kept decoded for the explorer's history.
+#[derive(Debug)]
+pub(crate) struct Device {
+    pub(crate) seq: u32,
+    /// Shared, so a scrape takes references under the lock and copies nothing.
+    pub(crate) parts: [Arc<str>; Part::ALL.len()],
+    /// The user metric samples, one text per family.
+    pub(crate) families: Vec<UserFamily>,
+    pub(crate) dump: Dump,
+    pub(crate) last_dump: Instant,
+    pub(crate) last_dump_unix_seconds: f64,
+    pub(crate) dumps: u64,
+}
+
+impl Device {
+    /// Its rendered text and (about) its decoded dump: what counts against the limits.
+    pub(crate) fn bytes(&self) -> usize {
+        rendered_bytes(&self.parts, &self.families) + self.dump.bytes()
+    }
+}
+
+/// One user metric family of a device's dump: its header facts and its rendered samples.
+#[derive(Debug)]
+pub(crate) struct UserFamily {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) help: String,
+    pub(crate) text: Arc<str>,
+}
+
+/// The bytes of a device's rendered text: function families and user metric families.
+pub(crate) fn rendered_bytes(parts: &[Arc<str>], families: &[UserFamily]) -> usize {
+    let user: usize = families.iter().map(|f| f.name.len() + f.help.len() + f.text.len() + 64).sum();
+    parts.iter().map(|p| p.len()).sum::<usize>() + user
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) limits: Limits,
+    pub(crate) devices: BTreeMap<String, Device>,
+    pub(crate) pending: Option<Pending>,
+    pub(crate) skipped: BTreeMap<&'static str, u64>,
+    /// Whether the source is connected and sent something within its read timeout.
+    pub(crate) source_up: Option<bool>,
+}
+
+impl Store {
+    /// Forgets devices silent for longer than `forget_after`.
+    pub(crate) fn forget_silent(&mut self, now: Instant) {
+        let forget_after = self.limits.forget_after;
+        self.devices.retain(|_, d| now.duration_since(d.last_dump) < forget_after);
+    }
+
+    /// Drops the device silent longest, except `keep`; false if there was none.
+    fn drop_oldest(&mut self, keep: &str) -> bool {
+        let oldest = self
+            .devices
+            .iter()
+            .filter(|(name, _)| name.as_str() != keep)
+            .min_by_key(|(_, d)| d.last_dump)
+            .map(|(name, _)| name.clone());
+        oldest.is_some_and(|name| self.devices.remove(&name).is_some())
+    }
+
+    /// Renders a complete dump and keeps it as its device's latest, making room (a device slot
+    /// and bytes) from the devices silent longest; says what it changed.
+    fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
+        let Pending { device, dump } = pending;
+        let (parts, families) = render_device(&device, &dump, self.limits.max_device_bytes)
+            .ok_or_else(|| Skipped::OverBudget { device: device.clone() })?;
+        let now = Instant::now();
+        self.forget_silent(now);
+        let bytes = rendered_bytes(&parts, &families) + dump.bytes();
+        let others = |store: &Self| -> usize {
+            store.devices.iter().filter(|(n, _)| **n != device).map(|(_, d)| d.bytes()).sum()
+        };
+        while (!self.devices.contains_key(&device) && self.devices.len() >= self.limits.max_devices)
+            || others(self) + bytes > self.limits.max_total_bytes
+        {
+            if !self.drop_oldest(&device) {
+                return Err(Skipped::OverBudget { device });
+            }
+        }
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let seq = dump.seq;
+        let dumps = self.devices.get(&device).map_or(0, |d| d.dumps) + 1;
+        let entry =
+            Device { seq, parts, families, dump, last_dump: now, last_dump_unix_seconds: unix, dumps };
+        let previous = self.devices.insert(device.clone(), entry).map(|d| d.seq);
+        Ok(match previous {
+            None => Committed::New { device },
+            Some(previous_seq) if seq < previous_seq => Committed::Restarted { device, previous_seq, seq },
+            Some(_) => Committed::Updated { device },
+        })
+    }
+}
+
+/// The latest complete dump of each device, shared between the reader and the HTTP server.
+///
+/// Holds one dump in progress: feed it one source at a time (the bridge binary reads one).
+#[derive(Debug, Default)]
+pub struct Devices {
+    store: Mutex<Store>,
+}
+
+impl Devices {
+    /// No devices yet, the default [`Limits`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// No devices yet, with `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self { store: Mutex::new(Store { limits, ..Store::default() }) }
+    }
+
+    /// Reports whether the source is connected and live (`picometrics_bridge_source_up`).
+    pub fn set_source_up(&self, up: bool) {
+        self.store().source_up = Some(up);
+    }
+
+    pub(crate) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters more than losing the scrape, so a poisoned lock is used as is.
+        self.store.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Decodes one frame and takes it into the dump in progress. `Ok(Some(_))` when it
+    /// completed a dump; `Err` says why it was skipped (and counts it).
+    pub fn ingest_frame(&self, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
+        let result = match frame::decode(frame) {
+            Ok(message) => self.ingest(&message),
+            Err(e) => Err(Skipped::Frame(e)),
+        };
+        if let Err(skipped) = &result {
+            self.count_skipped(skipped);
+        }
+        result
+    }
+
+    /// Feeds a source's `bytes` through `reader` into the store: every complete frame is
+    /// ingested, every skip (a run the reader dropped, or a frame that did not decode or fit)
+    /// is counted, and `report` hears each completed dump and each skip, e.g. to log them.
+    pub fn feed(
+        &self,
+        reader: &mut FrameReader,
+        bytes: &[u8],
+        mut report: impl FnMut(Result<Committed, Skipped>),
+    ) {
+        // Both closures report; the reader's skips are collected and handed over after it.
+        let mut dropped = Vec::new();
+        reader.feed(
+            bytes,
+            |frame| match self.ingest_frame(frame) {
+                Ok(Some(committed)) => report(Ok(committed)),
+                Ok(None) => {}
+                Err(skipped) => report(Err(skipped)),
+            },
+            |skipped| dropped.push(skipped),
+        );
+        for skipped in dropped {
+            self.count_skipped(&skipped);
+            report(Err(skipped));
+        }
+    }
+
+    fn count_skipped(&self, skipped: &Skipped) {
+        *self.store().skipped.entry(skipped.reason()).or_default() += 1;
+    }
+
+    /// The source closed or reconnected: a dump in progress will not be completed.
+    pub fn source_closed(&self) -> Option<Skipped> {
+        let pending = self.store().pending.take()?;
+        let skipped =
+            Skipped::Incomplete { device: pending.device, seq: pending.dump.seq, why: "source closed" };
+        self.count_skipped(&skipped);
+        Some(skipped)
+    }
+
+    fn ingest(&self, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
+        let mut store = self.store();
+        match message {
+            Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
+                // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
+                Err(Skipped::Frame(DecodeError::Message))
+            }
+            Message::Begin(begin) => {
+                let cut = store.pending.take();
+                store.pending = Some(Pending {
+                    device: begin.device.into(),
+                    dump: Dump {
+                        seq: begin.seq,
+                        build: (&begin.build).into(),
+                        counter_bits: begin.counter_bits,
+                        uptime_nanos: begin.uptime_nanos,
+                        functions: Vec::new(),
+                        metrics: Vec::new(),
+                    },
+                });
+                match cut {
+                    Some(p) => Err(Skipped::Incomplete {
+                        device: p.device,
+                        seq: p.dump.seq,
+                        why: "a new dump began",
+                    }),
+                    None => Ok(None),
+                }
+            }
+            Message::Function(f) => receive(
+                &mut store,
+                MAX_FUNCTIONS,
+                |d| &mut d.functions,
+                |d| check(f, d.counter_bits, &d.functions).map(|()| f.into()),
+            ),
+            Message::Metric(m) => receive(
+                &mut store,
+                MAX_METRICS,
+                |d| &mut d.metrics,
+                |d| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
+            ),
+            &Message::End { seq, functions, metrics } => {
+                let pending = store.pending.take().ok_or(Skipped::OutsideDump)?;
+                if seq != pending.dump.seq
+                    || usize::from(functions) != pending.dump.functions.len()
+                    || usize::from(metrics) != pending.dump.metrics.len()
+                {
+                    return Err(Skipped::Incomplete {
+                        device: pending.device,
+                        seq: pending.dump.seq,
+                        why: "its end does not match (frames lost)",
+                    });
+                }
+                store.commit(pending).map(Some)
+            }
+        }
+    }
+}
+
+/// Adds one record (a function or a user metric) to the dump being received; a record over
+/// `capacity` or `invalid` drops the whole dump.
+pub(crate) fn receive<T>(
+    store: &mut Store,
+    capacity: usize,
+    list: fn(&mut Dump) -> &mut Vec<T>,
+    record: impl FnOnce(&Dump) -> Result<T, Invalid>,
+) -> Result<Option<Committed>, Skipped> {
+    let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
+    if list(&mut pending.dump).len() == capacity {
+        store.pending = None;
+        return Err(Skipped::OverCapacity);
+    }
+    match record(&pending.dump) {
+        Ok(r) => {
+            list(&mut pending.dump).push(r);
+            Ok(None)
+        }
+        Err(why) => {
+            let device = store.pending.take().map(|p| p.device).unwrap_or_default();
+            Err(Skipped::Invalid { device, why })
+        }
+    }
+}
