@@ -170,7 +170,10 @@ fn main() -> ExitCode {
 
 /// The HTTP endpoint: every device's dump and the pushers' own counts at `/metrics`, the
 /// explorer over the devices.
-fn serve(args: &Args, devices: &Arc<Devices>) -> std::io::Result<picometrics_exporter::Server> {
+fn serve(
+    args: &Args,
+    devices: &Arc<Devices>,
+) -> Result<picometrics_exporter::Server, picometrics_exporter::BuildError> {
     let served = devices.clone();
     let b = picometrics_exporter::Builder::new()
         .addr(args.listen.as_str())?

@@ -13,7 +13,7 @@ mod server;
 
 #[cfg(feature = "prometheus")]
 pub use collector::PicometricsCollector;
-pub use server::{serve, Builder, Server};
+pub use server::{serve, BuildError, Builder, Server};
 
 /// Content type of the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";

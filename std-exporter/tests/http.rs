@@ -4,6 +4,7 @@
 mod common;
 
 use picometrics::picometrics;
+use picometrics_exporter::BuildError;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,7 +164,24 @@ fn settings_are_checked_when_serving_not_in_a_dead_thread() {
         let e = builder.serve().expect_err(what);
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{what}");
         assert!(e.to_string().contains(what), "{what}: {e}");
+        // A caller can match the setting without reading the message.
+        match e {
+            BuildError::OutOfRange { setting, ref allowed, .. } => {
+                assert_eq!(setting, what);
+                assert!(e.to_string().contains(allowed.as_str()), "{e}");
+            }
+            BuildError::BearerToken => assert_eq!(what, "bearer token"),
+            other => panic!("{what}: {other:?}"),
+        }
     }
+    // Still an `io::Error` where a caller's function returns one.
+    let as_io: std::io::Error = base().max_requests(0).serve().unwrap_err().into();
+    assert!(as_io.to_string().contains("max_requests must be 1 to 65536, not 0"), "{as_io}");
+    // A taken address says what failed.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let e = picometrics_exporter::serve(taken.local_addr().unwrap()).unwrap_err();
+    assert!(matches!(e, BuildError::Io { what: "bind the address", .. }), "{e:?}");
+    assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
 }
 
 #[test]

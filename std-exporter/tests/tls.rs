@@ -89,6 +89,10 @@ fn unusable_files_are_a_clear_error_from_serve() {
             .expect_err(cert);
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
         assert!(e.to_string().contains(names), "{e}");
+        assert!(
+            matches!(&e, picometrics_exporter::BuildError::Tls { path, .. } if path.ends_with(names)),
+            "{e:?}"
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,0 +1,128 @@
+//! Accepting connections: each served by hyper within the endpoint's limits.
+
+use super::{answer, lock, Endpoint, REQUESTS_PER_CONNECTION};
+use hyper::header::{HeaderValue, CONNECTION};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::AbortHandle;
+
+/// A non-blocking listener on `addr` with an accept queue of 4096: under a flood of
+/// connections a scrape's SYN is queued, not dropped (std's `bind` listens with 128).
+pub(super) fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// The TLS acceptor, when the feature is on.
+#[cfg(feature = "tls")]
+pub(super) type Acceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is never an acceptor.
+#[cfg(not(feature = "tls"))]
+pub(super) type Acceptor = NoTls;
+
+/// Stands for the TLS acceptor in builds without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(super) enum NoTls {}
+
+/// A connection's byte stream: plain TCP, or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+pub(super) async fn accept_loop(
+    listener: std::net::TcpListener,
+    endpoint: Arc<Endpoint>,
+    acceptor: Option<Acceptor>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("picometrics-exporter: cannot listen: {e}");
+            return;
+        }
+    };
+    // Open connections by age (ids increase): the oldest is closed when a new one needs room.
+    let open: Arc<Mutex<BTreeMap<u64, AbortHandle>>> = Arc::default();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    for id in 0u64.. {
+        let stream = tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: back off instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        {
+            let mut open = lock(&open);
+            while open.len() >= endpoint.config.max_connections {
+                let Some((_, oldest)) = open.pop_first() else { break };
+                oldest.abort();
+            }
+        }
+        let (endpoint, connections, in_flight) = (endpoint.clone(), open.clone(), in_flight.clone());
+        let acceptor = acceptor.clone();
+        let task = tokio::spawn(async move {
+            // The TLS handshake counts against the header timeout.
+            let stream: Box<dyn Io> = match acceptor {
+                None => Box::new(stream),
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    match tokio::time::timeout(endpoint.config.header_timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        _ => {
+                            lock(&connections).remove(&id);
+                            return;
+                        }
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            };
+            let config = &endpoint.config;
+            let (header_timeout, max_head, lifetime) =
+                (config.header_timeout, config.max_header_bytes, config.connection_timeout);
+            // Requests answered on this connection: after `REQUESTS_PER_CONNECTION` the answer
+            // says `Connection: close`, so a client that pipelines requests without reading the
+            // answers costs a bounded amount of work (Prometheus just reconnects).
+            let served = Arc::new(AtomicUsize::new(0));
+            let service = hyper::service::service_fn(move |req| {
+                let (endpoint, in_flight) = (endpoint.clone(), in_flight.clone());
+                let last = served.fetch_add(1, AtomicOrdering::Relaxed) + 1 >= REQUESTS_PER_CONNECTION;
+                async move {
+                    let mut response = answer::respond(&endpoint, &req, &in_flight);
+                    if last {
+                        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            // Malformed requests get hyper's 400, oversized heads 431; a client that sends
+            // nothing is dropped after `header_timeout`, and any connection after `lifetime`.
+            // None of it reaches the accept loop.
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(max_head)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(lifetime, connection).await;
+            lock(&connections).remove(&id);
+        });
+        lock(&open).insert(id, task.abort_handle());
+    }
+}
