@@ -22,9 +22,9 @@ pub enum Skipped {
         /// What cut it.
         why: &'static str,
     },
-    /// A dump of more than [`MAX_FUNCTIONS`] functions or [`MAX_METRICS`] user metrics.
+    /// A dump of more than [`MAX_FUNCTIONS`] functions or [`MAX_METRICS`](crate::MAX_METRICS) user metrics.
     OverCapacity,
-    /// A dump whose text would exceed the device's or the bridge's byte budget ([`Limits`]).
+    /// A dump whose text would exceed the device's or the bridge's byte budget ([`Limits`](crate::Limits)).
     OverBudget {
         /// The device whose dump was refused.
         device: String,
@@ -54,7 +54,7 @@ pub enum Invalid {
     /// would repeat another one's (uninstrumented callers have empty caller labels, and
     /// `(overflow)` is the overflow's).
     Callers,
-    /// A label value longer than [`MAX_LABEL`] bytes.
+    /// A label value longer than [`MAX_LABEL`](crate::MAX_LABEL) bytes.
     LabelTooLong,
     /// A user metric whose name, help or labels break the naming rules
     /// ([`picometrics::schema::check_metric_name`]), or whose histogram is malformed.

@@ -25,7 +25,7 @@ impl FrameReader {
     }
 
     /// Feeds `bytes`: calls `frame` with each complete frame (without its delimiter, decoded in
-    /// place by [`Devices::ingest_frame`] or [`frame::decode`]) and `skipped` with the reason
+    /// place by [`Devices::ingest_frame`](crate::Devices::ingest_frame) or [`frame::decode`](picometrics::frame::decode)) and `skipped` with the reason
     /// for each run of bytes that cannot be a frame.
     pub fn feed(&mut self, bytes: &[u8], mut frame: impl FnMut(&mut [u8]), mut skipped: impl FnMut(Skipped)) {
         for chunk in bytes.split_inclusive(|&b| b == 0) {

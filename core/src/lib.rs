@@ -45,20 +45,9 @@
 //!
 //! ## Features
 //!
-//! * `std` (default): thread-local caller tracking, panics counted as errors,
-//!   `std::time::Instant` clock, runtime `PICOMETRICS_SERVICE_NAME` / `OTEL_SERVICE_NAME`.
-//! * `quanta` (default): time calls with the invariant TSC, read inline and calibrated by
-//!   `quanta` (falls back to its OS clock); chosen by benchmark.
-//! * `embassy-time`: time calls with `embassy_time::Instant`.
-//! * `defmt`: `defmt::Format` for [`snapshot`] and [`model`] types and objectives.
-//! * `serde`: no_std `serde::Serialize` for the same.
-//! * `frames`: module `frame`: the registry as versioned postcard messages with CRC-32 in COBS
-//!   frames for serial links, and their decoder.
-//! * `exemplars` (std): each histogram bucket keeps the trace of its latest call, written in
-//!   OpenMetrics output.
-//! * `persist`: counts that survive a warm reset on bare metal (module `persist`).
-//! * `inline-calls`: on bare metal, inline the call path into every instrumented function
-//!   (fewer instructions per call, more flash per function); hosts always do.
+//! Listed from `Cargo.toml`, where each is documented once.
+//!
+#![doc = document_features::document_features!()]
 //!
 //! ## What is public
 //!
