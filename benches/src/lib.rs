@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::LazyLock;
 use std::time::Instant;
 
-#[path = "../../core/tests/common/counting_alloc.rs"]
-pub mod alloc_counter;
+pub use picometrics_test_support::alloc as alloc_counter;
 pub mod render_cases;
 
 /// The function body every case instruments: a few cycles of arithmetic.

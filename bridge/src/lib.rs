@@ -41,7 +41,6 @@ mod outcome;
 mod reader;
 mod render;
 mod store;
-pub mod validate;
 
 pub use outcome::{Committed, Invalid, Skipped};
 pub use picometrics::frame::MAX_FRAME;

@@ -3,8 +3,7 @@
 //! its reason and counted, never panics, never grows a buffer past `MAX_FRAME`, and never makes a
 //! served counter go down unless the device itself restarted.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use picometrics::frame::{self, VERSION};
 use picometrics::picometrics;
@@ -208,7 +207,7 @@ proptest! {
             prop_assert!(reader.pending() <= MAX_FRAME);
         }
         let text = devices.render_to_string();
-        prop_assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()));
+        prop_assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()));
     }
 
     /// Any single corrupted byte in a dump loses at most that dump, never a later one.
@@ -490,7 +489,7 @@ proptest! {
         let devices = Devices::new();
         feed(&devices, &mut FrameReader::new(), &wire);
         let text = devices.render_to_string();
-        prop_assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{}", text);
+        prop_assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{}", text);
     }
 }
 

@@ -5,8 +5,7 @@ use picometrics::objectives::{Objective, ObjectivePercentile};
 use picometrics::picometrics;
 use std::future::Future;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
+use picometrics_test_support::alloc as counting_alloc;
 
 use counting_alloc::{allocations_on_this_thread, CountingAllocator};
 

@@ -1,7 +1,7 @@
 //! Arbitrary bytes from a device, in arbitrary pieces, through the bridge's frame reader, frame
 //! decoder, dump assembly and renderer: no panic, and the reader never holds more than one
 //! frame's worth of bytes (libFuzzer's RSS limit catches any other unbounded growth), and what
-//! is served keeps the exposition rules (`picometrics_bridge::validate`).
+//! is served keeps the exposition rules (`picometrics_test_support::exposition`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -19,5 +19,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = devices.source_closed();
     // Whatever arrived, what is served keeps the exposition rules (histograms included).
     let text = devices.render_to_string();
-    assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{text}");
+    assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 });

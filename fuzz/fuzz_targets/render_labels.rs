@@ -98,7 +98,7 @@ fuzz_target!(|input: Input<'_>| {
         return;
     }
     let text = devices.render_to_string();
-    assert_eq!(picometrics_bridge::validate::check_exposition(&text), Ok(()), "{text}");
+    assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 
     let mut seen = 0;
     for line in text.lines() {

@@ -2,8 +2,7 @@
 
 use picometrics::picometrics;
 
-#[path = "../../core/tests/common/counting_alloc.rs"]
-mod counting_alloc;
+use picometrics_test_support::alloc as counting_alloc;
 
 use counting_alloc::{allocations_on_this_thread, CountingAllocator};
 

@@ -2,8 +2,7 @@
 //! `cargo test -p picometrics-exporter --features prometheus`.
 #![cfg(feature = "prometheus")]
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::picometrics;

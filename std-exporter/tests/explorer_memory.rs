@@ -2,8 +2,7 @@
 //! rings are full, the process's live heap stops growing, and stays under the documented
 //! bound. (Its own test binary: it reads the whole process's heap.)
 
-#[path = "../../core/tests/common/counting_alloc.rs"]
-mod counting_alloc;
+use picometrics_test_support::alloc as counting_alloc;
 
 use counting_alloc::{live_bytes, CountingAllocator};
 use picometrics::model::{Build, FunctionSeries, Source, Totals};

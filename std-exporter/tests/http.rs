@@ -1,7 +1,6 @@
 //! The `/metrics` endpoint over real TCP: formats, status codes, bad input, and load.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use picometrics::picometrics;
 use picometrics_exporter::BuildError;

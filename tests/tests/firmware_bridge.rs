@@ -3,8 +3,7 @@
 //! from stdin) → its `/metrics` serves exactly the samples of the firmware's own Prometheus text
 //! dump, with a `device` label added.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use common::{parse, Sample};
 use picometrics_integration_tests::bridge::Bridge;

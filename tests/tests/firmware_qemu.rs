@@ -5,8 +5,7 @@
 //! Prometheus text over semihosting, postcard/COBS frames on the UART, defmt frames decoded by
 //! `defmt-print` — must carry exactly the counts the firmware's loop implies.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use common::{all, check_histograms, parse, value, Sample};
 use object::{Object, ObjectSection};

@@ -59,53 +59,16 @@ fn exercise() {
 /// `name{labels}` → value of every sample, and the set of `#` lines.
 type Parsed = (BTreeMap<(String, BTreeMap<String, String>), f64>, BTreeSet<String>);
 
-/// A strict reader of the text format's sample lines (escapes included).
+/// Every sample (through the shared strict reader) by name and labels, no series twice, and
+/// the `#` lines.
 fn parse(text: &str) -> Parsed {
     let mut samples = BTreeMap::new();
-    let mut comments = BTreeSet::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        if line.starts_with('#') {
-            comments.insert(line.to_owned());
-            continue;
-        }
-        let (name, rest) = match line.find('{') {
-            Some(i) => (&line[..i], &line[i + 1..]),
-            None => {
-                let (name, value) = line.split_once(' ').unwrap();
-                samples.insert((name.to_owned(), BTreeMap::new()), value.parse().unwrap());
-                continue;
-            }
-        };
-        let mut labels = BTreeMap::new();
-        let mut chars = rest.char_indices().peekable();
-        let end = loop {
-            let start = chars.peek().unwrap().0;
-            let eq = rest[start..].find("=\"").unwrap() + start;
-            let key = rest[start..eq].to_owned();
-            for _ in start..eq + 2 {
-                chars.next();
-            }
-            let mut value = String::new();
-            while let Some((_, c)) = chars.next() {
-                match c {
-                    '\\' => match chars.next().unwrap().1 {
-                        'n' => value.push('\n'),
-                        other => value.push(other),
-                    },
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-            assert!(labels.insert(key, value).is_none(), "repeated label in {line}");
-            match chars.next() {
-                Some((_, ',')) => continue,
-                Some((i, '}')) => break i + 1,
-                other => panic!("bad label set in {line}: {other:?}"),
-            }
-        };
-        let value = rest[end..].trim().parse().unwrap_or_else(|_| panic!("bad value in {line}"));
-        assert!(samples.insert((name.to_owned(), labels), value).is_none(), "repeated series: {line}");
+    for s in picometrics_test_support::text::parse(text) {
+        let line = format!("{s:?}");
+        let key = (s.name, s.labels.into_iter().collect());
+        assert!(samples.insert(key, s.value).is_none(), "repeated series: {line}");
     }
+    let comments = text.lines().filter(|l| l.starts_with('#')).map(str::to_owned).collect();
     (samples, comments)
 }
 
@@ -141,7 +104,7 @@ fn local_bridge_and_collector_show_the_same_series() {
     let device_label = format!("{}=\"dev-1\",", schema::label::DEVICE);
     assert_eq!(series.matches(&device_label).count(), series.lines().filter(|l| !l.starts_with('#')).count());
     for text in [&local, &bridged] {
-        assert_eq!(picometrics_bridge::validate::check_exposition(text), Ok(()));
+        assert_eq!(picometrics_test_support::exposition::check_exposition(text), Ok(()));
     }
     // Byte for byte, once the device label is out: one writer, one model.
     assert_eq!(series.replace(&device_label, ""), local);

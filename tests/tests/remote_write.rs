@@ -4,8 +4,7 @@
 //! with the same labels and values (plus the external labels), `histogram_quantile` agrees
 //! with the snapshot, and the generated SLO rules evaluate on the pushed series.
 
-#[path = "../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use common::{parse, Sample};
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};

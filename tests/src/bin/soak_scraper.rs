@@ -5,8 +5,7 @@
 //! `soak-scraper URL PID SECONDS`: prints one summary line; exit status 1 on any failed or
 //! inconsistent scrape.
 
-#[path = "../../../core/tests/common/mod.rs"]
-mod common;
+use picometrics_test_support::text as common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

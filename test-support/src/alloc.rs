@@ -1,5 +1,5 @@
 //! A global allocator that counts allocations (shared by the zero-allocation tests and the
-//! benchmark report; included with `#[path]`).
+//! benchmark report).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,65 +1,12 @@
 //! A checker of the exposition rules `promtool check metrics` does not enforce (it accepts
-//! broken histograms): used by the tests and fuzz targets on whatever the bridge serves.
+//! broken histograms): used by the tests and fuzz targets on whatever the bridge and the
+//! renderer serve.
 
+use crate::text::parse_line;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One sample line: name, labels (sorted, `le` kept) and value.
-type Sample = (String, BTreeMap<String, String>, f64);
-
-/// A histogram's identity: its name without `_bucket`, and its labels without `le`.
+/// A histogram's identity: its name without `_bucket`, and its labels (sorted) without `le`.
 type Histogram = (String, Vec<(String, String)>);
-
-/// Parses a sample line of text format 0.0.4.
-fn sample(line: &str) -> Result<Sample, String> {
-    let bad = |why: &str| format!("{why}: {line:?}");
-    let (name, rest) = line.split_at(line.find(['{', ' ']).ok_or_else(|| bad("no value"))?);
-    match rest.strip_prefix('{') {
-        Some(r) if r.starts_with('}') => {
-            let value = r[1..].trim().parse::<f64>().map_err(|_| bad("bad value"))?;
-            Ok((name.to_owned(), BTreeMap::new(), value))
-        }
-        Some(r) => labels(line, name, r),
-        None => {
-            let value = rest.trim().parse::<f64>().map_err(|_| bad("bad value"))?;
-            Ok((name.to_owned(), BTreeMap::new(), value))
-        }
-    }
-}
-
-/// The rest of a sample line after `{`: `key="value",…} value`.
-fn labels(line: &str, name: &str, mut r: &str) -> Result<Sample, String> {
-    let bad = |why: &str| format!("{why}: {line:?}");
-    let mut labels = BTreeMap::new();
-    loop {
-        let eq = r.find("=\"").ok_or_else(|| bad("label without value"))?;
-        let key = r[..eq].to_owned();
-        let mut value = String::new();
-        let mut it = r[eq + 2..].char_indices();
-        let end = loop {
-            match it.next().ok_or_else(|| bad("unterminated value"))? {
-                (_, '\\') => match it.next().ok_or_else(|| bad("dangling escape"))?.1 {
-                    'n' => value.push('\n'),
-                    c @ ('\\' | '"') => value.push(c),
-                    _ => return Err(bad("unknown escape")),
-                },
-                (i, '"') => break eq + 2 + i + 1,
-                (_, c) => value.push(c),
-            }
-        };
-        if labels.insert(key, value).is_some() {
-            return Err(bad("repeated label"));
-        }
-        r = &r[end..];
-        if let Some(next) = r.strip_prefix(',') {
-            r = next;
-        } else if let Some(next) = r.strip_prefix('}') {
-            let value = next.trim().parse::<f64>().map_err(|_| bad("bad value"))?;
-            return Ok((name.to_owned(), labels, value));
-        } else {
-            return Err(bad("bad label separator"));
-        }
-    }
-}
 
 /// Checks `text` (exposition format 0.0.4): every sample line parses, no series appears
 /// twice, and every histogram has increasing `le` bounds ending in exactly one `+Inf`,
@@ -70,7 +17,9 @@ pub fn check_exposition(text: &str) -> Result<(), String> {
     let mut buckets: BTreeMap<Histogram, Vec<(f64, f64)>> = BTreeMap::new();
     let mut counts = BTreeMap::new();
     for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let (name, mut labels, value) = sample(line)?;
+        let sample = parse_line(line)?;
+        let (name, value) = (sample.name, sample.value);
+        let mut labels: BTreeMap<String, String> = sample.labels.into_iter().collect();
         if !seen.insert((name.clone(), labels.clone())) {
             return Err(format!("series twice: {line:?}"));
         }
