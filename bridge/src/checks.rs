@@ -4,25 +4,27 @@ use crate::dump::{Function, Metric};
 use crate::{Invalid, MAX_LABEL};
 use picometrics::frame::{FunctionRecord, MetricRecord, ValueRecord};
 use picometrics::model::Caller;
+use picometrics::model::CounterWidth;
 use picometrics::schema::OVERFLOW_CALLER;
-use picometrics::schema::{check_metric_help, check_metric_label, check_metric_name, Kind, BOOTS, RESETS};
+use picometrics::schema::{
+    self as schema, check_bounds, check_metric_help, check_metric_labels, Kind, BOOTS, RESETS,
+};
 
 /// What is wrong with `f` from a device with `counter_bits`-wide counters, if anything.
 pub(crate) fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function]) -> Result<(), Invalid> {
-    let bounds_ok = !f.bounds.is_empty() && f.bounds[0] > 0 && f.bounds.windows(2).all(|w| w[0] < w[1]);
-    if !bounds_ok {
+    if check_bounds(&f.bounds, true).is_err() {
         return Err(Invalid::Bounds);
     }
     if f.counts.len() != f.bounds.len() + 1 {
         return Err(Invalid::Counts);
     }
-    let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };
+    let width = width(counter_bits);
     let totals = [f.root, f.overflow].into_iter().chain(f.callers.iter().map(|c| c.calls));
     let values = f.counts.iter().copied().chain(f.concurrent).chain(totals.flat_map(|t| [t.ok, t.error]));
     // The histogram's count must fit too: its cumulative buckets are sums at that width, and
     // one that wrapped would make the buckets decrease within the dump.
-    let count = f.counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c).filter(|&s| s <= max));
-    if values.into_iter().any(|v| v > max) || count.is_none() {
+    let count = width.checked_sum(f.counts.iter().copied());
+    if values.into_iter().any(|v| !width.fit(v)) || count.is_none() {
         return Err(Invalid::CounterWidth);
     }
     let objective = f
@@ -50,30 +52,26 @@ pub(crate) fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function])
 /// if anything: the same rules the attribute applies at compile time, and no series twice.
 pub(crate) fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metric]) -> Result<(), Invalid> {
     let kind = m.value.kind();
-    let labels_ok = m.labels.iter().enumerate().all(|(i, (name, value))| {
-        check_metric_label(name, value).is_ok() && !m.labels[..i].iter().any(|(other, _)| other == name)
-    });
     // The core's own persisted counters (`persist`) carry the reserved `picometrics_` prefix.
     let core_metric = kind == Kind::Counter && [BOOTS.name, RESETS.name].contains(&m.name);
-    let name_ok = core_metric || check_metric_name(m.name, kind).is_ok();
-    if !name_ok || check_metric_help(m.help).is_err() || !labels_ok {
+    let named = match core_metric {
+        true => check_metric_help(m.help).and(check_metric_labels(&m.labels)),
+        false => schema::check_metric(m.name, m.help, kind, &m.labels),
+    };
+    if named.is_err() {
         return Err(Invalid::Metric);
     }
-    let max = if counter_bits >= 64 { u64::MAX } else { (1u64 << counter_bits) - 1 };
+    let width = width(counter_bits);
     match &m.value {
-        ValueRecord::Counter(v) if *v > max => return Err(Invalid::CounterWidth),
+        ValueRecord::Counter(v) if !width.fit(*v) => return Err(Invalid::CounterWidth),
         ValueRecord::Gauge(v) if counter_bits < 64 && i32::try_from(*v).is_err() => {
             return Err(Invalid::CounterWidth)
         }
         ValueRecord::Histogram { bounds, counts, .. } => {
-            if bounds.is_empty()
-                || !bounds.windows(2).all(|w| w[0] < w[1])
-                || counts.len() != bounds.len() + 1
-            {
+            if check_bounds(bounds, false).is_err() || counts.len() != bounds.len() + 1 {
                 return Err(Invalid::Metric);
             }
-            let count = counts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c).filter(|&s| s <= max));
-            if count.is_none() {
+            if width.checked_sum(counts.iter().copied()).is_none() {
                 return Err(Invalid::CounterWidth);
             }
         }
@@ -88,4 +86,9 @@ pub(crate) fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metri
         return Err(Invalid::DuplicateMetric);
     }
     Ok(())
+}
+
+/// A device's counter width (the dump's `Begin` said 32 or 64; anything else was refused).
+fn width(counter_bits: u8) -> CounterWidth {
+    CounterWidth::new(u32::from(counter_bits)).unwrap_or(CounterWidth::U64)
 }

@@ -13,17 +13,7 @@ use core::ops::ControlFlow;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-/// What a cancelled call counts as: the `cancelled = …` argument of the attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cancelled {
-    /// `result="error"`, with the latency until it was dropped (the default: a timeout or a
-    /// client that gave up is a failure to whoever waited, and SLO alerts must see it).
-    Error,
-    /// `result="ok"`, with its latency.
-    Ok,
-    /// Not counted.
-    Skip,
-}
+pub use picometrics_schema::Cancelled;
 
 /// Times one call and records it in `finish`.
 ///

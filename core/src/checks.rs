@@ -2,18 +2,12 @@
 //! build on the argument's span. Reached through `__private_v1` only.
 
 use crate::objectives::Objective;
-use picometrics_schema::MAX_BOUNDS;
 
-/// Panics (at compile time when called in a `const`) unless `bounds` is non-empty, at most
-/// [`MAX_BOUNDS`] long, starts above zero and strictly increases.
+/// Panics (at compile time when called in a `const`) unless `bounds` are latency bounds
+/// [`schema::check_bounds`](picometrics_schema::check_bounds) accepts.
 pub const fn check_bounds(bounds: &[u64]) {
-    assert!(!bounds.is_empty(), "picometrics: bucket bounds must not be empty");
-    assert!(bounds.len() <= MAX_BOUNDS, "picometrics: more than MAX_BOUNDS (32) bucket bounds");
-    assert!(bounds[0] > 0, "picometrics: bucket bounds must be above zero nanoseconds");
-    let mut i = 1;
-    while i < bounds.len() {
-        assert!(bounds[i] > bounds[i - 1], "picometrics: bucket bounds must strictly increase");
-        i += 1;
+    if let Err(e) = picometrics_schema::check_bounds(bounds, true) {
+        panic!("{}", e.message());
     }
 }
 

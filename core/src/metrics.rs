@@ -144,12 +144,8 @@ impl<const N: usize> Histogram<N> {
     /// A histogram with these bucket bounds (`le` values), which must strictly increase; at
     /// most [`MAX_BOUNDS`] of them. Checked at compile time in a `static`.
     pub const fn new(bounds: [u64; N]) -> Self {
-        assert!(N > 0, "picometrics: a histogram needs at least one bucket bound");
-        assert!(N <= MAX_BOUNDS, "picometrics: more than MAX_BOUNDS (32) bucket bounds");
-        let mut i = 1;
-        while i < N {
-            assert!(bounds[i] > bounds[i - 1], "picometrics: bucket bounds must strictly increase");
-            i += 1;
+        if let Err(e) = picometrics_schema::check_bounds(&bounds, false) {
+            panic!("{}", e.message());
         }
         Self {
             bounds,
@@ -359,30 +355,8 @@ impl fmt::Debug for MetricDescriptor {
 /// help and labels follow the naming rules for an instrument of type `I`.
 #[doc(hidden)]
 pub const fn check<I: Instrument>(name: &str, help: &str, labels: &[(&str, &str)]) {
-    if let Err(why) = picometrics_schema::check_metric_name(name, I::KIND) {
+    if let Err(why) = picometrics_schema::check_metric(name, help, I::KIND, labels) {
         panic!("{}", why);
-    }
-    if let Err(why) = picometrics_schema::check_metric_help(help) {
-        panic!("{}", why);
-    }
-    assert!(
-        labels.len() <= picometrics_schema::MAX_METRIC_LABELS,
-        "picometrics: at most MAX_METRIC_LABELS (8) labels per metric"
-    );
-    let mut i = 0;
-    while i < labels.len() {
-        if let Err(why) = picometrics_schema::check_metric_label(labels[i].0, labels[i].1) {
-            panic!("{}", why);
-        }
-        let mut j = 0;
-        while j < i {
-            assert!(
-                !picometrics_schema::same_text(labels[i].0, labels[j].0),
-                "picometrics: a label name appears twice"
-            );
-            j += 1;
-        }
-        i += 1;
     }
 }
 

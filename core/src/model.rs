@@ -54,9 +54,14 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Both results added (wrapping).
+    /// Both results added (wrapping at 64 bits).
     pub fn sum(self) -> u64 {
-        self.ok.wrapping_add(self.error)
+        CounterWidth::U64.add(self.ok, self.error)
+    }
+
+    /// `self + other` per result, wrapping at `width`.
+    pub fn add(self, other: Totals, width: CounterWidth) -> Totals {
+        Totals { ok: width.add(self.ok, other.ok), error: width.add(self.error, other.error) }
     }
 }
 
@@ -315,42 +320,93 @@ impl<'a> FunctionSeries<'a> {
         })
     }
 
-    /// Adds at the counter width.
-    fn add(&self, a: u64, b: u64) -> u64 {
-        wrapping_add_bits(a, b, self.counter_bits)
+    /// The source's counter width (64 where `counter_bits` is out of range).
+    pub fn width(&self) -> CounterWidth {
+        CounterWidth::new(self.counter_bits).unwrap_or(CounterWidth::U64)
     }
 
     /// Cumulative bucket counts, one per bucket, `+Inf` last, summed at the counter width.
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
-        self.counts.iter().scan(0u64, |acc, &c| {
-            *acc = self.add(*acc, c);
-            Some(*acc)
-        })
+        self.width().running(self.counts.iter().copied())
     }
 
     /// Number of observations (the `+Inf` cumulative count), at the counter width.
     pub fn count(&self) -> u64 {
-        self.counts.iter().fold(0u64, |acc, &c| self.add(acc, c))
+        self.width().sum(self.counts.iter().copied())
     }
 
     /// Every call, whatever the caller, at the counter width.
     pub fn total(&self) -> Totals {
-        let mut t = self.root;
-        for c in self.callers.iter().map(|c| c.calls).chain([self.overflow]) {
-            t.ok = self.add(t.ok, c.ok);
-            t.error = self.add(t.error, c.error);
-        }
-        t
+        let calls = self.callers.iter().map(|c| c.calls).chain([self.overflow]);
+        calls.fold(self.root, |t, c| t.add(c, self.width()))
     }
 }
 
-/// `a + b` wrapping at `bits` bits (64 or less).
-pub fn wrapping_add_bits(a: u64, b: u64, bits: u32) -> u64 {
-    let sum = a.wrapping_add(b);
-    if bits >= 64 {
-        sum
-    } else {
-        sum & ((1u64 << bits) - 1)
+/// The width of a source's counters — 64 bits, or 32 on targets without 64-bit atomics — and
+/// the one arithmetic every sum of counters uses: **wrapping** at that width.
+///
+/// Why wrapping: the counters themselves wrap there, so sums that wrap the same way stay
+/// consistent with their parts (cumulative buckets never decrease within one output, `+Inf`
+/// equals `_count`), and when a total passes the width Prometheus sees one counter reset and
+/// keeps counting. A saturating sum would stop at the maximum and hide every increase after.
+/// A count *received* from elsewhere (a device) must [`CounterWidth::fit`] its width: one that
+/// does not was not produced by such counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterWidth {
+    bits: u32,
+}
+
+impl CounterWidth {
+    /// 64-bit counters (hosts, and any target with 64-bit atomics).
+    pub const U64: Self = Self { bits: 64 };
+    /// The width of this build's own counters.
+    pub const NATIVE: Self = Self { bits: crate::counter::CounterValue::BITS };
+
+    /// A width of `bits` (1 to 64), e.g. what a device's dump says of its counters.
+    pub const fn new(bits: u32) -> Option<Self> {
+        if bits >= 1 && bits <= 64 {
+            Some(Self { bits })
+        } else {
+            None
+        }
+    }
+
+    /// The width in bits.
+    pub const fn bits(self) -> u32 {
+        self.bits
+    }
+
+    /// The largest value a counter of this width holds.
+    pub const fn max(self) -> u64 {
+        u64::MAX >> (64 - self.bits)
+    }
+
+    /// Whether `value` fits this width.
+    pub const fn fit(self, value: u64) -> bool {
+        value <= self.max()
+    }
+
+    /// `a + b`, wrapping at this width.
+    pub const fn add(self, a: u64, b: u64) -> u64 {
+        a.wrapping_add(b) & self.max()
+    }
+
+    /// The sum of `values`, wrapping at this width.
+    pub fn sum(self, values: impl IntoIterator<Item = u64>) -> u64 {
+        values.into_iter().fold(0, |acc, v| self.add(acc, v))
+    }
+
+    /// The running sums of `values` (cumulative bucket counts), wrapping at this width.
+    pub fn running(self, values: impl IntoIterator<Item = u64>) -> impl Iterator<Item = u64> {
+        values.into_iter().scan(0u64, move |acc, v| {
+            *acc = self.add(*acc, v);
+            Some(*acc)
+        })
+    }
+
+    /// The sum of `values` if it fits this width without wrapping; `None` otherwise.
+    pub fn checked_sum(self, values: impl IntoIterator<Item = u64>) -> Option<u64> {
+        values.into_iter().try_fold(0u64, |acc, v| acc.checked_add(v).filter(|&s| self.fit(s)))
     }
 }
 
@@ -424,10 +480,7 @@ impl MetricSeries<'_> {
             MetricValue::Histogram { counts, .. } => counts,
             _ => &[],
         };
-        counts.iter().scan(0u64, move |acc, &c| {
-            *acc = wrapping_add_bits(*acc, c, self.counter_bits);
-            Some(*acc)
-        })
+        CounterWidth::new(self.counter_bits).unwrap_or(CounterWidth::U64).running(counts.iter().copied())
     }
 }
 
@@ -504,6 +557,24 @@ impl<S: Source + ?Sized> Source for &S {
 mod tests {
     use super::*;
     use core::fmt::Write;
+
+    #[test]
+    fn counter_sums_wrap_at_their_width() {
+        let w32 = CounterWidth::new(32).unwrap();
+        assert_eq!(w32.max(), u64::from(u32::MAX));
+        assert_eq!(w32.add(u64::from(u32::MAX), 2), 1, "wraps like a u32 counter");
+        assert_eq!(CounterWidth::U64.add(u64::MAX, 2), 1);
+        assert_eq!(w32.sum([u64::from(u32::MAX), 1, 5]), 5);
+        let running: heapless::Vec<u64, 3> = w32.running([u64::from(u32::MAX), 1, 5]).collect();
+        assert_eq!(running, [u64::from(u32::MAX), 0, 5]);
+        // Received counts must fit without wrapping.
+        assert_eq!(w32.checked_sum([1, 2, 3]), Some(6));
+        assert_eq!(w32.checked_sum([u64::from(u32::MAX), 1]), None);
+        assert!(!w32.fit(1 << 32) && w32.fit(u64::from(u32::MAX)));
+        assert_eq!((CounterWidth::new(0), CounterWidth::new(65)), (None, None));
+        let t = Totals { ok: u64::from(u32::MAX), error: 1 }.add(Totals { ok: 1, error: 1 }, w32);
+        assert_eq!(t, Totals { ok: 0, error: 2 });
+    }
 
     #[test]
     fn providers_follow_autometrics() {

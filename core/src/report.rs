@@ -15,6 +15,7 @@
 //! for ranks in `+Inf`.
 
 use crate::descriptor::FunctionDescriptor;
+use crate::model::CounterWidth;
 use crate::registry::functions;
 use crate::snapshot::HistogramSnapshot;
 use core::fmt::{self, Write};
@@ -42,11 +43,9 @@ impl HistogramSnapshot {
 /// assert_eq!(p50, Some(1_000_000.0));
 /// ```
 pub fn quantile_nanos(bounds: &[u64], counts: &[u64], q: f64) -> Option<f64> {
-    let cumulative = counts.iter().scan(0u64, |acc, &c| {
-        *acc = acc.saturating_add(c);
-        Some(*acc)
-    });
-    estimate(bounds, cumulative, counts.iter().fold(0u64, |a, &c| a.saturating_add(c)), q)
+    // Differences of 64-bit snapshots: summed as every count is (`CounterWidth`).
+    let width = CounterWidth::U64;
+    estimate(bounds, width.running(counts.iter().copied()), width.sum(counts.iter().copied()), q)
 }
 
 /// `histogram_quantile`'s estimate from cumulative bucket counts and their total: linear

@@ -4,8 +4,7 @@
 //! [`crate::model::FunctionSeries`] views instead, on a smaller stack); `defmt::Format`
 //! (feature `defmt`) and `serde::Serialize` (feature `serde`) work from it.
 
-use crate::counter::CounterValue;
-use crate::model::{wrapping_add_bits, Caller, Totals};
+use crate::model::{Caller, CounterWidth, Totals};
 use crate::objectives::Objective;
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS};
 
@@ -26,13 +25,8 @@ impl CallsSnapshot {
     /// All calls, whatever the caller, added at the counter width (where counters are 32-bit
     /// the total wraps as each of them does).
     pub fn total(&self) -> Totals {
-        let add = |a, b| wrapping_add_bits(a, b, CounterValue::BITS);
-        let mut t = self.root;
-        for c in self.callers.iter().map(|c| &c.calls).chain([&self.overflow]) {
-            t.ok = add(t.ok, c.ok);
-            t.error = add(t.error, c.error);
-        }
-        t
+        let calls = self.callers.iter().map(|c| c.calls).chain([self.overflow]);
+        calls.fold(self.root, |t, c| t.add(c, CounterWidth::NATIVE))
     }
 }
 
@@ -51,15 +45,12 @@ impl HistogramSnapshot {
     /// Number of observations (equals the `+Inf` cumulative bucket by construction), added at
     /// the counter width.
     pub fn count(&self) -> u64 {
-        self.counts.iter().fold(0u64, |acc, &c| wrapping_add_bits(acc, c, CounterValue::BITS))
+        CounterWidth::NATIVE.sum(self.counts.iter().copied())
     }
 
     /// Cumulative counts, one per bucket, the last one `+Inf`, added at the counter width.
     pub fn cumulative(&self) -> impl Iterator<Item = u64> + '_ {
-        self.counts.iter().scan(0u64, |acc, &c| {
-            *acc = wrapping_add_bits(*acc, c, CounterValue::BITS);
-            Some(*acc)
-        })
+        CounterWidth::NATIVE.running(self.counts.iter().copied())
     }
 }
 

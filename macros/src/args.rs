@@ -12,16 +12,7 @@ const KNOWN: &str =
      `buckets = CONST`, `callers = N`, `cancelled = error|ok|skip`, `struct_name = \"Type\"`, \
      `skip`, `crate = path`";
 
-/// What a cancelled call (an async call whose future is dropped before it finishes) counts as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cancelled {
-    /// `result="error"` with its elapsed latency (the default).
-    Error,
-    /// `result="ok"` with its elapsed latency.
-    Ok,
-    /// Not counted (the concurrency gauge is still restored).
-    Skip,
-}
+pub use picometrics_schema::Cancelled;
 
 /// How a call's result is classified.
 #[derive(Clone)]
@@ -161,15 +152,14 @@ impl Arg {
                     }
                     "cancelled" => {
                         let choice = match &value {
-                            Expr::Path(p) if p.path.is_ident("error") => Cancelled::Error,
-                            Expr::Path(p) if p.path.is_ident("ok") => Cancelled::Ok,
-                            Expr::Path(p) if p.path.is_ident("skip") => Cancelled::Skip,
-                            other => {
-                                return Err(syn::Error::new_spanned(
-                                    other,
-                                    "`cancelled` takes `error` (the default), `ok` or `skip`",
-                                ))
-                            }
+                            Expr::Path(p) => Cancelled::ALL.iter().find(|(name, _)| p.path.is_ident(name)),
+                            _ => None,
+                        };
+                        let Some(&(_, choice)) = choice else {
+                            return Err(syn::Error::new_spanned(
+                                value,
+                                "`cancelled` takes `error` (the default), `ok` or `skip`",
+                            ));
                         };
                         set(&mut args.cancelled, choice, duplicate)?;
                     }

@@ -59,7 +59,9 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
+/// The user's item as written, after the error: what does not depend on the attribute still
+/// compiles, so the attribute's error is the only one (both attributes do this).
+pub(crate) fn with_error(item: TokenStream, e: syn::Error) -> TokenStream {
     let e = e.to_compile_error();
     quote!(#e #item)
 }

@@ -126,9 +126,9 @@ fn doc_text(item: &ItemStatic) -> String {
 
 /// Expands `#[picometrics::metric(...)] static NAME: Type = init;`.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(args, item) {
+    match try_expand(args, item.clone()) {
         Ok(out) => out,
-        Err(e) => e.to_compile_error(),
+        Err(e) => crate::expand::with_error(item, e),
     }
 }
 

@@ -358,6 +358,135 @@ pub const MAX_METRIC_HELP: usize = 200;
 /// The longest user metric name, label name or label value, in bytes.
 pub const MAX_METRIC_TEXT: usize = 100;
 
+/// What an async call whose future is dropped before it finishes counts as: the attribute's
+/// `cancelled = error|ok|skip` argument, defined once for the attribute that parses it and the
+/// core that records it. The concurrency gauge is restored in every case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// `result="error"`, with the latency until it was dropped (the default: a timeout or a
+    /// client that gave up is a failure to whoever waited, and SLO alerts must see it).
+    Error,
+    /// `result="ok"`, with its latency.
+    Ok,
+    /// Not counted.
+    Skip,
+}
+
+impl Cancelled {
+    /// Every policy, by its argument's spelling.
+    pub const ALL: [(&'static str, Cancelled); 3] =
+        [("error", Cancelled::Error), ("ok", Cancelled::Ok), ("skip", Cancelled::Skip)];
+
+    /// Its spelling in `cancelled = …` (and the variant's name in generated code).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Ok => "ok",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+/// Why a histogram's bucket bounds are refused (see [`check_bounds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundsError {
+    /// No bounds at all.
+    Empty,
+    /// More than [`MAX_BOUNDS`].
+    TooMany,
+    /// A duration bound of zero nanoseconds.
+    Zero,
+    /// A bound not above the one before it.
+    NotIncreasing,
+}
+
+impl BoundsError {
+    /// What is wrong, as the compile-time checks and the bridge say it.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Self::Empty => "picometrics: bucket bounds must not be empty",
+            Self::TooMany => "picometrics: more than MAX_BOUNDS (32) bucket bounds",
+            Self::Zero => "picometrics: duration bucket bounds must be above zero nanoseconds",
+            Self::NotIncreasing => "picometrics: bucket bounds must strictly increase",
+        }
+    }
+}
+
+impl core::fmt::Display for BoundsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl core::error::Error for BoundsError {}
+
+/// The one rule for histogram bucket bounds, wherever they come from (the attribute's
+/// `buckets`, the bucket generators, a user metric's `Histogram::new`, a device's dump): 1 to
+/// [`MAX_BOUNDS`] bounds, strictly increasing. Bounds of a latency histogram (`durations`, in
+/// nanoseconds) must also start above zero — a `le="0"` bucket could only count calls that took
+/// no time at all — while a value histogram may count zeros (an empty batch, an idle queue).
+pub const fn check_bounds(bounds: &[u64], durations: bool) -> Result<(), BoundsError> {
+    if bounds.is_empty() {
+        return Err(BoundsError::Empty);
+    }
+    if bounds.len() > MAX_BOUNDS {
+        return Err(BoundsError::TooMany);
+    }
+    if durations && bounds[0] == 0 {
+        return Err(BoundsError::Zero);
+    }
+    let mut i = 1;
+    while i < bounds.len() {
+        if bounds[i] <= bounds[i - 1] {
+            return Err(BoundsError::NotIncreasing);
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The naming rules of a whole user metric series: its name for its kind
+/// ([`check_metric_name`]), its help ([`check_metric_help`]) and its constant labels
+/// ([`check_metric_labels`]). `#[picometrics::metric]` applies it at compile time, the device
+/// bridge to each metric a device sends.
+pub const fn check_metric(
+    name: &str,
+    help: &str,
+    kind: Kind,
+    labels: &[(&str, &str)],
+) -> Result<(), &'static str> {
+    if let Err(why) = check_metric_name(name, kind) {
+        return Err(why);
+    }
+    if let Err(why) = check_metric_help(help) {
+        return Err(why);
+    }
+    check_metric_labels(labels)
+}
+
+/// At most [`MAX_METRIC_LABELS`] constant labels, each valid ([`check_metric_label`]) and no
+/// name twice.
+pub const fn check_metric_labels(labels: &[(&str, &str)]) -> Result<(), &'static str> {
+    if labels.len() > MAX_METRIC_LABELS {
+        return Err("at most MAX_METRIC_LABELS (8) labels per metric");
+    }
+    let mut i = 0;
+    while i < labels.len() {
+        if let Err(why) = check_metric_label(labels[i].0, labels[i].1) {
+            return Err(why);
+        }
+        let mut j = 0;
+        while j < i {
+            if same_text(labels[i].0, labels[j].0) {
+                return Err("a label name appears twice");
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// Why a user metric's name is refused: `#[picometrics::metric]` checks it at compile time
 /// (a `const` on the attribute's span), the device bridge when a device sends one.
 pub const fn check_metric_name(name: &str, kind: Kind) -> Result<(), &'static str> {
@@ -469,6 +598,24 @@ const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_bound_rule_zero_only_for_values() {
+        assert_eq!(check_bounds(&[1, 2, 3], true), Ok(()));
+        assert_eq!(check_bounds(&[0, 2], true), Err(BoundsError::Zero));
+        assert_eq!(check_bounds(&[0, 2], false), Ok(()), "a value histogram may count zeros");
+        assert_eq!(check_bounds(&[], false), Err(BoundsError::Empty));
+        assert_eq!(check_bounds(&[2, 2], false), Err(BoundsError::NotIncreasing));
+        assert_eq!(check_bounds(&[0; MAX_BOUNDS + 1], false), Err(BoundsError::TooMany));
+    }
+
+    #[test]
+    fn a_whole_metric_is_checked_once() {
+        assert_eq!(check_metric("queue_depth", "", Kind::Gauge, &[("a", "1"), ("b", "2")]), Ok(()));
+        assert!(check_metric("queue_depth", "", Kind::Gauge, &[("a", "1"), ("a", "2")]).is_err());
+        assert!(check_metric("queue_depth", "", Kind::Gauge, &[("x", ""); 9]).is_err());
+        assert!(check_metric("queue_depth_total", "", Kind::Gauge, &[]).is_err());
+    }
 
     #[test]
     fn openmetrics_counter_family_drops_total() {

@@ -180,11 +180,7 @@ fn increase(new: u64, old: u64) -> u64 {
 
 /// All calls of a series, by result.
 fn totals(s: &FunctionSeries<'_>) -> Totals {
-    let add = |a: Totals, b: Totals| Totals {
-        ok: picometrics::model::wrapping_add_bits(a.ok, b.ok, s.counter_bits),
-        error: picometrics::model::wrapping_add_bits(a.error, b.error, s.counter_bits),
-    };
-    s.callers.iter().map(|c| c.calls).chain([s.overflow]).fold(s.root, add)
+    s.total()
 }
 
 fn unix_ms(now: SystemTime) -> u64 {
