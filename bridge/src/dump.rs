@@ -1,6 +1,7 @@
 //! A device's dump, owned, and its view as the exposition model.
 
-use picometrics::frame::{Build, FunctionRecord, MetricRecord, ValueRecord};
+use picometrics::frame::{FunctionRecord, MetricRecord, ValueRecord};
+use picometrics::model::Build;
 use picometrics::model::{Caller, FunctionSeries, MetricSeries, ObjectiveLabels, Source, Totals};
 use picometrics::schema::{label, Kind, MAX_CALLERS, MAX_METRIC_LABELS};
 use std::fmt;

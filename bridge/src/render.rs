@@ -3,9 +3,10 @@
 use crate::dump::{DeviceView, Dump};
 use crate::store::UserFamily;
 use crate::Devices;
-use picometrics::frame::Build;
+use picometrics::__private_v1::render::{self, write_header, write_sample, Part};
+use picometrics::model::Build;
+use picometrics::model::Format;
 use picometrics::model::{FunctionSeries, MetricSeries, Source};
-use picometrics::render::{self, write_header, write_sample, Format, Part};
 use picometrics::schema::{
     label, Kind, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
     BRIDGE_SOURCE_UP, DUMP_NUMBER, UPTIME,
@@ -120,7 +121,7 @@ impl Devices {
         write_header(w, &UPTIME, Format::Prometheus)?;
         for (name, d) in &store.devices {
             write_device_sample(w, UPTIME.name, name, |w| {
-                picometrics::buckets::write_seconds(w, d.dump.uptime_nanos)
+                picometrics::__private_v1::render::write_seconds(w, d.dump.uptime_nanos)
             })?;
         }
         if let Some(up) = store.source_up {

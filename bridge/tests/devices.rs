@@ -227,7 +227,8 @@ proptest! {
 
 /// A dump from a device with 32-bit counters named `device`: Begin, `records`, a matching End.
 fn hand_made(device: &str, records: Vec<frame::Message<'_>>) -> Vec<u8> {
-    use picometrics::frame::{Begin, Build, Message};
+    use picometrics::frame::{Begin, Message};
+    use picometrics::model::Build;
     let build =
         Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
     let count = |f: fn(&Message<'_>) -> bool| records.iter().filter(|m| f(m)).count() as u16;
@@ -349,7 +350,8 @@ fn rss_kib() -> u64 {
 /// bridge's memory stays within its budget.
 #[test]
 fn a_huge_dump_is_refused_within_the_byte_budget() {
-    use picometrics::frame::{Begin, Build, FunctionRecord, Message};
+    use picometrics::frame::{Begin, FunctionRecord, Message};
+    use picometrics::model::Build;
     use picometrics::model::{Caller, Totals};
     // As long as a frame allows (two long labels and two shorter caller labels).
     let label = "l".repeat(200);
@@ -457,7 +459,8 @@ proptest! {
         counter_bits in prop_oneof![Just(32u8), Just(64u8), any::<u8>()],
         twice in any::<bool>(),
     ) {
-        use picometrics::frame::{Begin, Build, FunctionRecord, Message};
+        use picometrics::frame::{Begin, FunctionRecord, Message};
+use picometrics::model::Build;
         use picometrics::model::{Caller, Totals};
         let mut callers = heapless::Vec::new();
         let _ = callers.push(Caller { function: &names[2], module: "m", calls: Totals { ok, error: 1 } });

@@ -68,7 +68,8 @@ pub const fn linear<const N: usize>(start_nanos: u64, width_nanos: u64) -> [u64;
     out
 }
 
-pub use crate::format::write_seconds;
+#[cfg(test)]
+use crate::format::write_seconds;
 
 #[cfg(test)]
 mod tests {

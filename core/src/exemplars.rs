@@ -6,7 +6,8 @@
 //! span (`picometrics_exporter::exemplars::install_opentelemetry`) or your own.
 //!
 //! ```
-//! use picometrics::exemplars::{set_source, TraceContext};
+//! use picometrics::exemplars::set_source;
+//! use picometrics::model::TraceContext;
 //!
 //! fn current_trace() -> Option<TraceContext> {
 //!     Some(TraceContext { trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736, span_id: 0x00f067aa0ba902b7 })
@@ -26,7 +27,7 @@ use loom::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use crate::model::{Exemplar, TraceContext};
+use crate::model::{Exemplar, TraceContext};
 
 static SOURCE: OnceLock<fn() -> Option<TraceContext>> = OnceLock::new();
 

@@ -44,7 +44,7 @@ use crc::{Crc, CRC_32_ISCSI};
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS, MAX_METRIC_LABELS};
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::Build;
+use crate::model::Build;
 
 /// The wire format version, the first byte of every payload. Version 2 added
 /// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`],

@@ -178,4 +178,15 @@ pub mod __private_v1 {
     pub use core;
     pub use core::ops::ControlFlow;
     pub use linkme;
+
+    /// The writers of the bridge and the exporters: one family at a time, headers and samples
+    /// of their own, label values escaped, seconds formatted as every output does.
+    pub mod render {
+        pub use crate::format::write_seconds;
+        pub use crate::render::series::{write_part, Part};
+        pub use crate::render::text::{write_escaped, write_header, write_sample};
+        pub use crate::render::user::{
+            write_family_header, write_metric_header, write_metric_samples, write_metrics,
+        };
+    }
 }

@@ -137,7 +137,7 @@ impl Build<'_> {
 }
 
 /// `repository_provider` as autometrics derives it from the repository URL.
-pub fn repository_provider(url: &str) -> &'static str {
+pub(crate) fn repository_provider(url: &str) -> &'static str {
     // A plain window scan, not `str::contains`: its two-way searcher is ~1 KB of flash in
     // firmware, for URLs of a few dozen bytes.
     let has = |needle: &str| url.as_bytes().windows(needle.len()).any(|w| w == needle.as_bytes());
@@ -493,6 +493,47 @@ pub enum Format {
     /// are declared without their `_total` suffix, exemplars are written, and the output ends
     /// with `# EOF`.
     OpenMetrics,
+}
+
+impl Format {
+    /// The format a scraper asks for with its `Accept` header: OpenMetrics when it lists
+    /// `application/openmetrics-text` with a weight above zero and at least that of
+    /// `text/plain` (Prometheus asks for OpenMetrics first, text at `q=0.5`), otherwise text
+    /// 0.0.4. Weights are parsed as numbers (`q=0`, `q=0.0` and `q=0.000` all decline); an
+    /// unreadable weight declines too.
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        let (mut openmetrics, mut text) = (None::<f32>, None::<f32>);
+        for range in accept.unwrap_or_default().split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let q = parts
+                .filter_map(|p| p.split_once('='))
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
+                .next_back()
+                .unwrap_or(1.0);
+            let slot = if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                &mut openmetrics
+            } else if media.eq_ignore_ascii_case("text/plain") || media == "text/*" || media == "*/*" {
+                &mut text
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(q, |best| best.max(q)));
+        }
+        match openmetrics {
+            Some(q) if q > 0.0 && q >= text.unwrap_or(0.0) => Self::OpenMetrics,
+            _ => Self::Prometheus,
+        }
+    }
+
+    /// The `Content-Type` of this format.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Self::Prometheus => schema::CONTENT_TYPE_TEXT,
+            Self::OpenMetrics => schema::CONTENT_TYPE_OPENMETRICS,
+        }
+    }
 }
 
 /// Writes the user metrics of a source in a format: see [`Source::metrics_writer`].

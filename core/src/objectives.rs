@@ -170,7 +170,8 @@ impl Objective {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buckets::{write_seconds, DEFAULT};
+    use crate::buckets::DEFAULT;
+    use crate::format::write_seconds;
     use core::fmt::Write;
 
     fn text(l: ObjectiveLatency) -> heapless::String<32> {

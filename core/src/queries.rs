@@ -143,18 +143,7 @@ fn fill(
     out(rest)
 }
 
-/// Percent-encodes all but unreserved characters and `:` (legal in a query component, and
-/// left as is so `module_path!()` can be spliced into links at compile time).
-pub fn write_url_encoded<W: Write + ?Sized>(w: &mut W, s: &str) -> fmt::Result {
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
-            w.write_char(b as char)?;
-        } else {
-            write!(w, "%{b:02X}")?;
-        }
-    }
-    Ok(())
-}
+use picometrics_schema::write_url_encoded;
 
 #[cfg(test)]
 mod tests {

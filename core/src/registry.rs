@@ -15,7 +15,7 @@
 //! [`Registry::of`] for a chosen set.
 
 use crate::build_info::BuildInfo;
-pub use crate::descriptor::FunctionDescriptor;
+use crate::descriptor::FunctionDescriptor;
 use crate::model::{Build, Format, FunctionSeries, MetricSeries, MetricsWriter, Source};
 use core::fmt;
 
@@ -68,7 +68,7 @@ pub fn service_name() -> &'static str {
 }
 
 /// The program's `build_info` labels as the exposition model has them.
-pub fn build() -> Build<'static> {
+pub(crate) fn build() -> Build<'static> {
     let b = build_info();
     Build {
         version: b.version,
@@ -87,7 +87,9 @@ pub struct Registry;
 
 impl Registry {
     /// A chosen set of functions as a [`Source`], without `build_info`. The iterator is
-    /// cloned once per metric family, so it must be cheap to clone (a slice iterator).
+    /// cloned once per metric family, so it must be cheap to clone (a slice iterator). Users
+    /// call [`render_functions`](crate::render::render_functions); hidden, for the benches.
+    #[doc(hidden)]
     pub fn of<'a, I>(functions: I) -> Chosen<I>
     where
         I: IntoIterator<Item = &'a FunctionDescriptor> + Clone,
@@ -97,6 +99,7 @@ impl Registry {
 }
 
 /// A chosen set of registered functions (see [`Registry::of`]).
+#[doc(hidden)]
 #[derive(Clone, Debug)]
 pub struct Chosen<I>(I);
 

@@ -2,7 +2,8 @@
 //! Run with `cargo test -p picometrics --features exemplars --test exemplars`.
 #![cfg(feature = "exemplars")]
 
-use picometrics::exemplars::{set_source, TraceContext};
+use picometrics::exemplars::set_source;
+use picometrics::model::TraceContext;
 use picometrics::picometrics;
 use std::cell::Cell;
 

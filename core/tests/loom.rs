@@ -12,7 +12,7 @@ use loom::thread;
 use picometrics::__private_v1::{CallGuard, Cancelled};
 use picometrics::__private_v1::{FunctionSlot, SlotStorage};
 use picometrics::build_info::BuildInfo;
-use picometrics::registry::FunctionDescriptor;
+use picometrics::FunctionDescriptor;
 
 static BUILD: BuildInfo =
     BuildInfo { version: "", commit: "", branch: "", service_name: "", repository_url: "", is_binary: true };
@@ -127,7 +127,7 @@ fn the_concurrency_gauge_survives_a_panicking_call() {
 #[test]
 fn an_exemplar_is_read_whole_or_not_at_all() {
     use picometrics::__private_v1::ExemplarCell;
-    use picometrics::exemplars::TraceContext;
+    use picometrics::model::TraceContext;
     loom::model(|| {
         let cell = leak(ExemplarCell::new());
         let writer = thread::spawn(move || {

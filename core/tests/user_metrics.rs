@@ -140,9 +140,14 @@ fn frames_carry_them_exactly() {
     }
     assert_eq!(end, Some((0, 4)), "no functions here, four user metric series");
     let mut local = String::new();
-    picometrics::render::write_metrics(&mut local, &Registry, Format::Prometheus).unwrap();
+    picometrics::__private_v1::render::write_metrics(&mut local, &Registry, Format::Prometheus).unwrap();
     let mut decoded = String::new();
-    picometrics::render::write_metrics(&mut decoded, &Decoded(&records, bits), Format::Prometheus).unwrap();
+    picometrics::__private_v1::render::write_metrics(
+        &mut decoded,
+        &Decoded(&records, bits),
+        Format::Prometheus,
+    )
+    .unwrap();
     assert_eq!(decoded, local);
     assert!(local.contains("link_bytes_sent_total{"), "{local}");
 }

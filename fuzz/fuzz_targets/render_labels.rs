@@ -7,7 +7,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use picometrics::frame::{self, Begin, Build, FunctionRecord, Message};
+use picometrics::frame::{self, Begin, FunctionRecord, Message};
+use picometrics::model::Build;
 use picometrics::model::{Caller, ObjectiveLabels, Totals};
 use picometrics_bridge::{Devices, FrameReader};
 
@@ -31,7 +32,7 @@ fuzz_target!(|input: Input<'_>| {
     // The escaper alone round-trips.
     for value in [input.device, input.function, input.caller] {
         let mut out = String::new();
-        picometrics::render::write_escaped(&mut out, value).unwrap();
+        picometrics::__private_v1::render::write_escaped(&mut out, value).unwrap();
         assert_eq!(unescape(&out).as_deref(), Some(value), "escaped {out:?}");
     }
 

@@ -23,16 +23,11 @@ fn spliced(template: &str, function: &str, encode: impl Fn(&str) -> String) -> T
     quote!(::core::concat!(#(#parts),*))
 }
 
-/// Same rule as `picometrics::queries::write_url_encoded`.
+/// The schema's one URL encoder, into a `String`.
 fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    // Writing into a `String` cannot fail.
+    let _ = picometrics_schema::write_url_encoded(&mut out, s);
     out
 }
 

@@ -358,6 +358,30 @@ pub const MAX_METRIC_HELP: usize = 200;
 /// The longest user metric name, label name or label value, in bytes.
 pub const MAX_METRIC_TEXT: usize = 100;
 
+/// Content type of the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Content type of the OpenMetrics 1.0 text format.
+pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Percent-encodes `s` for a URL's query component, the one encoder of the generated
+/// Prometheus links (the attribute's rustdoc links at compile time, `Query::write_url` at run
+/// time): all but unreserved characters and `:` (legal in a query component, and left as is so
+/// `module_path!()` can be spliced into links at compile time).
+pub fn write_url_encoded<W: core::fmt::Write + ?Sized>(w: &mut W, s: &str) -> core::fmt::Result {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
+            w.write_char(char::from(b))?;
+        } else {
+            w.write_char('%')?;
+            w.write_char(char::from(HEX[usize::from(b >> 4)]))?;
+            w.write_char(char::from(HEX[usize::from(b & 15)]))?;
+        }
+    }
+    Ok(())
+}
+
 /// What an async call whose future is dropped before it finishes counts as: the attribute's
 /// `cancelled = error|ok|skip` argument, defined once for the attribute that parses it and the
 /// core that records it. The concurrency gauge is restored in every case.

@@ -87,7 +87,7 @@ mod cache {
 /// buckets carry exemplars in OpenMetrics output, as they would with a real tracer.
 #[cfg(feature = "exemplars")]
 mod traces {
-    use picometrics::exemplars::TraceContext;
+    use picometrics::model::TraceContext;
     use std::cell::Cell;
 
     thread_local! {

@@ -7,7 +7,8 @@
 //! ```
 
 use opentelemetry::trace::TraceContextExt;
-use picometrics::exemplars::{set_source, TraceContext};
+use picometrics::exemplars::set_source;
+use picometrics::model::TraceContext;
 
 /// Makes every recorded call look up the current OpenTelemetry span. Returns false if another
 /// exemplar source was installed first (the first one stays).

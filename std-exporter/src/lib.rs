@@ -18,70 +18,8 @@ mod server;
 pub use collector::PicometricsCollector;
 pub use server::{serve, BuildError, Builder, Server};
 
-/// Content type of the Prometheus text format 0.0.4.
-pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// Content type of the OpenMetrics 1.0 text format.
-pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// An exposition format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Prometheus text format 0.0.4.
-    Text,
-    /// OpenMetrics 1.0 text format.
-    OpenMetrics,
-}
-
-impl Format {
-    /// The format a scraper asks for with its `Accept` header: OpenMetrics when it lists
-    /// `application/openmetrics-text` with a weight above zero and at least that of
-    /// `text/plain` (Prometheus asks for OpenMetrics first, text at `q=0.5`), otherwise text
-    /// 0.0.4. Weights are parsed as numbers (`q=0`, `q=0.0` and `q=0.000` all decline); an
-    /// unreadable weight declines too.
-    pub fn from_accept(accept: Option<&str>) -> Self {
-        let (mut openmetrics, mut text) = (None::<f32>, None::<f32>);
-        for range in accept.unwrap_or_default().split(',') {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or_default();
-            let q = parts
-                .filter_map(|p| p.split_once('='))
-                .filter(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-                .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
-                .next_back()
-                .unwrap_or(1.0);
-            let slot = if media.eq_ignore_ascii_case("application/openmetrics-text") {
-                &mut openmetrics
-            } else if media.eq_ignore_ascii_case("text/plain") || media == "text/*" || media == "*/*" {
-                &mut text
-            } else {
-                continue;
-            };
-            *slot = Some(slot.map_or(q, |best| best.max(q)));
-        }
-        match openmetrics {
-            Some(q) if q > 0.0 && q >= text.unwrap_or(0.0) => Self::OpenMetrics,
-            _ => Self::Text,
-        }
-    }
-
-    /// The `Content-Type` of this format.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Text => CONTENT_TYPE_TEXT,
-            Self::OpenMetrics => CONTENT_TYPE_OPENMETRICS,
-        }
-    }
-}
-
-impl From<Format> for picometrics::render::Format {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Text => Self::Prometheus,
-            Format::OpenMetrics => Self::OpenMetrics,
-        }
-    }
-}
+pub use picometrics::model::Format;
+pub use picometrics::schema::{CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 
 /// A reusable render buffer: after the first renders it holds enough capacity (plus a quarter
 /// for growth) and rendering allocates nothing.
@@ -114,7 +52,7 @@ impl MetricsBuffer {
     pub fn render_format(&mut self, format: Format) -> &str {
         self.text.clear();
         // Writing into a `String` cannot fail.
-        let _ = picometrics::render::write(&mut self.text, &picometrics::registry::Registry, format.into());
+        let _ = picometrics::render::write(&mut self.text, &picometrics::registry::Registry, format);
         #[cfg(feature = "push")]
         self.append_push_metrics(format);
         // Keep a quarter more room than this render needed: counters gain digits and callers
@@ -136,7 +74,7 @@ impl MetricsBuffer {
         if eof {
             self.text.truncate(self.text.len() - EOF.len());
         }
-        let _ = push::write_metrics(&mut self.text, format.into());
+        let _ = push::write_metrics(&mut self.text, format);
         if eof {
             self.text.push_str(EOF);
         }
@@ -154,7 +92,7 @@ pub fn report() -> String {
 
 /// Renders every registered function and `build_info` as Prometheus text (format 0.0.4).
 pub fn render_to_string() -> String {
-    MetricsBuffer::new().render_format(Format::Text).to_owned()
+    MetricsBuffer::new().render_format(Format::Prometheus).to_owned()
 }
 
 #[cfg(test)]
@@ -166,21 +104,21 @@ mod tests {
         // What Prometheus 2.x sends.
         let prom = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(Format::from_accept(Some(prom)), Format::OpenMetrics);
-        assert_eq!(Format::from_accept(Some("text/plain;version=0.0.4")), Format::Text);
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text; q=0")), Format::Text);
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=0.0")), Format::Text);
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text; Q=0.000")), Format::Text);
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=bogus")), Format::Text);
+        assert_eq!(Format::from_accept(Some("text/plain;version=0.0.4")), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text; q=0")), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=0.0")), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text; Q=0.000")), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=bogus")), Format::Prometheus);
         assert_eq!(
             Format::from_accept(Some("text/plain;q=0.9,application/openmetrics-text;q=0.5")),
-            Format::Text
+            Format::Prometheus
         );
         assert_eq!(
             Format::from_accept(Some("text/plain;q=0.5,application/openmetrics-text;q=0.9")),
             Format::OpenMetrics
         );
         assert_eq!(Format::from_accept(Some("APPLICATION/OPENMETRICS-TEXT")), Format::OpenMetrics);
-        assert_eq!(Format::from_accept(None), Format::Text);
-        assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
+        assert_eq!(Format::from_accept(None), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("*/*")), Format::Prometheus);
     }
 }

@@ -11,9 +11,11 @@
 //! ([`render_prometheus`], [`render_openmetrics`]), the device bridge (each device's decoded
 //! dump) and tests (fixtures).
 
-mod series;
-mod text;
-mod user;
+// The writers beyond `write` serve the bridge and the exporters (family by family, headers and
+// samples of their own): public through `__private_v1::render` only.
+pub(crate) mod series;
+pub(crate) mod text;
+pub(crate) mod user;
 
 use crate::descriptor::FunctionDescriptor;
 use crate::format::write_seconds;
@@ -23,9 +25,9 @@ use core::fmt::{self, Write};
 use picometrics_schema::{self as schema, Metric};
 
 pub use crate::model::Format;
-pub use series::write_part;
-pub use text::{write_escaped, write_header, write_sample};
-pub use user::{write_family_header, write_metric_header, write_metric_samples, write_metrics};
+use series::{write_part, Part};
+use text::{write_header, write_sample};
+pub(crate) use user::write_metrics;
 
 /// Writes every registered function's metrics and `build_info` as Prometheus text (format
 /// 0.0.4) into `w`.
@@ -54,44 +56,6 @@ where
     I: IntoIterator<Item = &'a FunctionDescriptor> + Clone,
 {
     write(w, &Registry::of(functions), Format::Prometheus)
-}
-
-/// One metric family of the function model, in output order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    /// `function_calls_total`.
-    Calls,
-    /// `function_calls_duration_seconds`.
-    Duration,
-    /// `function_calls_concurrent`, for functions that track it.
-    Concurrent,
-    /// `function_calls_duration_max_seconds`, for functions with `track_max`.
-    DurationMax,
-    /// `build_info`.
-    BuildInfo,
-}
-
-impl Part {
-    /// Every family, in output order.
-    pub const ALL: [Part; 5] =
-        [Part::Calls, Part::Duration, Part::Concurrent, Part::DurationMax, Part::BuildInfo];
-
-    /// The family's schema entry.
-    pub const fn metric(self) -> &'static Metric {
-        match self {
-            Part::Calls => &schema::FUNCTION_CALLS,
-            Part::Duration => &schema::FUNCTION_CALLS_DURATION,
-            Part::Concurrent => &schema::FUNCTION_CALLS_CONCURRENT,
-            Part::DurationMax => &schema::FUNCTION_CALLS_DURATION_MAX,
-            Part::BuildInfo => &schema::BUILD_INFO,
-        }
-    }
-
-    /// Whether its `# HELP`/`# TYPE` lines are written even with no samples (the two families
-    /// every function has; the others appear with their first sample).
-    pub const fn always_declared(self) -> bool {
-        matches!(self, Part::Calls | Part::Duration)
-    }
 }
 
 /// Writes every series of `source` in `format`: `function_calls_total`,
@@ -179,7 +143,7 @@ impl<W: Write + ?Sized> Write for WriteAdapter<'_, W> {
 
 #[cfg(test)]
 mod tests {
-    use super::text::needs_escaping;
+    use super::text::{needs_escaping, write_escaped};
     use super::*;
     use crate::model::{Build, FunctionSeries, Totals};
 

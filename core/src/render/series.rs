@@ -2,13 +2,13 @@
 //! `write_str` per line.
 
 use super::text::{write_label, write_label_set};
-use super::{Format, Part, WriteAdapter};
+use super::{Format, WriteAdapter};
 use crate::format::write_seconds;
 use crate::line::{self, Line, Piece};
 use crate::model::{Family, FunctionSeries, Source};
 use core::fmt::{self, Write};
 use picometrics_schema::{
-    self as schema, label, BUCKET_SUFFIX, COUNT_SUFFIX, RESULT_ERROR, RESULT_OK, SUM_SUFFIX,
+    self as schema, label, Metric, BUCKET_SUFFIX, COUNT_SUFFIX, RESULT_ERROR, RESULT_OK, SUM_SUFFIX,
 };
 
 /// A function's lines of one family: its escaped labels kept in a stack [`Line`] after the
@@ -290,5 +290,43 @@ where
             write_label_set(w, |f| b.for_each_label(f))?;
             w.write_str(" 1\n")
         }),
+    }
+}
+
+/// One metric family of the function model, in output order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `function_calls_total`.
+    Calls,
+    /// `function_calls_duration_seconds`.
+    Duration,
+    /// `function_calls_concurrent`, for functions that track it.
+    Concurrent,
+    /// `function_calls_duration_max_seconds`, for functions with `track_max`.
+    DurationMax,
+    /// `build_info`.
+    BuildInfo,
+}
+
+impl Part {
+    /// Every family, in output order.
+    pub const ALL: [Part; 5] =
+        [Part::Calls, Part::Duration, Part::Concurrent, Part::DurationMax, Part::BuildInfo];
+
+    /// The family's schema entry.
+    pub const fn metric(self) -> &'static Metric {
+        match self {
+            Part::Calls => &schema::FUNCTION_CALLS,
+            Part::Duration => &schema::FUNCTION_CALLS_DURATION,
+            Part::Concurrent => &schema::FUNCTION_CALLS_CONCURRENT,
+            Part::DurationMax => &schema::FUNCTION_CALLS_DURATION_MAX,
+            Part::BuildInfo => &schema::BUILD_INFO,
+        }
+    }
+
+    /// Whether its `# HELP`/`# TYPE` lines are written even with no samples (the two families
+    /// every function has; the others appear with their first sample).
+    pub const fn always_declared(self) -> bool {
+        matches!(self, Part::Calls | Part::Duration)
     }
 }

@@ -32,8 +32,9 @@
 pub(crate) mod otlp;
 pub mod remote_write;
 
+use picometrics::__private_v1::render::{write_header, write_sample};
 use picometrics::model::Source;
-use picometrics::render::{write_header, write_sample, Format};
+use picometrics::render::Format;
 use picometrics::schema::{label, PUSH_FAILURES, PUSH_LAST_SUCCESS, PUSH_PENDING, PUSH_REQUESTS};
 use std::collections::VecDeque;
 use std::fmt::{self, Write};

@@ -135,7 +135,7 @@ impl Series<'_> {
             le.clear();
             match s.bounds.get(i) {
                 Some(&bound) => {
-                    let _ = picometrics::buckets::write_seconds(&mut le, bound);
+                    let _ = picometrics::__private_v1::render::write_seconds(&mut le, bound);
                 }
                 None => le.push_str("+Inf"),
             }

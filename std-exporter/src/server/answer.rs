@@ -134,7 +134,7 @@ fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
         Some(MetricsSource::Text(render)) => {
             let mut text = String::new();
             render(&mut text);
-            (Format::Text, body(Bytes::from(text)))
+            (Format::Prometheus, body(Bytes::from(text)))
         }
         Some(MetricsSource::Chunks(render)) => {
             let mut chunks = Vec::new();
@@ -143,7 +143,7 @@ fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
             if !head {
                 chunks.into_iter().for_each(|c| pieces.push(Bytes::from_owner(SharedText(c))));
             }
-            (Format::Text, pieces)
+            (Format::Prometheus, pieces)
         }
         None => {
             let format = Format::from_accept(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));

@@ -6,7 +6,8 @@
 //!
 //! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
 
-use picometrics::frame::{self, Begin, Build, FunctionRecord, Message, MAX_FRAME};
+use picometrics::frame::{self, Begin, FunctionRecord, Message, MAX_FRAME};
+use picometrics::model::Build;
 use picometrics::model::Totals;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
