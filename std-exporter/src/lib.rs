@@ -6,6 +6,7 @@
 
 #[cfg(feature = "prometheus")]
 mod collector;
+mod error;
 #[cfg(feature = "opentelemetry")]
 pub mod exemplars;
 mod explorer;
@@ -16,7 +17,8 @@ mod server;
 
 #[cfg(feature = "prometheus")]
 pub use collector::PicometricsCollector;
-pub use server::{serve, BuildError, Builder, Server};
+pub use error::BuildError;
+pub use server::{serve, Builder, Server};
 
 pub use picometrics::model::Format;
 pub use picometrics::schema::{CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};

@@ -9,10 +9,9 @@ mod accept;
 mod answer;
 mod body;
 mod config;
-mod error;
 
+pub use crate::error::BuildError;
 pub use config::Builder;
-pub use error::BuildError;
 
 use crate::explorer;
 use std::net::{SocketAddr, ToSocketAddrs};

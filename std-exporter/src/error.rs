@@ -1,11 +1,13 @@
-//! Why an endpoint could not start.
+//! Why a builder could not start what it was asked to: the endpoint ([`Builder`](crate::Builder))
+//! or a pusher ([`push::Builder`](crate::push)).
 
 use std::fmt;
 use std::io;
 
-/// Why [`Builder::serve`](super::Builder::serve) (or [`Builder::addr`](super::Builder::addr))
-/// failed: a setting out of its range, a bad token or TLS file, or the system refusing a
-/// socket or thread. Each message names the setting and what it allows.
+/// Why [`Builder::serve`](crate::Builder::serve), [`Builder::addr`](crate::Builder::addr) or a
+/// pusher's `start` failed: a setting out of its range, a bad token, URL, header or TLS file,
+/// or the system refusing a socket or thread. Each message names the setting and what it
+/// allows.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -22,6 +24,25 @@ pub enum BuildError {
     },
     /// The bearer token is empty or has spaces or control characters.
     BearerToken,
+    /// A push URL that is not `http://` or `https://`.
+    Url {
+        /// The URL given.
+        url: String,
+    },
+    /// A custom header a pusher cannot send.
+    Header {
+        /// The header's name.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// An environment variable (`OTEL_EXPORTER_OTLP_*`) that cannot be used.
+    Environment {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong with its value.
+        why: String,
+    },
     /// A TLS certificate or key file cannot be used (feature `tls`).
     Tls {
         /// The file.
@@ -56,6 +77,9 @@ impl fmt::Display for BuildError {
                 write!(f, "{setting} must be {allowed}, not {value}")
             }
             Self::BearerToken => f.write_str("the bearer token must be non-empty visible ASCII (no spaces)"),
+            Self::Url { url } => write!(f, "push URL {url:?} must start with http:// or https://"),
+            Self::Header { name, why } => write!(f, "header {name:?}: {why}"),
+            Self::Environment { variable, why } => write!(f, "{variable}: {why}"),
             Self::Tls { path, reason } => write!(f, "TLS: {}: {reason}", path.display()),
             Self::Io { what, source } => write!(f, "cannot {what}: {source}"),
         }

@@ -1,0 +1,134 @@
+//! The pusher's thread: read the source, encode, queue, deliver with retries.
+
+use super::stats::{Failure, Stats};
+use super::{otlp, remote_write, Builder, Protocol};
+use picometrics::model::Source;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub(super) fn unix_nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The pusher's thread.
+pub(super) struct Worker {
+    pub(super) settings: Builder,
+    pub(super) source: Arc<dyn Source + Send + Sync>,
+    pub(super) started_ns: u64,
+    pub(super) queue: VecDeque<Vec<u8>>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) agent: ureq::Agent,
+}
+
+impl Worker {
+    pub(super) fn run(mut self, stopped: &mpsc::Receiver<()>) {
+        let mut next_push = Instant::now();
+        // Consecutive failed attempts, and when to try again.
+        let (mut failures, mut retry_at) = (0u32, None::<Instant>);
+        loop {
+            let now = Instant::now();
+            if now >= next_push {
+                self.enqueue();
+                next_push = (next_push + self.settings.interval).max(now);
+            }
+            if retry_at.is_none_or(|at| now >= at) {
+                retry_at = None;
+                while let Some(body) = self.queue.front() {
+                    match self.send(body) {
+                        Ok(()) => {
+                            self.queue.pop_front();
+                            failures = 0;
+                        }
+                        Err(f) if !f.retried() => {
+                            self.queue.pop_front();
+                        }
+                        Err(_) => {
+                            failures += 1;
+                            retry_at = Some(Instant::now() + self.backoff(failures));
+                            break;
+                        }
+                    }
+                }
+            }
+            self.stats.pending.store(self.queue.len() as u64, Ordering::Relaxed);
+            let wake = retry_at.map_or(next_push, |at| at.min(next_push));
+            match stopped.recv_timeout(wake.saturating_duration_since(Instant::now())) {
+                Err(RecvTimeoutError::Timeout) => {}
+                // Shutdown: one last push, then each pending request once.
+                _ => {
+                    self.enqueue();
+                    while let Some(body) = self.queue.pop_front() {
+                        let _ = self.send(&body);
+                    }
+                    self.stats.pending.store(0, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Encodes the source now and queues it, dropping the oldest request if the queue is full.
+    pub(super) fn enqueue(&mut self) {
+        let now = SystemTime::now();
+        let body = match self.settings.protocol {
+            Protocol::RemoteWrite => {
+                let ms = (unix_nanos(now) / 1_000_000) as i64;
+                remote_write::encode(&*self.source, &self.settings.external_labels, ms)
+            }
+            Protocol::Otlp => otlp::encode(&*self.source, self.started_ns, unix_nanos(now)),
+        };
+        if self.queue.len() == self.settings.max_pending {
+            self.queue.pop_front();
+            self.stats.fail(Failure::Dropped);
+        }
+        self.queue.push_back(body);
+    }
+
+    /// The wait before retry `n` (1, 2, …): 500 ms doubling up to `max_backoff`, ±50 %.
+    pub(super) fn backoff(&self, n: u32) -> Duration {
+        let base = Duration::from_millis(500).saturating_mul(1 << n.saturating_sub(1).min(16));
+        base.min(self.settings.max_backoff).mul_f64(0.5 + fastrand::f64())
+    }
+
+    /// One attempt; counts its outcome.
+    pub(super) fn send(&self, body: &[u8]) -> Result<(), Failure> {
+        let s = &self.settings;
+        let mut request = self.agent.post(&s.url).header("Content-Type", "application/x-protobuf");
+        if s.protocol == Protocol::RemoteWrite {
+            request = request
+                .header("Content-Encoding", "snappy")
+                .header("X-Prometheus-Remote-Write-Version", "0.1.0");
+        }
+        for (name, value) in &s.headers {
+            request = request.header(name, value);
+        }
+        let outcome = match request.send(body) {
+            Ok(response) => match response.status().as_u16() {
+                200..=299 => Ok(()),
+                429 => Err(Failure::Throttled),
+                400..=499 => Err(Failure::Rejected),
+                _ => Err(Failure::ServerError),
+            },
+            Err(ureq::Error::Timeout(_)) => Err(Failure::Timeout),
+            Err(ureq::Error::Io(e))
+                if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) =>
+            {
+                Err(Failure::Timeout)
+            }
+            Err(_) => Err(Failure::Connection),
+        };
+        match outcome {
+            Ok(()) => {
+                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                let ms = unix_nanos(SystemTime::now()) / 1_000_000;
+                self.stats.last_success_ms.store(ms, Ordering::Relaxed);
+            }
+            Err(f) => self.stats.fail(f),
+        }
+        outcome
+    }
+}
