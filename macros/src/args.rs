@@ -81,15 +81,20 @@ struct Arg {
     value: Option<Expr>,
 }
 
+/// An argument's key: an identifier, or `crate` (a keyword). Both attributes parse keys with
+/// it, so they accept and refuse the same spellings; `known` lists the keys for the error.
+pub fn parse_key(input: ParseStream, known: &str) -> syn::Result<Ident> {
+    if input.peek(Token![crate]) {
+        let kw: Token![crate] = input.parse()?;
+        Ok(Ident::new("crate", kw.span))
+    } else {
+        input.parse::<Ident>().map_err(|e| syn::Error::new(e.span(), known))
+    }
+}
+
 impl Parse for Arg {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        // `crate` is a keyword; accept it as a key.
-        let key = if input.peek(Token![crate]) {
-            let kw: Token![crate] = input.parse()?;
-            Ident::new("crate", kw.span)
-        } else {
-            input.parse::<Ident>().map_err(|e| syn::Error::new(e.span(), KNOWN))?
-        };
+        let key = parse_key(input, KNOWN)?;
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(input.parse()?)
@@ -115,9 +120,7 @@ impl Arg {
                     "track_max" => &mut args.track_max,
                     _ => &mut args.track_concurrency,
                 };
-                if field.replace(span).is_some() {
-                    return Err(duplicate());
-                }
+                set(field, span, duplicate)
             }
             "objective" | "buckets" | "ok_if" | "error_if" | "callers" | "crate" | "cancelled"
             | "struct_name" => {
@@ -125,96 +128,100 @@ impl Arg {
                     syn::Error::new(span, format!("`{name}` needs a value: `{name} = ...`"))
                 })?;
                 match name.as_str() {
-                    "objective" => set(&mut args.objective, value, duplicate)?,
-                    "buckets" => set(&mut args.buckets, value, duplicate)?,
-                    "callers" => {
-                        let lit = match value {
-                            Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => i,
-                            other => {
-                                return Err(syn::Error::new_spanned(
-                                    other,
-                                    format!("`callers` takes an integer literal (0 to {MAX_CALLERS})"),
-                                ))
-                            }
-                        };
-                        let n: usize = lit.base10_parse()?;
-                        if n > MAX_CALLERS {
-                            return Err(syn::Error::new(
-                                lit.span(),
-                                format!("`callers` must be at most {MAX_CALLERS}"),
-                            ));
-                        }
-                        // Re-emitted unsuffixed: `callers = 3u8` means 3 edges, and the slot's
-                        // const parameter is a `usize`.
-                        let mut unsuffixed = syn::LitInt::from(proc_macro2::Literal::usize_unsuffixed(n));
-                        unsuffixed.set_span(lit.span());
-                        set(&mut args.callers, unsuffixed, duplicate)?;
-                    }
-                    "cancelled" => {
-                        let choice = match &value {
-                            Expr::Path(p) => Cancelled::ALL.iter().find(|(name, _)| p.path.is_ident(name)),
-                            _ => None,
-                        };
-                        let Some(&(_, choice)) = choice else {
-                            return Err(syn::Error::new_spanned(
-                                value,
-                                "`cancelled` takes `error` (the default), `ok` or `skip`",
-                            ));
-                        };
-                        set(&mut args.cancelled, choice, duplicate)?;
-                    }
-                    "struct_name" => {
-                        let name = match value {
-                            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => s,
-                            Expr::Path(p) if p.path.get_ident().is_some() => {
-                                let ident = p.path.get_ident().expect("checked");
-                                syn::LitStr::new(&ident.to_string(), ident.span())
-                            }
-                            other => {
-                                return Err(syn::Error::new_spanned(
-                                    other,
-                                    "`struct_name` takes the type's name: `struct_name = \"Database\"`",
-                                ))
-                            }
-                        };
-                        set(&mut args.struct_name, name, duplicate)?;
-                    }
-                    "crate" => {
-                        let path = match value {
-                            Expr::Path(p) => p.path,
-                            other => return Err(syn::Error::new_spanned(other, "`crate` takes a path")),
-                        };
-                        set(&mut args.krate, path, duplicate)?;
-                    }
-                    _ => {
-                        let classifier = if name == "ok_if" {
-                            Classifier::OkIf(value)
-                        } else {
-                            Classifier::ErrorIf(value)
-                        };
-                        if let Some((_, existing)) = &args.classifier {
-                            let msg = match existing {
-                                Classifier::OkIf(_) if name == "error_if" => {
-                                    "`ok_if` and `error_if` cannot be used together".to_owned()
-                                }
-                                Classifier::ErrorIf(_) if name == "ok_if" => {
-                                    "`ok_if` and `error_if` cannot be used together".to_owned()
-                                }
-                                _ => format!("`{name}` is given more than once"),
-                            };
-                            return Err(syn::Error::new(span, msg));
-                        }
-                        args.classifier = Some((span, classifier));
-                    }
+                    "objective" => set(&mut args.objective, value, duplicate),
+                    "buckets" => set(&mut args.buckets, value, duplicate),
+                    "callers" => set(&mut args.callers, callers(value)?, duplicate),
+                    "cancelled" => set(&mut args.cancelled, cancelled(value)?, duplicate),
+                    "struct_name" => set(&mut args.struct_name, struct_name(value)?, duplicate),
+                    "crate" => set(&mut args.krate, crate_path(value)?, duplicate),
+                    _ => set_classifier(args, &name, span, value),
                 }
             }
-            _ => return Err(syn::Error::new(span, format!("unknown argument `{name}`; {KNOWN}"))),
+            _ => Err(syn::Error::new(span, format!("unknown argument `{name}`; {KNOWN}"))),
         }
-        Ok(())
     }
 }
 
-fn set<T>(field: &mut Option<T>, value: T, duplicate: impl FnOnce() -> syn::Error) -> syn::Result<()> {
+/// `callers = N`: an integer literal up to `MAX_CALLERS`, re-emitted unsuffixed (`callers =
+/// 3u8` means 3 edges, and the slot's const parameter is a `usize`).
+fn callers(value: Expr) -> syn::Result<LitInt> {
+    let lit = match value {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => i,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("`callers` takes an integer literal (0 to {MAX_CALLERS})"),
+            ))
+        }
+    };
+    let n: usize = lit.base10_parse()?;
+    if n > MAX_CALLERS {
+        return Err(syn::Error::new(lit.span(), format!("`callers` must be at most {MAX_CALLERS}")));
+    }
+    let mut unsuffixed = syn::LitInt::from(proc_macro2::Literal::usize_unsuffixed(n));
+    unsuffixed.set_span(lit.span());
+    Ok(unsuffixed)
+}
+
+/// `cancelled = error|ok|skip`.
+fn cancelled(value: Expr) -> syn::Result<Cancelled> {
+    let choice = match &value {
+        Expr::Path(p) => Cancelled::ALL.iter().find(|(name, _)| p.path.is_ident(name)),
+        _ => None,
+    };
+    match choice {
+        Some(&(_, choice)) => Ok(choice),
+        None => {
+            Err(syn::Error::new_spanned(value, "`cancelled` takes `error` (the default), `ok` or `skip`"))
+        }
+    }
+}
+
+/// `struct_name = "Type"` (or a bare identifier).
+fn struct_name(value: Expr) -> syn::Result<syn::LitStr> {
+    match value {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Ok(s),
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            let ident = p.path.get_ident().expect("checked");
+            Ok(syn::LitStr::new(&ident.to_string(), ident.span()))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`struct_name` takes the type's name: `struct_name = \"Database\"`",
+        )),
+    }
+}
+
+/// `crate = path`.
+fn crate_path(value: Expr) -> syn::Result<Path> {
+    match value {
+        Expr::Path(p) => Ok(p.path),
+        other => Err(syn::Error::new_spanned(other, "`crate` takes a path")),
+    }
+}
+
+/// `ok_if = path` or `error_if = path`: one of them, once.
+fn set_classifier(args: &mut Args, name: &str, span: Span, value: Expr) -> syn::Result<()> {
+    if let Some((_, existing)) = &args.classifier {
+        let msg = match existing {
+            Classifier::OkIf(_) if name == "error_if" => {
+                "`ok_if` and `error_if` cannot be used together".to_owned()
+            }
+            Classifier::ErrorIf(_) if name == "ok_if" => {
+                "`ok_if` and `error_if` cannot be used together".to_owned()
+            }
+            _ => format!("`{name}` is given more than once"),
+        };
+        return Err(syn::Error::new(span, msg));
+    }
+    let classifier = if name == "ok_if" { Classifier::OkIf(value) } else { Classifier::ErrorIf(value) };
+    args.classifier = Some((span, classifier));
+    Ok(())
+}
+
+/// Sets an argument given once; `duplicate` is the error for a second time. Both attributes
+/// use it.
+pub fn set<T>(field: &mut Option<T>, value: T, duplicate: impl FnOnce() -> syn::Error) -> syn::Result<()> {
     if field.is_some() {
         return Err(duplicate());
     }

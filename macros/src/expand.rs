@@ -202,7 +202,6 @@ fn instrument_fn(
         return Err(syn::Error::new(c.span, "#[picometrics] cannot instrument a `const fn`"));
     }
     let krate = args.krate();
-    let private = quote!(#krate::__private_v1);
     let fn_name = sig.ident.unraw().to_string();
     let label = match (label, &args.struct_name) {
         (Some(label), _) => label.to_owned(),
@@ -211,145 +210,199 @@ fn instrument_fn(
         (None, None) => fn_name.clone(),
     };
     let doc = queries::doc_attrs(&label);
-
-    let bounds = match &args.buckets {
-        Some(b) => quote_spanned!(b.span()=> #b),
-        None => quote!(#private::buckets::DEFAULT),
-    };
-    // Compile-time checks carry the span of the argument they check, so a failing one points
-    // at `buckets = …` or `objective = …` rather than at the whole attribute.
-    let bounds_check = {
-        let span = args.buckets.as_ref().map_or_else(Span::call_site, |b| b.span());
-        let private = respan(private.clone(), span);
-        quote_spanned!(span=> const _: () = #private::check_bounds(&#bounds);)
-    };
-    let callers = match &args.callers {
-        Some(n) => quote!(#n),
-        None => {
-            let n = proc_macro2::Literal::usize_unsuffixed(picometrics_schema::DEFAULT_CALLERS);
-            quote!(#n)
-        }
-    };
-    let track = args.track_concurrency.is_some();
-    let max_cell =
-        if args.track_max.is_some() { quote!(#private::TrackMax) } else { quote!(#private::NoMax) };
-    let cancelled = match args.cancelled.unwrap_or(Cancelled::Error) {
-        Cancelled::Error => quote!(#private::Cancelled::Error),
-        Cancelled::Ok => quote!(#private::Cancelled::Ok),
-        Cancelled::Skip => quote!(#private::Cancelled::Skip),
-    };
-    let (objective, objective_check) = match &args.objective {
-        Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(&#o)), {
-            let private = respan(private.clone(), o.span());
-            quote_spanned!(o.span()=> const _: () = #private::check_objective(&#o, &#bounds);)
-        }),
-        None => (quote!(::core::option::Option::None), quote!()),
-    };
-    let result = quote!(__picometrics_result);
-    // The result is bound with the declared return type before it is classified, so inference
-    // that relies on the return type (`.sum()`, `.collect()`, `.into()`) still works.
-    let result_ty = result_type(&sig.output);
-    let is_error = match args.classifier.as_ref().map(|(_, c)| c) {
-        None => quote! {{
-            #[allow(unused_imports)]
-            use #private::{ClassifyOther as _, ClassifyResult as _};
-            (&#private::Classify(&#result)).is_error()
-        }},
-        // Spanned at the predicate, so a type mismatch points at it.
-        Some(Classifier::OkIf(p)) => respan(quote!(!#private::classify_with(#p, &#result)), p.span()),
-        Some(Classifier::ErrorIf(p)) => respan(quote!(#private::classify_with(#p, &#result)), p.span()),
-    };
-
-    let statics = quote! {
-        #[#private::linkme::distributed_slice(#private::PICOMETRICS_FUNCTIONS)]
-        #[linkme(crate = #private::linkme)]
-        static __PICOMETRICS_FUNCTION: #private::FunctionDescriptor = #private::FunctionDescriptor::new(
-            #label,
-            ::core::module_path!(),
-            #objective,
-            &#bounds,
-            #track,
-            &__PICOMETRICS_BUILD,
-            &__PICOMETRICS_SLOT,
-        );
-        #private::persistent! {
-            static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
-                #private::FunctionSlot::new();
-        }
-        static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
-        // One symbol per series: two functions that would report the same `function` and
-        // `module` labels (e.g. methods of two types instrumented on their own, without
-        // `struct_name`) fail to link, naming the series, instead of exposing it twice.
-        #[allow(non_upper_case_globals)]
-        #[export_name = ::core::concat!(
-            "picometrics: two instrumented functions report function=\"", #label,
-            "\" module=\"", ::core::module_path!(), "\"; give one a struct_name"
-        )]
-        static __PICOMETRICS_UNIQUE_SERIES: u8 = 0;
-        #bounds_check
-        #objective_check
-    };
-
-    let body = if sig.asyncness.is_some() {
-        quote! {
-            #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
-            let #result: #result_ty = #private::WithCaller::new(&__PICOMETRICS_FUNCTION, async move #block).await;
-            __picometrics_guard.finish(#is_error);
-            #result
-        }
-    } else if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
-        // A diverging function never returns: a panic through it is recorded by the guard
-        // (as an error), and nothing else can end it.
-        quote! {
-            #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
-            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
-            #block
-        }
-    } else if attrs.iter().any(|a| a.path().is_ident("track_caller")) {
-        // A closure would hide the caller from `Location::caller()`: the body runs inline in a
-        // labeled block, its `return`s and `?`s rewritten to leave the block instead of the
-        // function (those inside macro calls cannot be seen; such an exit is recorded as the
-        // guard's cancellation).
-        let body = InlineBody::rewrite(block, &private);
-        quote! {
-            #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
-            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
-            // The `break` values are parenthesized (see `InlineBody`) and the label may go unused.
-            #[allow(unused_labels, unused_parens)]
-            let #result: #result_ty = '__picometrics_body: #body;
-            ::core::mem::drop(__picometrics_scope);
-            __picometrics_guard.finish(#is_error);
-            #result
-        }
-    } else {
-        quote! {
-            #statics
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
-            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
-            // A closure, so `return` and `?` in the body end the body, not the bookkeeping;
-            // run as `FnOnce`, so the body may return borrows of what it captured
-            // (`&mut self.field`, `self.items.iter_mut()`).
-            let #result: #result_ty = #private::run(move || #block);
-            ::core::mem::drop(__picometrics_scope);
-            __picometrics_guard.finish(#is_error);
-            #result
-        }
-    };
-
+    let parts = Parts::new(args, &krate);
+    let statics = parts.statics(&label, &krate);
+    let body = parts.body(sig, attrs, block);
     let item = quote! {
         #(#attrs)*
         #doc
         #vis #sig {
+            #statics
             #body
         }
     };
     let const_name = format_ident!("{}_QUERIES", fn_name.to_uppercase());
     let value = queries::queries_value(&label, &krate);
+    let private = &parts.private;
     let queries_const = Some((const_name, quote!(#private::Queries = #value)));
     Ok(Instrumented { item, queries_const })
+}
+
+/// The pieces of one instrumented function's code that its arguments decide.
+struct Parts {
+    /// `<crate>::__private_v1`.
+    private: TokenStream,
+    /// The bucket bounds (`buckets = …` or the default) and their compile-time check.
+    bounds: TokenStream,
+    bounds_check: TokenStream,
+    callers: TokenStream,
+    track: bool,
+    max_cell: TokenStream,
+    cancelled: TokenStream,
+    /// `Option<&Objective>` and its compile-time check.
+    objective: TokenStream,
+    objective_check: TokenStream,
+    /// Whether `__picometrics_result` is an error, as the classifier says.
+    is_error: TokenStream,
+}
+
+impl Parts {
+    fn new(args: &Args, krate: &TokenStream) -> Self {
+        let private = quote!(#krate::__private_v1);
+        let bounds = match &args.buckets {
+            Some(b) => quote_spanned!(b.span()=> #b),
+            None => quote!(#private::buckets::DEFAULT),
+        };
+        // Compile-time checks carry the span of the argument they check, so a failing one
+        // points at `buckets = …` or `objective = …` rather than at the whole attribute.
+        let bounds_check = {
+            let span = args.buckets.as_ref().map_or_else(Span::call_site, |b| b.span());
+            let private = respan(private.clone(), span);
+            quote_spanned!(span=> const _: () = #private::check_bounds(&#bounds);)
+        };
+        let callers = match &args.callers {
+            Some(n) => quote!(#n),
+            None => {
+                let n = proc_macro2::Literal::usize_unsuffixed(picometrics_schema::DEFAULT_CALLERS);
+                quote!(#n)
+            }
+        };
+        let max_cell =
+            if args.track_max.is_some() { quote!(#private::TrackMax) } else { quote!(#private::NoMax) };
+        let cancelled = match args.cancelled.unwrap_or(Cancelled::Error) {
+            Cancelled::Error => quote!(#private::Cancelled::Error),
+            Cancelled::Ok => quote!(#private::Cancelled::Ok),
+            Cancelled::Skip => quote!(#private::Cancelled::Skip),
+        };
+        let (objective, objective_check) = match &args.objective {
+            Some(o) => (quote_spanned!(o.span()=> ::core::option::Option::Some(&#o)), {
+                let private = respan(private.clone(), o.span());
+                quote_spanned!(o.span()=> const _: () = #private::check_objective(&#o, &#bounds);)
+            }),
+            None => (quote!(::core::option::Option::None), quote!()),
+        };
+        let is_error = match args.classifier.as_ref().map(|(_, c)| c) {
+            None => quote! {{
+                #[allow(unused_imports)]
+                use #private::{ClassifyOther as _, ClassifyResult as _};
+                (&#private::Classify(&__picometrics_result)).is_error()
+            }},
+            // Spanned at the predicate, so a type mismatch points at it.
+            Some(Classifier::OkIf(p)) => {
+                respan(quote!(!#private::classify_with(#p, &__picometrics_result)), p.span())
+            }
+            Some(Classifier::ErrorIf(p)) => {
+                respan(quote!(#private::classify_with(#p, &__picometrics_result)), p.span())
+            }
+        };
+        let track = args.track_concurrency.is_some();
+        Parts {
+            private,
+            bounds,
+            bounds_check,
+            callers,
+            track,
+            max_cell,
+            cancelled,
+            objective,
+            objective_check,
+            is_error,
+        }
+    }
+
+    /// The function's descriptor (registered at link time), its slot, its build facts, the
+    /// one-symbol-per-series guard and the compile-time checks.
+    fn statics(&self, label: &str, krate: &TokenStream) -> TokenStream {
+        let Parts {
+            private, bounds, bounds_check, callers, track, max_cell, objective, objective_check, ..
+        } = self;
+        quote! {
+            #[#private::linkme::distributed_slice(#private::PICOMETRICS_FUNCTIONS)]
+            #[linkme(crate = #private::linkme)]
+            static __PICOMETRICS_FUNCTION: #private::FunctionDescriptor = #private::FunctionDescriptor::new(
+                #label,
+                ::core::module_path!(),
+                #objective,
+                &#bounds,
+                #track,
+                &__PICOMETRICS_BUILD,
+                &__PICOMETRICS_SLOT,
+            );
+            #private::persistent! {
+                static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
+                    #private::FunctionSlot::new();
+            }
+            static __PICOMETRICS_BUILD: #private::BuildInfo = #krate::build_info!();
+            // One symbol per series: two functions that would report the same `function` and
+            // `module` labels (e.g. methods of two types instrumented on their own, without
+            // `struct_name`) fail to link, naming the series, instead of exposing it twice.
+            #[allow(non_upper_case_globals)]
+            #[export_name = ::core::concat!(
+                "picometrics: two instrumented functions report function=\"", #label,
+                "\" module=\"", ::core::module_path!(), "\"; give one a struct_name"
+            )]
+            static __PICOMETRICS_UNIQUE_SERIES: u8 = 0;
+            #bounds_check
+            #objective_check
+        }
+    }
+
+    /// The body: the guard started, the caller scope entered (not around an `async` body,
+    /// whose future carries its own), the user's block run its way, then the result classified.
+    fn body(&self, sig: &Signature, attrs: &[Attribute], block: &Block) -> TokenStream {
+        let Parts { private, bounds, track, cancelled, is_error, .. } = self;
+        let result = quote!(__picometrics_result);
+        // The result is bound with the declared return type before it is classified, so
+        // inference that relies on the return type (`.sum()`, `.collect()`, `.into()`) works.
+        let result_ty = result_type(&sig.output);
+        let start = quote! {
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #track, #cancelled);
+        };
+        let scope = quote! {
+            let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
+        };
+        let finish = quote! {
+            ::core::mem::drop(__picometrics_scope);
+            __picometrics_guard.finish(#is_error);
+            #result
+        };
+        if sig.asyncness.is_some() {
+            quote! {
+                #start
+                let #result: #result_ty = #private::WithCaller::new(&__PICOMETRICS_FUNCTION, async move #block).await;
+                __picometrics_guard.finish(#is_error);
+                #result
+            }
+        } else if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+            // A diverging function never returns: a panic through it is recorded by the guard
+            // (as an error), and nothing else can end it.
+            quote!(#start #scope #block)
+        } else if attrs.iter().any(|a| a.path().is_ident("track_caller")) {
+            // A closure would hide the caller from `Location::caller()`: the body runs inline in
+            // a labeled block, its `return`s and `?`s rewritten to leave the block instead of the
+            // function (those inside macro calls cannot be seen; such an exit is recorded as the
+            // guard's cancellation).
+            let body = InlineBody::rewrite(block, private);
+            quote! {
+                #start
+                #scope
+                // The `break` values are parenthesized (see `InlineBody`) and the label may go unused.
+                #[allow(unused_labels, unused_parens)]
+                let #result: #result_ty = '__picometrics_body: #body;
+                #finish
+            }
+        } else {
+            quote! {
+                #start
+                #scope
+                // A closure, so `return` and `?` in the body end the body, not the bookkeeping;
+                // run as `FnOnce`, so the body may return borrows of what it captured
+                // (`&mut self.field`, `self.items.iter_mut()`).
+                let #result: #result_ty = #private::run(move || #block);
+                #finish
+            }
+        }
+    }
 }
 
 /// A function body made to run inline: `return e` becomes `break '__picometrics_body e` and

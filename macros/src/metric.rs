@@ -1,5 +1,6 @@
 //! `#[picometrics::metric]`: registers a `static` counter, gauge or histogram.
 
+use crate::args::set;
 use picometrics_schema::{check_metric_help, check_metric_label, check_metric_name, Kind};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -25,21 +26,14 @@ impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = Args::default();
         while !input.is_empty() {
-            let key = if input.peek(Token![crate]) {
-                let kw: Token![crate] = input.parse()?;
-                Ident::new("crate", kw.span)
-            } else {
-                input.parse::<Ident>().map_err(|e| syn::Error::new(e.span(), KNOWN))?
-            };
+            let key = crate::args::parse_key(input, KNOWN)?;
             let duplicate = || syn::Error::new(key.span(), format!("`{key}` is given more than once"));
             match key.to_string().as_str() {
                 "name" | "help" => {
                     input.parse::<Token![=]>()?;
                     let value: LitStr = input.parse()?;
                     let field = if key == "name" { &mut args.name } else { &mut args.help };
-                    if field.replace(value).is_some() {
-                        return Err(duplicate());
-                    }
+                    set(field, value, duplicate)?;
                 }
                 "labels" => {
                     if std::mem::replace(&mut args.labels_given, true) {
@@ -52,9 +46,7 @@ impl Parse for Args {
                 }
                 "crate" => {
                     input.parse::<Token![=]>()?;
-                    if args.krate.replace(input.parse()?).is_some() {
-                        return Err(duplicate());
-                    }
+                    set(&mut args.krate, input.parse()?, duplicate)?;
                 }
                 _ => return Err(syn::Error::new(key.span(), KNOWN)),
             }
