@@ -200,110 +200,119 @@ fn write_rules_for<W: Write + ?Sized>(w: &mut W, slos: Vec<Slo>, config: &RulesC
     }
     let min_rate = config.min_requests_per_hour / 3600.0;
     for slo in &slos {
-        let id = slo.id();
-        let labels = |w: &mut W, window: &str, indent: &str| -> fmt::Result {
-            writeln!(w, "{indent}labels:")?;
-            writeln!(w, "{indent}  objective_name: {}", yaml(slo.objective.name))?;
-            writeln!(w, "{indent}  objective_percentile: {}", yaml(slo.percentile.as_str()))?;
-            writeln!(w, "{indent}  objective_kind: {}", slo.kind_label())?;
-            writeln!(w, "{indent}  sloth_slo: {}", yaml(&id))?;
-            if !window.is_empty() {
-                writeln!(w, "{indent}  sloth_window: {window}")?;
-            }
-            Ok(())
-        };
+        write_recordings(w, slo)?;
+        write_alerts(w, slo, min_rate)?;
+    }
+    Ok(())
+}
 
-        writeln!(w, "  - name: {}", yaml(&format!("picometrics-slo-recordings-{id}")))?;
-        writeln!(w, "    rules:")?;
-        for window in WINDOWS {
-            writeln!(w, "      - record: slo:sli_error:ratio_rate{window}")?;
-            writeln!(w, "        expr: {}", yaml(&slo.error_ratio(window)))?;
-            labels(w, window, "        ")?;
-            writeln!(w, "      - record: slo:requests:rate{window}")?;
-            writeln!(w, "        expr: {}", yaml(&slo.requests(window)))?;
-            labels(w, window, "        ")?;
-        }
-        let sel = format!("{{sloth_slo=\"{}\",sloth_window=\"5m\"}}", promql_string(&id));
-        writeln!(w, "      - record: slo:sli_error:ratio_rate30d")?;
+/// The labels every rule of `slo` carries (`sloth_window` when `window` is not empty).
+fn write_labels<W: Write + ?Sized>(w: &mut W, slo: &Slo, window: &str) -> fmt::Result {
+    let indent = "        ";
+    writeln!(w, "{indent}labels:")?;
+    writeln!(w, "{indent}  objective_name: {}", yaml(slo.objective.name))?;
+    writeln!(w, "{indent}  objective_percentile: {}", yaml(slo.percentile.as_str()))?;
+    writeln!(w, "{indent}  objective_kind: {}", slo.kind_label())?;
+    writeln!(w, "{indent}  sloth_slo: {}", yaml(&slo.id()))?;
+    if !window.is_empty() {
+        writeln!(w, "{indent}  sloth_window: {window}")?;
+    }
+    Ok(())
+}
+
+/// The recording rules of `slo`: error ratio and request rate per window, the 30-day ratio,
+/// the budget and what remains of it.
+fn write_recordings<W: Write + ?Sized>(w: &mut W, slo: &Slo) -> fmt::Result {
+    let id = slo.id();
+    writeln!(w, "  - name: {}", yaml(&format!("picometrics-slo-recordings-{id}")))?;
+    writeln!(w, "    rules:")?;
+    for window in WINDOWS {
+        writeln!(w, "      - record: slo:sli_error:ratio_rate{window}")?;
+        writeln!(w, "        expr: {}", yaml(&slo.error_ratio(window)))?;
+        write_labels(w, slo, window)?;
+        writeln!(w, "      - record: slo:requests:rate{window}")?;
+        writeln!(w, "        expr: {}", yaml(&slo.requests(window)))?;
+        write_labels(w, slo, window)?;
+    }
+    let sel = format!("{{sloth_slo=\"{}\",sloth_window=\"5m\"}}", promql_string(&id));
+    writeln!(w, "      - record: slo:sli_error:ratio_rate30d")?;
+    writeln!(
+        w,
+        "        expr: {}",
+        yaml(&format!(
+            "sum_over_time(slo:sli_error:ratio_rate5m{sel}[30d]) / ignoring (sloth_window) count_over_time(slo:sli_error:ratio_rate5m{sel}[30d])"
+        ))
+    )?;
+    write_labels(w, slo, "30d")?;
+    writeln!(w, "      - record: slo:error_budget:ratio")?;
+    writeln!(w, "        expr: vector({})", slo.budget())?;
+    write_labels(w, slo, "")?;
+    writeln!(w, "      - record: slo:period_error_budget_remaining:ratio")?;
+    writeln!(
+        w,
+        "        expr: {}",
+        yaml(&format!(
+            "1 - slo:sli_error:ratio_rate30d{{sloth_slo=\"{}\"}} / {}",
+            promql_string(&id),
+            slo.budget()
+        ))
+    )?;
+    write_labels(w, slo, "30d")
+}
+
+/// The two multi-window burn-rate alerts of `slo`: a page (fast burn) and a ticket (steady).
+fn write_alerts<W: Write + ?Sized>(w: &mut W, slo: &Slo, min_rate: f64) -> fmt::Result {
+    let id = slo.id();
+    writeln!(w, "  - name: {}", yaml(&format!("picometrics-slo-alerts-{id}")))?;
+    writeln!(w, "    rules:")?;
+    let burn = |short: &str, long: &str, factor: f64| {
+        let s = promql_string(&id);
+        format!(
+            "(slo:sli_error:ratio_rate{short}{{sloth_slo=\"{s}\"}} > ({factor} * {budget}) \
+             and ignoring (sloth_window) slo:sli_error:ratio_rate{long}{{sloth_slo=\"{s}\"}} > ({factor} * {budget}) \
+             and ignoring (sloth_window) slo:requests:rate{long}{{sloth_slo=\"{s}\"}} >= {min_rate})",
+            budget = slo.budget(),
+        )
+    };
+    for (severity, name, pairs, speed) in [
+        ("page", "PicometricsErrorBudgetBurnPage", [("5m", "1h", 14.4), ("30m", "6h", 6.0)], "fast"),
+        ("ticket", "PicometricsErrorBudgetBurnTicket", [("2h", "1d", 3.0), ("6h", "3d", 1.0)], "steadily"),
+    ] {
+        // `max without (sloth_window)`: one alert identity whichever window pair fires.
+        let expr = format!(
+            "max without (sloth_window) ({} or ignoring (sloth_window) {})",
+            burn(pairs[0].0, pairs[0].1, pairs[0].2),
+            burn(pairs[1].0, pairs[1].1, pairs[1].2)
+        );
+        writeln!(w, "      - alert: {name}")?;
+        writeln!(w, "        expr: {}", yaml(&expr))?;
+        writeln!(w, "        labels:")?;
+        writeln!(w, "          severity: {severity}")?;
+        writeln!(w, "          objective_name: {}", yaml(slo.objective.name))?;
+        writeln!(w, "          objective_percentile: {}", yaml(slo.percentile.as_str()))?;
+        writeln!(w, "          objective_kind: {}", slo.kind_label())?;
+        writeln!(w, "        annotations:")?;
         writeln!(
             w,
-            "        expr: {}",
+            "          summary: {}",
             yaml(&format!(
-                "sum_over_time(slo:sli_error:ratio_rate5m{sel}[30d]) / ignoring (sloth_window) count_over_time(slo:sli_error:ratio_rate5m{sel}[30d])"
+                "Objective {} ({}) of service {{{{ $labels.service_name }}}} is burning its error budget {speed}",
+                slo.objective.name,
+                slo.describe()
             ))
         )?;
-        labels(w, "30d", "        ")?;
-        writeln!(w, "      - record: slo:error_budget:ratio")?;
-        writeln!(w, "        expr: vector({})", slo.budget())?;
-        labels(w, "", "        ")?;
-        writeln!(w, "      - record: slo:period_error_budget_remaining:ratio")?;
         writeln!(
             w,
-            "        expr: {}",
+            "          description: {}",
             yaml(&format!(
-                "1 - slo:sli_error:ratio_rate30d{{sloth_slo=\"{}\"}} / {}",
-                promql_string(&id),
-                slo.budget()
-            ))
-        )?;
-        labels(w, "30d", "        ")?;
-
-        writeln!(w, "  - name: {}", yaml(&format!("picometrics-slo-alerts-{id}")))?;
-        writeln!(w, "    rules:")?;
-        let burn = |short: &str, long: &str, factor: f64| {
-            let s = promql_string(&id);
-            format!(
-                "(slo:sli_error:ratio_rate{short}{{sloth_slo=\"{s}\"}} > ({factor} * {budget}) \
-                 and ignoring (sloth_window) slo:sli_error:ratio_rate{long}{{sloth_slo=\"{s}\"}} > ({factor} * {budget}) \
-                 and ignoring (sloth_window) slo:requests:rate{long}{{sloth_slo=\"{s}\"}} >= {min_rate})",
+                "The functions under objective {name} are failing it: at this rate the {pct}% objective's 30-day error budget ({budget}) runs out {when}. Look at the error ratio and latency of the functions with objective_name=\"{name}\" (the rustdoc of each lists its queries), then at what changed ({info_metric} version and commit).",
+                name = slo.objective.name,
+                info_metric = picometrics::schema::BUILD_INFO.name,
+                pct = slo.percentile.as_str(),
                 budget = slo.budget(),
-            )
-        };
-        for (severity, name, pairs, speed) in [
-            ("page", "PicometricsErrorBudgetBurnPage", [("5m", "1h", 14.4), ("30m", "6h", 6.0)], "fast"),
-            (
-                "ticket",
-                "PicometricsErrorBudgetBurnTicket",
-                [("2h", "1d", 3.0), ("6h", "3d", 1.0)],
-                "steadily",
-            ),
-        ] {
-            // `max without (sloth_window)`: one alert identity whichever window pair fires.
-            let expr = format!(
-                "max without (sloth_window) ({} or ignoring (sloth_window) {})",
-                burn(pairs[0].0, pairs[0].1, pairs[0].2),
-                burn(pairs[1].0, pairs[1].1, pairs[1].2)
-            );
-            writeln!(w, "      - alert: {name}")?;
-            writeln!(w, "        expr: {}", yaml(&expr))?;
-            writeln!(w, "        labels:")?;
-            writeln!(w, "          severity: {severity}")?;
-            writeln!(w, "          objective_name: {}", yaml(slo.objective.name))?;
-            writeln!(w, "          objective_percentile: {}", yaml(slo.percentile.as_str()))?;
-            writeln!(w, "          objective_kind: {}", slo.kind_label())?;
-            writeln!(w, "        annotations:")?;
-            writeln!(
-                w,
-                "          summary: {}",
-                yaml(&format!(
-                    "Objective {} ({}) of service {{{{ $labels.service_name }}}} is burning its error budget {speed}",
-                    slo.objective.name,
-                    slo.describe()
-                ))
-            )?;
-            writeln!(
-                w,
-                "          description: {}",
-                yaml(&format!(
-                    "The functions under objective {name} are failing it: at this rate the {pct}% objective's 30-day error budget ({budget}) runs out {when}. Look at the error ratio and latency of the functions with objective_name=\"{name}\" (the rustdoc of each lists its queries), then at what changed ({info_metric} version and commit).",
-                    name = slo.objective.name,
-                    info_metric = picometrics::schema::BUILD_INFO.name,
-                    pct = slo.percentile.as_str(),
-                    budget = slo.budget(),
-                    when = if severity == "page" { "within days" } else { "before the period ends" },
-                ))
-            )?;
-        }
+                when = if severity == "page" { "within days" } else { "before the period ends" },
+            ))
+        )?;
     }
     Ok(())
 }

@@ -88,21 +88,7 @@ fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
     let head = req.method() == Method::HEAD;
     let body = |b: Bytes| Pieces::from(if head { Bytes::new() } else { b });
     match route {
-        Route::Asset(text, content_type) => {
-            let mut r = Response::new(body(Bytes::from_static(text.as_bytes())));
-            let headers = r.headers_mut();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-            // Everything the page shows comes from devices and code it does not control:
-            // nothing but its own script may run, and it may talk to this server only.
-            headers.insert(
-                "content-security-policy",
-                HeaderValue::from_static(
-                    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-                ),
-            );
-            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-            return r;
-        }
+        Route::Asset(text, content_type) => asset(body(Bytes::from_static(text.as_bytes())), content_type),
         Route::Overview | Route::Function => {
             let history = endpoint.history.as_ref().expect("the explorer runs when it is routed");
             let (status, json) = {
@@ -118,18 +104,41 @@ fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
             let headers = r.headers_mut();
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             headers.insert("cache-control", HeaderValue::from_static("no-store"));
-            return r;
+            r
         }
-        Route::Metrics | Route::Rules => {}
+        Route::Rules => {
+            let mut rules = String::new();
+            // Writing into a `String` cannot fail.
+            let _ = crate::rules::write_rules(&mut rules, &config.rules);
+            let mut r = Response::new(body(rules.into()));
+            r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
+            r
+        }
+        Route::Metrics => metrics(config, req, head),
     }
-    if route == Route::Rules {
-        let mut rules = String::new();
-        // Writing into a `String` cannot fail.
-        let _ = crate::rules::write_rules(&mut rules, &config.rules);
-        let mut r = Response::new(body(rules.into()));
-        r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
-        return r;
-    }
+}
+
+/// An embedded file of the explorer page, under a strict content security policy.
+fn asset(body: Pieces, content_type: &'static str) -> Response<Pieces> {
+    let mut r = Response::new(body);
+    let headers = r.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Everything the page shows comes from devices and code it does not control: nothing but
+    // its own script may run, and it may talk to this server only.
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+/// `/metrics`: the configured source's text or pieces, else this process's registry in the
+/// format the scraper asks for (no body for `HEAD`).
+fn metrics(config: &Builder, req: &Request<Incoming>, head: bool) -> Response<Pieces> {
+    let body = |b: Bytes| Pieces::from(if head { Bytes::new() } else { b });
     let (format, text) = match &config.source {
         Some(MetricsSource::Text(render)) => {
             let mut text = String::new();
@@ -147,12 +156,9 @@ fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
         }
         None => {
             let format = Format::from_accept(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
-            (
-                format,
-                body(
-                    BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes())),
-                ),
-            )
+            let text =
+                BUFFER.with(|b| Bytes::copy_from_slice(b.borrow_mut().render_format(format).as_bytes()));
+            (format, body(text))
         }
     };
     let mut r = Response::new(text);
