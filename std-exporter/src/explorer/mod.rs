@@ -24,19 +24,25 @@
 //!   over the history) and `queries` (the generated PromQL, with a link when a Prometheus URL
 //!   is configured). `400` without `function` and `module`, `404` for an unknown series.
 
-use picometrics::model::{Build, FunctionSeries, Source, Totals};
+mod json;
+mod series;
+
+use json::*;
+use picometrics::model::{Source, Totals};
 use picometrics::queries::Query;
-use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use series::*;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The page, its script and its style, embedded in the binary (no network at run time).
-pub(crate) const PAGE: &str = include_str!("../explorer/index.html");
+pub(crate) const PAGE: &str = include_str!("../../explorer/index.html");
+
 /// The page's script.
-pub(crate) const SCRIPT: &str = include_str!("../explorer/explorer.js");
+pub(crate) const SCRIPT: &str = include_str!("../../explorer/explorer.js");
+
 /// The page's style.
-pub(crate) const STYLE: &str = include_str!("../explorer/explorer.css");
+pub(crate) const STYLE: &str = include_str!("../../explorer/explorer.css");
 
 /// What the explorer keeps and where it reads from (see [`crate::Builder::history`]).
 #[derive(Clone)]
@@ -68,74 +74,6 @@ impl Default for Settings {
     }
 }
 
-/// One interval of one series. 40 bytes; `points` of them per series.
-#[derive(Clone, Copy, Debug)]
-struct Point {
-    /// End of the interval, Unix milliseconds.
-    t: u64,
-    /// Length of the interval in milliseconds.
-    span_ms: u32,
-    /// Calls completed in the interval.
-    calls: u32,
-    /// Of which errors.
-    errors: u32,
-    /// Of which slower than the latency objective's threshold.
-    slow: u32,
-    /// Concurrency at the end of the interval (`u32::MAX`: not tracked).
-    concurrent: u32,
-    /// p50, p95, p99 of the interval's calls in seconds (NaN: no calls).
-    quantiles: [f32; 3],
-}
-
-/// The series a row is about: its device (if any), module and function.
-type Key = (String, String, String);
-
-/// An objective, as numbers.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-struct Objective {
-    name: String,
-    /// Success-rate objective, percent.
-    success_percentile: Option<f64>,
-    /// Latency objective: threshold in seconds and percent.
-    latency_threshold_seconds: Option<f64>,
-    latency_percentile: Option<f64>,
-    /// Index of the threshold's bucket (calls in later buckets are slow).
-    #[serde(skip)]
-    latency_bucket: Option<usize>,
-}
-
-/// Calls from one caller, by result.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Edge {
-    function: String,
-    module: String,
-    calls: Totals,
-}
-
-/// Everything kept for one series.
-struct Series {
-    service_name: String,
-    objective: Option<Objective>,
-    bounds: Vec<u64>,
-    /// Totals and per-bucket counts at the latest sample.
-    totals: Totals,
-    counts: Vec<u64>,
-    concurrent: Option<u64>,
-    /// The longest call since start, for functions with `track_max`.
-    max_nanos: Option<u64>,
-    /// Per-bucket counts at the start of the window (two anchors: the table's percentiles
-    /// cover one to two windows).
-    anchors: [(u64, Vec<u64>); 2],
-    callers: Vec<Edge>,
-    root: Totals,
-    overflow: Totals,
-    points: VecDeque<Point>,
-    /// Sample number of the latest sample that saw this series.
-    seen: u64,
-    /// Unix milliseconds of the latest sample.
-    at: u64,
-}
-
 /// The history: every tracked series, updated by [`History::sample`].
 pub(crate) struct History {
     settings: Settings,
@@ -147,312 +85,6 @@ pub(crate) struct History {
     delta: Vec<u64>,
     /// Scratch for looking a series up.
     scratch: Key,
-}
-
-/// `build_info` of one process or device.
-#[derive(Clone, Debug, Serialize)]
-struct BuildRow {
-    device: Option<String>,
-    version: String,
-    commit: String,
-    branch: String,
-    service_name: String,
-    repository_url: String,
-}
-
-impl From<&Build<'_>> for BuildRow {
-    fn from(b: &Build<'_>) -> Self {
-        Self {
-            device: b.extra.map(|(_, v)| v.to_owned()),
-            version: b.version.into(),
-            commit: b.commit.into(),
-            branch: b.branch.into(),
-            service_name: b.service_name.into(),
-            repository_url: b.repository_url.into(),
-        }
-    }
-}
-
-/// `new - old` for a counter, or `new` when it went down (a reset, as Prometheus reads it).
-fn increase(new: u64, old: u64) -> u64 {
-    new.checked_sub(old).unwrap_or(new)
-}
-
-/// All calls of a series, by result.
-fn totals(s: &FunctionSeries<'_>) -> Totals {
-    s.total()
-}
-
-fn unix_ms(now: SystemTime) -> u64 {
-    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
-fn objective(s: &FunctionSeries<'_>) -> Option<Objective> {
-    let o = s.objective?;
-    let percent = |p: &str| p.parse::<f64>().ok();
-    Some(Objective {
-        name: o.name.into(),
-        success_percentile: o.success_percentile.and_then(percent),
-        latency_threshold_seconds: o.latency.map(|(nanos, _)| nanos as f64 / 1e9),
-        latency_percentile: o.latency.and_then(|(_, p)| percent(p)),
-        latency_bucket: o.latency.and_then(|(nanos, _)| s.bounds.iter().position(|&b| b == nanos)),
-    })
-}
-
-impl Series {
-    fn new(s: &FunctionSeries<'_>, at: u64, sample: u64, points: usize) -> Self {
-        Self {
-            service_name: s.service_name.into(),
-            objective: objective(s),
-            bounds: s.bounds.into(),
-            totals: totals(s),
-            counts: s.counts.into(),
-            concurrent: s.concurrent,
-            max_nanos: s.max_nanos,
-            anchors: [(at, s.counts.into()), (at, s.counts.into())],
-            callers: Vec::new(),
-            root: s.root,
-            overflow: s.overflow,
-            points: VecDeque::with_capacity(points),
-            seen: sample,
-            at,
-        }
-    }
-
-    /// Takes a new reading: one point for the interval since the last one.
-    fn update(&mut self, s: &FunctionSeries<'_>, at: u64, settings: &Settings, delta: &mut Vec<u64>) {
-        if s.bounds != self.bounds.as_slice() || s.counts.len() != self.counts.len() {
-            // New bounds (a device with new firmware): start the series over.
-            *self = Self::new(s, at, self.seen, settings.points);
-            return;
-        }
-        let now = totals(s);
-        delta.clear();
-        delta.extend(s.counts.iter().zip(&self.counts).map(|(&n, &o)| increase(n, o)));
-        let quantile = |q| {
-            picometrics::report::quantile_nanos(&self.bounds, delta, q)
-                .map_or(f32::NAN, |ns| (ns / 1e9) as f32)
-        };
-        let slow = self
-            .objective
-            .as_ref()
-            .and_then(|o| o.latency_bucket)
-            .map_or(0, |b| delta[b + 1..].iter().sum::<u64>());
-        let point = Point {
-            t: at,
-            span_ms: at.saturating_sub(self.at).min(u64::from(u32::MAX)) as u32,
-            calls: clamp32(increase(now.sum(), self.totals.sum())),
-            errors: clamp32(increase(now.error, self.totals.error)),
-            slow: clamp32(slow),
-            concurrent: s.concurrent.map_or(u32::MAX, clamp32),
-            quantiles: [quantile(0.5), quantile(0.95), quantile(0.99)],
-        };
-        if self.points.len() == settings.points {
-            self.points.pop_front();
-        }
-        self.points.push_back(point);
-        self.totals = now;
-        self.counts.copy_from_slice(s.counts);
-        self.concurrent = s.concurrent;
-        self.max_nanos = s.max_nanos;
-        self.root = s.root;
-        self.overflow = s.overflow;
-        let window_ms = settings.window.as_millis() as u64;
-        if at.saturating_sub(self.anchors[1].0) >= window_ms {
-            self.anchors.swap(0, 1);
-            self.anchors[1].0 = at;
-            self.anchors[1].1.copy_from_slice(s.counts);
-        }
-        self.at = at;
-        self.service_name.replace_range(.., s.service_name);
-        self.update_callers(s);
-    }
-
-    /// Keeps the caller edges without reallocating when only their counts changed.
-    fn update_callers(&mut self, s: &FunctionSeries<'_>) {
-        let same = self.callers.len() == s.callers.len()
-            && self
-                .callers
-                .iter()
-                .zip(s.callers)
-                .all(|(e, c)| e.function == c.function && e.module == c.module);
-        if same {
-            for (e, c) in self.callers.iter_mut().zip(s.callers) {
-                e.calls = c.calls;
-            }
-        } else {
-            self.callers = s
-                .callers
-                .iter()
-                .map(|c| Edge { function: c.function.into(), module: c.module.into(), calls: c.calls })
-                .collect();
-        }
-    }
-
-    /// Points in the last `window` (at least the latest one).
-    fn recent(&self, window: Duration) -> impl Iterator<Item = &Point> {
-        let from = self.at.saturating_sub(window.as_millis() as u64);
-        self.points.iter().filter(move |p| p.t > from)
-    }
-
-    /// Calls/s and error ratio over `points`.
-    fn rates<'a>(points: impl Iterator<Item = &'a Point>) -> (Option<f64>, Option<f64>) {
-        let (mut calls, mut errors, mut ms) = (0u64, 0u64, 0u64);
-        for p in points {
-            calls += u64::from(p.calls);
-            errors += u64::from(p.errors);
-            ms += u64::from(p.span_ms);
-        }
-        let rate = (ms > 0).then(|| calls as f64 * 1000.0 / ms as f64);
-        (rate, (calls > 0).then(|| errors as f64 / calls as f64))
-    }
-
-    fn row<'a>(&'a self, key: &'a Key, window: Duration) -> Row<'a> {
-        let (rate, mut error_ratio) = Self::rates(self.recent(window));
-        let mut counts: Vec<u64> =
-            self.counts.iter().zip(&self.anchors[0].1).map(|(&n, &o)| increase(n, o)).collect();
-        // No calls lately (a device that dumped once, an idle function): what all calls so
-        // far say is more useful than nothing, and `window: false` says so.
-        let window = counts.iter().any(|&c| c > 0) || error_ratio.is_some();
-        if !window {
-            counts.copy_from_slice(&self.counts);
-            let calls = self.totals.sum();
-            error_ratio = (calls > 0).then(|| self.totals.error as f64 / calls as f64);
-        }
-        let q = |q| picometrics::report::quantile_nanos(&self.bounds, &counts, q).map(|ns| ns / 1e9);
-        Row {
-            device: (!key.0.is_empty()).then_some(key.0.as_str()),
-            function: &key.2,
-            module: &key.1,
-            service_name: &self.service_name,
-            calls: self.totals.sum(),
-            errors: self.totals.error,
-            rate,
-            error_ratio,
-            window,
-            p50: q(0.5),
-            p95: q(0.95),
-            p99: q(0.99),
-            concurrent: self.concurrent,
-            worst: self.max_nanos.map(|ns| ns as f64 / 1e9),
-            objective: self.objective.as_ref(),
-        }
-    }
-
-    /// The share of each objective's error budget spent over the whole history.
-    fn budget(&self) -> Budget {
-        let Some(o) = &self.objective else { return Budget::default() };
-        let (mut calls, mut errors, mut slow) = (0u64, 0u64, 0u64);
-        for p in &self.points {
-            calls += u64::from(p.calls);
-            errors += u64::from(p.errors);
-            slow += u64::from(p.slow);
-        }
-        // Bad calls over the calls the objective allows to be bad, e.g. 1 error in 100 calls
-        // against a 99 % objective: 1.0, all of the budget.
-        let spent = |bad: u64, percentile: Option<f64>| {
-            let allowed_percent = 100.0 - percentile?;
-            (calls > 0 && allowed_percent > 0.0)
-                .then(|| bad as f64 * 100.0 / (calls as f64 * allowed_percent))
-        };
-        Budget {
-            success: spent(errors, o.success_percentile),
-            latency: o.latency_bucket.and_then(|_| spent(slow, o.latency_percentile)),
-            calls,
-        }
-    }
-}
-
-fn clamp32(n: u64) -> u32 {
-    n.min(u64::from(u32::MAX - 1)) as u32
-}
-
-/// One row of the table.
-#[derive(Serialize)]
-struct Row<'a> {
-    device: Option<&'a str>,
-    function: &'a str,
-    module: &'a str,
-    service_name: &'a str,
-    calls: u64,
-    errors: u64,
-    rate: Option<f64>,
-    error_ratio: Option<f64>,
-    /// Whether `error_ratio` and the percentiles are over the window (else over all calls).
-    window: bool,
-    p50: Option<f64>,
-    p95: Option<f64>,
-    p99: Option<f64>,
-    concurrent: Option<u64>,
-    /// The longest call since start in seconds, for functions with `track_max`.
-    worst: Option<f64>,
-    objective: Option<&'a Objective>,
-}
-
-/// The share of an objective's error budget spent (1.0: all of it).
-#[derive(Default, Serialize)]
-struct Budget {
-    success: Option<f64>,
-    latency: Option<f64>,
-    /// Calls the shares are of.
-    calls: u64,
-}
-
-#[derive(Serialize)]
-struct Overview<'a> {
-    service_name: &'a str,
-    builds: &'a [BuildRow],
-    devices: Vec<&'a str>,
-    interval_seconds: f64,
-    window_seconds: f64,
-    history_seconds: f64,
-    prometheus_url: Option<&'a str>,
-    untracked: u64,
-    functions: Vec<Row<'a>>,
-}
-
-#[derive(Serialize)]
-struct ChartPoint {
-    t: u64,
-    rate: Option<f64>,
-    error_ratio: Option<f64>,
-    p50: Option<f32>,
-    p95: Option<f32>,
-    p99: Option<f32>,
-    concurrent: Option<u32>,
-}
-
-#[derive(Serialize)]
-struct EdgeRow<'a> {
-    function: &'a str,
-    module: &'a str,
-    calls: u64,
-    errors: u64,
-}
-
-#[derive(Serialize)]
-struct QueryRow {
-    title: &'static str,
-    query: String,
-    link: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Detail<'a> {
-    #[serde(flatten)]
-    row: Row<'a>,
-    points: Vec<ChartPoint>,
-    callers: Vec<EdgeRow<'a>>,
-    callees: Vec<EdgeRow<'a>>,
-    budget: Budget,
-    queries: Vec<QueryRow>,
-}
-
-/// An answer of the JSON endpoints: status and body.
-pub(crate) type Json = (u16, String);
-
-fn error(status: u16, message: &str) -> Json {
-    (status, serde_json::json!({ "error": message }).to_string())
 }
 
 impl History {
@@ -650,8 +282,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use picometrics::model::{Build, FunctionSeries};
     use picometrics::model::{Caller, ObjectiveLabels};
     use std::cell::Cell;
+    use std::time::UNIX_EPOCH;
 
     /// Two functions on one device: `get` (calls `db`) with an objective, counts set by the test.
     struct Fake {
