@@ -47,7 +47,7 @@ impl ObjectivePercentile {
 /// a hot path with nanosecond buckets uses [`ObjectiveLatency::from_micros`] and friends.
 ///
 /// Its label text is the bound's `le` text, written by the one seconds formatter
-/// ([`crate::buckets::write_seconds`]) through `Display`, so the two are equal character for
+/// through `Display`, so the two are equal character for
 /// character. A threshold that is not one of the function's bounds is a compile error.
 ///
 /// ```
