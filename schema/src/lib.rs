@@ -10,6 +10,15 @@
 //! unchanged.
 #![no_std]
 
+mod checks;
+mod queries;
+
+pub use checks::{
+    check_bounds, check_metric, check_metric_help, check_metric_label, check_metric_labels,
+    check_metric_name, same_text, BoundsError,
+};
+pub use queries::{write_url_encoded, QueryTemplate, DEFAULT_PROMETHEUS_URL, QUERIES};
+
 /// A metric family: its name as sampled in text format 0.0.4, its `# HELP` text and type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metric {
@@ -258,85 +267,6 @@ pub const MAX_CALLERS: usize = 16;
 /// The most histogram bounds a function may have (plus `+Inf`).
 pub const MAX_BOUNDS: usize = 32;
 
-/// The Prometheus the generated links point at when `PROMETHEUS_URL` is not set.
-pub const DEFAULT_PROMETHEUS_URL: &str = "http://localhost:9090";
-
-/// One generated PromQL query: `$F` stands for the function label, `$M` for the module label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueryTemplate {
-    /// The field of `picometrics::Queries` that holds it.
-    pub field: &'static str,
-    /// A short human title.
-    pub title: &'static str,
-    /// The PromQL, with `$F` and `$M` placeholders.
-    pub template: &'static str,
-}
-
-/// Every generated query, in the order the rustdoc lists them. The `*_by_version` ones join
-/// `build_info` (on the target and the device, if any) so a regression shows which version
-/// and commit brought it.
-pub const QUERIES: [QueryTemplate; 9] = [
-    QueryTemplate {
-        field: "request_rate",
-        title: "Request rate",
-        template: r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#,
-    },
-    QueryTemplate {
-        field: "error_ratio",
-        title: "Error ratio",
-        template: concat!(
-            r#"sum by (function, module) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m]))"#,
-            r#" / sum by (function, module) (rate(function_calls_total{function="$F",module="$M"}[5m]))"#
-        ),
-    },
-    QueryTemplate {
-        field: "latency_p95",
-        title: "Latency (95th percentile)",
-        template: r#"histogram_quantile(0.95, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
-    },
-    QueryTemplate {
-        field: "latency_p99",
-        title: "Latency (99th percentile)",
-        template: r#"histogram_quantile(0.99, sum by (le, function, module) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])))"#,
-    },
-    QueryTemplate {
-        field: "concurrent_calls",
-        title: "Concurrent calls",
-        template: r#"sum by (function, module) (function_calls_concurrent{function="$F",module="$M"})"#,
-    },
-    QueryTemplate {
-        field: "callees",
-        title: "Functions called by this one",
-        template: r#"sum by (function, module) (rate(function_calls_total{caller_function="$F",caller_module="$M"}[5m]))"#,
-    },
-    QueryTemplate {
-        field: "request_rate_by_version",
-        title: "Request rate by version and commit",
-        template: concat!(
-            r#"sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M"}[5m])"#,
-            r#" * on (instance, job, device) group_left (version, commit) build_info)"#
-        ),
-    },
-    QueryTemplate {
-        field: "error_ratio_by_version",
-        title: "Error ratio by version and commit",
-        template: concat!(
-            r#"sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M",result="error"}[5m])"#,
-            r#" * on (instance, job, device) group_left (version, commit) build_info)"#,
-            r#" / sum by (function, module, version, commit) (rate(function_calls_total{function="$F",module="$M"}[5m])"#,
-            r#" * on (instance, job, device) group_left (version, commit) build_info)"#
-        ),
-    },
-    QueryTemplate {
-        field: "latency_p95_by_version",
-        title: "Latency (95th percentile) by version and commit",
-        template: concat!(
-            r#"histogram_quantile(0.95, sum by (le, function, module, version, commit) (rate(function_calls_duration_seconds_bucket{function="$F",module="$M"}[5m])"#,
-            r#" * on (instance, job, device) group_left (version, commit) build_info))"#
-        ),
-    },
-];
-
 /// Boots since a device's persisted counts started (feature `persist`).
 pub const BOOTS: Metric = Metric {
     name: "picometrics_boots_total",
@@ -363,24 +293,6 @@ pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Content type of the OpenMetrics 1.0 text format.
 pub const CONTENT_TYPE_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// Percent-encodes `s` for a URL's query component, the one encoder of the generated
-/// Prometheus links (the attribute's rustdoc links at compile time, `Query::write_url` at run
-/// time): all but unreserved characters and `:` (legal in a query component, and left as is so
-/// `module_path!()` can be spliced into links at compile time).
-pub fn write_url_encoded<W: core::fmt::Write + ?Sized>(w: &mut W, s: &str) -> core::fmt::Result {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b':') {
-            w.write_char(char::from(b))?;
-        } else {
-            w.write_char('%')?;
-            w.write_char(char::from(HEX[usize::from(b >> 4)]))?;
-            w.write_char(char::from(HEX[usize::from(b & 15)]))?;
-        }
-    }
-    Ok(())
-}
 
 /// What an async call whose future is dropped before it finishes counts as: the attribute's
 /// `cancelled = error|ok|skip` argument, defined once for the attribute that parses it and the
@@ -409,214 +321,6 @@ impl Cancelled {
             Self::Skip => "skip",
         }
     }
-}
-
-/// Why a histogram's bucket bounds are refused (see [`check_bounds`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoundsError {
-    /// No bounds at all.
-    Empty,
-    /// More than [`MAX_BOUNDS`].
-    TooMany,
-    /// A duration bound of zero nanoseconds.
-    Zero,
-    /// A bound not above the one before it.
-    NotIncreasing,
-}
-
-impl BoundsError {
-    /// What is wrong, as the compile-time checks and the bridge say it.
-    pub const fn message(self) -> &'static str {
-        match self {
-            Self::Empty => "picometrics: bucket bounds must not be empty",
-            Self::TooMany => "picometrics: more than MAX_BOUNDS (32) bucket bounds",
-            Self::Zero => "picometrics: duration bucket bounds must be above zero nanoseconds",
-            Self::NotIncreasing => "picometrics: bucket bounds must strictly increase",
-        }
-    }
-}
-
-impl core::fmt::Display for BoundsError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
-impl core::error::Error for BoundsError {}
-
-/// The one rule for histogram bucket bounds, wherever they come from (the attribute's
-/// `buckets`, the bucket generators, a user metric's `Histogram::new`, a device's dump): 1 to
-/// [`MAX_BOUNDS`] bounds, strictly increasing. Bounds of a latency histogram (`durations`, in
-/// nanoseconds) must also start above zero — a `le="0"` bucket could only count calls that took
-/// no time at all — while a value histogram may count zeros (an empty batch, an idle queue).
-pub const fn check_bounds(bounds: &[u64], durations: bool) -> Result<(), BoundsError> {
-    if bounds.is_empty() {
-        return Err(BoundsError::Empty);
-    }
-    if bounds.len() > MAX_BOUNDS {
-        return Err(BoundsError::TooMany);
-    }
-    if durations && bounds[0] == 0 {
-        return Err(BoundsError::Zero);
-    }
-    let mut i = 1;
-    while i < bounds.len() {
-        if bounds[i] <= bounds[i - 1] {
-            return Err(BoundsError::NotIncreasing);
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// The naming rules of a whole user metric series: its name for its kind
-/// ([`check_metric_name`]), its help ([`check_metric_help`]) and its constant labels
-/// ([`check_metric_labels`]). `#[picometrics::metric]` applies it at compile time, the device
-/// bridge to each metric a device sends.
-pub const fn check_metric(
-    name: &str,
-    help: &str,
-    kind: Kind,
-    labels: &[(&str, &str)],
-) -> Result<(), &'static str> {
-    if let Err(why) = check_metric_name(name, kind) {
-        return Err(why);
-    }
-    if let Err(why) = check_metric_help(help) {
-        return Err(why);
-    }
-    check_metric_labels(labels)
-}
-
-/// At most [`MAX_METRIC_LABELS`] constant labels, each valid ([`check_metric_label`]) and no
-/// name twice.
-pub const fn check_metric_labels(labels: &[(&str, &str)]) -> Result<(), &'static str> {
-    if labels.len() > MAX_METRIC_LABELS {
-        return Err("at most MAX_METRIC_LABELS (8) labels per metric");
-    }
-    let mut i = 0;
-    while i < labels.len() {
-        if let Err(why) = check_metric_label(labels[i].0, labels[i].1) {
-            return Err(why);
-        }
-        let mut j = 0;
-        while j < i {
-            if same_text(labels[i].0, labels[j].0) {
-                return Err("a label name appears twice");
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
-/// Why a user metric's name is refused: `#[picometrics::metric]` checks it at compile time
-/// (a `const` on the attribute's span), the device bridge when a device sends one.
-pub const fn check_metric_name(name: &str, kind: Kind) -> Result<(), &'static str> {
-    let b = name.as_bytes();
-    if b.is_empty() || b.len() > MAX_METRIC_TEXT {
-        return Err("a metric name is 1 to 100 bytes long");
-    }
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if !(c.is_ascii_alphabetic() || c == b'_' || c == b':' || (i > 0 && c.is_ascii_digit())) {
-            return Err("a metric name matches [a-zA-Z_:][a-zA-Z0-9_:]*");
-        }
-        i += 1;
-    }
-    if starts_with(b, b"function_calls")
-        || starts_with(b, BUILD_INFO.name.as_bytes())
-        || starts_with(b, b"picometrics_")
-        || starts_with(b, b"__")
-    {
-        return Err(
-            "names starting with `function_calls`, `build_info`, `picometrics_` or `__` are reserved",
-        );
-    }
-    let total = ends_with(b, TOTAL_SUFFIX.as_bytes());
-    match kind {
-        Kind::Counter if !total => Err("a counter's name ends in `_total`"),
-        Kind::Gauge | Kind::Histogram if total => Err("only a counter's name ends in `_total`"),
-        Kind::Histogram
-            if ends_with(b, BUCKET_SUFFIX.as_bytes())
-                || ends_with(b, SUM_SUFFIX.as_bytes())
-                || ends_with(b, COUNT_SUFFIX.as_bytes()) =>
-        {
-            Err("a histogram's name does not end in `_bucket`, `_sum` or `_count` (its samples do)")
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Why a user metric's constant label is refused (see [`check_metric_name`]).
-pub const fn check_metric_label(name: &str, value: &str) -> Result<(), &'static str> {
-    let b = name.as_bytes();
-    if b.is_empty() || b.len() > MAX_METRIC_TEXT || value.len() > MAX_METRIC_TEXT {
-        return Err("a label name is 1 to 100 bytes long, its value at most 100");
-    }
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if !(c.is_ascii_alphabetic() || c == b'_' || (i > 0 && c.is_ascii_digit())) {
-            return Err("a label name matches [a-zA-Z_][a-zA-Z0-9_]*");
-        }
-        i += 1;
-    }
-    if starts_with(b, b"__")
-        || eq(b, label::LE.as_bytes())
-        || eq(b, label::DEVICE.as_bytes())
-        || eq(b, b"quantile")
-    {
-        return Err("`le`, `quantile`, `device` and names starting with `__` are reserved label names");
-    }
-    Ok(())
-}
-
-/// Why a user metric's help text is refused.
-pub const fn check_metric_help(help: &str) -> Result<(), &'static str> {
-    if help.len() > MAX_METRIC_HELP {
-        return Err("a metric's help text is at most 200 bytes");
-    }
-    Ok(())
-}
-
-/// Whether two strings are equal, in a `const` (compile-time checks compare names with it).
-pub const fn same_text(a: &str, b: &str) -> bool {
-    eq(a.as_bytes(), b.as_bytes())
-}
-
-const fn eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && starts_with(a, b)
-}
-
-const fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
-    if prefix.len() > s.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < prefix.len() {
-        if s[i] != prefix[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
-    if suffix.len() > s.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < suffix.len() {
-        if s[s.len() - suffix.len() + i] != suffix[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]
