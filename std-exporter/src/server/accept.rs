@@ -77,52 +77,58 @@ pub(super) async fn accept_loop(
         let (endpoint, connections, in_flight) = (endpoint.clone(), open.clone(), in_flight.clone());
         let acceptor = acceptor.clone();
         let task = tokio::spawn(async move {
-            // The TLS handshake counts against the header timeout.
-            let stream: Box<dyn Io> = match acceptor {
-                None => Box::new(stream),
-                #[cfg(feature = "tls")]
-                Some(acceptor) => {
-                    match tokio::time::timeout(endpoint.config.header_timeout, acceptor.accept(stream)).await
-                    {
-                        Ok(Ok(tls)) => Box::new(tls),
-                        _ => {
-                            lock(&connections).remove(&id);
-                            return;
-                        }
-                    }
-                }
-                #[cfg(not(feature = "tls"))]
-                Some(never) => match never {},
-            };
-            let config = &endpoint.config;
-            let (header_timeout, max_head, lifetime) =
-                (config.header_timeout, config.max_header_bytes, config.connection_timeout);
-            // Requests answered on this connection: after `REQUESTS_PER_CONNECTION` the answer
-            // says `Connection: close`, so a client that pipelines requests without reading the
-            // answers costs a bounded amount of work (Prometheus just reconnects).
-            let served = Arc::new(AtomicUsize::new(0));
-            let service = hyper::service::service_fn(move |req| {
-                let (endpoint, in_flight) = (endpoint.clone(), in_flight.clone());
-                let last = served.fetch_add(1, AtomicOrdering::Relaxed) + 1 >= REQUESTS_PER_CONNECTION;
-                async move {
-                    let mut response = answer::respond(&endpoint, &req, &in_flight);
-                    if last {
-                        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
-                    }
-                    Ok::<_, std::convert::Infallible>(response)
-                }
-            });
-            // Malformed requests get hyper's 400, oversized heads 431; a client that sends
-            // nothing is dropped after `header_timeout`, and any connection after `lifetime`.
-            // None of it reaches the accept loop.
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(max_head)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(lifetime, connection).await;
+            serve_connection(endpoint, stream, acceptor, in_flight).await;
             lock(&connections).remove(&id);
         });
         lock(&open).insert(id, task.abort_handle());
     }
+}
+
+/// Serves one connection until the client closes it, a timeout ends it, or the TLS handshake
+/// fails (it counts against the header timeout).
+async fn serve_connection(
+    endpoint: Arc<Endpoint>,
+    stream: tokio::net::TcpStream,
+    acceptor: Option<Acceptor>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    let stream: Box<dyn Io> = match acceptor {
+        None => Box::new(stream),
+        #[cfg(feature = "tls")]
+        Some(acceptor) => {
+            match tokio::time::timeout(endpoint.config.header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => Box::new(tls),
+                _ => return,
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+    };
+    let config = &endpoint.config;
+    let (header_timeout, max_head, lifetime) =
+        (config.header_timeout, config.max_header_bytes, config.connection_timeout);
+    // Requests answered on this connection: after `REQUESTS_PER_CONNECTION` the answer says
+    // `Connection: close`, so a client that pipelines requests without reading the answers
+    // costs a bounded amount of work (Prometheus just reconnects).
+    let served = Arc::new(AtomicUsize::new(0));
+    let service = hyper::service::service_fn(move |req| {
+        let (endpoint, in_flight) = (endpoint.clone(), in_flight.clone());
+        let last = served.fetch_add(1, AtomicOrdering::Relaxed) + 1 >= REQUESTS_PER_CONNECTION;
+        async move {
+            let mut response = answer::respond(&endpoint, &req, &in_flight);
+            if last {
+                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    // Malformed requests get hyper's 400, oversized heads 431; a client that sends nothing is
+    // dropped after `header_timeout`, and any connection after `lifetime`. None of it reaches
+    // the accept loop.
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(max_head)
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(lifetime, connection).await;
 }
