@@ -112,9 +112,15 @@ rustup toolchain install "$msrv" --profile minimal --target thumbv7em-none-eabih
 )
 [ -z "${CI:-}" ] || rm -rf target/msrv
 
-step "cargo package: every crate packs and its package builds on its own"
-cargo package --workspace --no-verify --allow-dirty >/dev/null
-echo "test result: ok. 1 passed; 0 failed; cargo package --workspace"  | tee -a "$results"
+step "cargo package: the published crates pack and build from their packages alone"
+# Cargo takes a local package of an unchanged version for immutable, as if from a registry: a
+# copy unpacked or built by an earlier run would be used instead of this one. Both go first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/picometrics-* target/package-check
+# The test crates (`tests/`, `test-support/`) are `publish = false`: cargo leaves them out.
+cargo package -p picometrics-schema -p picometrics-macros -p picometrics -p picometrics-exporter \
+  -p picometrics-bridge -p picometrics-cli --allow-dirty --target-dir target/package-check
+echo "test result: ok. 1 passed; 0 failed; cargo package" | tee -a "$results"
+rm -rf target/package-check
 
 step "cargo test"
 ctest --workspace

@@ -3,6 +3,7 @@
 
 mod args;
 mod expand;
+mod inline;
 mod metric;
 mod queries;
 
