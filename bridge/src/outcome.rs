@@ -1,6 +1,6 @@
 //! What became of each frame: a committed dump, or a skip and its reason.
 
-use crate::{MAX_DEVICES, MAX_FUNCTIONS};
+use crate::{MAX_FUNCTIONS, MAX_METRICS};
 use picometrics::frame::{DecodeError, MAX_FRAME};
 use std::fmt;
 
@@ -108,7 +108,7 @@ impl fmt::Display for Skipped {
             Self::Invalid { device, why } => write!(f, "discarded a dump of {device:?}: {why:?}"),
             Self::OverBudget { device } => write!(f, "refused a dump of {device:?}: over the byte budget"),
             Self::OverCapacity => {
-                write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_DEVICES} devices")
+                write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_METRICS} user metrics")
             }
         }
     }
@@ -162,5 +162,22 @@ impl std::error::Error for Skipped {
             Self::Invalid { why, .. } => Some(why),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_message_names_its_own_limit() {
+        let over = Skipped::OverCapacity.to_string();
+        assert!(over.contains(&MAX_FUNCTIONS.to_string()) && over.contains("user metrics"), "{over}");
+        assert!(!over.contains("devices"), "{over}");
+        assert!(Skipped::TooLong.to_string().contains(&MAX_FRAME.to_string()));
+        let invalid = Skipped::Invalid { device: "d".into(), why: Invalid::LabelTooLong };
+        assert_eq!(invalid.reason(), "label_too_long");
+        let source = std::error::Error::source(&invalid).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("a label value over MAX_LABEL bytes"));
     }
 }

@@ -124,6 +124,27 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// The constant labels' names (raw identifiers unescaped), each checked on its own span: at
+/// most `MAX_METRIC_LABELS`, valid, none twice.
+fn label_names(labels: &[(Ident, LitStr)]) -> syn::Result<Vec<String>> {
+    if labels.len() > picometrics_schema::MAX_METRIC_LABELS {
+        return Err(syn::Error::new(
+            labels[picometrics_schema::MAX_METRIC_LABELS].0.span(),
+            "at most 8 labels per metric",
+        ));
+    }
+    let mut names = Vec::new();
+    for (key, value) in labels {
+        let key_text = syn::ext::IdentExt::unraw(key).to_string();
+        check_metric_label(&key_text, &value.value()).map_err(|why| syn::Error::new(key.span(), why))?;
+        if names.contains(&key_text) {
+            return Err(syn::Error::new(key.span(), format!("label `{key_text}` is given more than once")));
+        }
+        names.push(key_text);
+    }
+    Ok(names)
+}
+
 fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args: Args = syn::parse2(args)?;
     let item: ItemStatic = syn::parse2(item).map_err(|e| {
@@ -156,21 +177,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         None => (doc_text(&item), ident.span()),
     };
     check_metric_help(&help).map_err(|why| syn::Error::new(help_span, why))?;
-    if args.labels.len() > picometrics_schema::MAX_METRIC_LABELS {
-        return Err(syn::Error::new(
-            args.labels[picometrics_schema::MAX_METRIC_LABELS].0.span(),
-            "at most 8 labels per metric",
-        ));
-    }
-    let mut label_names = Vec::new();
-    for (key, value) in &args.labels {
-        let key_text = syn::ext::IdentExt::unraw(key).to_string();
-        check_metric_label(&key_text, &value.value()).map_err(|why| syn::Error::new(key.span(), why))?;
-        if label_names.contains(&key_text) {
-            return Err(syn::Error::new(key.span(), format!("label `{key_text}` is given more than once")));
-        }
-        label_names.push(key_text);
-    }
+    let label_names = label_names(&args.labels)?;
     let label_values: Vec<&LitStr> = args.labels.iter().map(|(_, v)| v).collect();
     let labels = quote!(&[#((#label_names, #label_values)),*]);
 
