@@ -18,7 +18,7 @@ struct Database;
 impl Database {
     fn load(&self, id: u32) -> Result<String, NotFound> {
         std::thread::sleep(std::time::Duration::from_millis(u64::from(id % 7)));
-        if id % 10 == 0 {
+        if id.is_multiple_of(10) {
             Err(NotFound)
         } else {
             Ok(format!("user-{id}"))

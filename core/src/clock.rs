@@ -25,7 +25,7 @@ pub const fn ticks_to_nanos<const HZ: u64>(ticks: u64) -> u64 {
     if HZ == 0 {
         panic!("picometrics: a clock rate of 0 Hz");
     }
-    if NANOS % HZ == 0 {
+    if NANOS.is_multiple_of(HZ) {
         return ticks.saturating_mul(NANOS / HZ);
     }
     let whole = NANOS / HZ;

@@ -36,7 +36,7 @@ impl Seconds {
         if frac != 0 {
             // Nine digits, zero-padded, without trailing zeros.
             let mut end = 9;
-            while frac % 10 == 0 {
+            while frac.is_multiple_of(10) {
                 frac /= 10;
                 end -= 1;
             }

@@ -116,7 +116,7 @@ fn concurrency_gauge_counts_calls_in_progress() {
 }
 
 fn is_even(r: &u32) -> bool {
-    r % 2 == 0
+    r.is_multiple_of(2)
 }
 
 #[picometrics(ok_if = is_even)]

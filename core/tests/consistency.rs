@@ -10,7 +10,7 @@ const FINE: [u64; 8] = picometrics::buckets::exponential(50, 2);
 
 #[picometrics(buckets = FINE, track_concurrency)]
 fn hammered(i: u64) -> Result<u64, u64> {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         Err(i)
     } else {
         Ok(i)

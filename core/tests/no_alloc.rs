@@ -16,7 +16,7 @@ const SLO: Objective = Objective::new("slo").success_rate(ObjectivePercentile::P
 
 #[picometrics(objective = SLO, track_concurrency)]
 fn work(i: u32) -> Result<u32, u32> {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Err(i)
     } else {
         Ok(inner(i))

@@ -40,7 +40,7 @@ mod db {
     pub fn query(id: u64) -> Result<String, ApiError> {
         let ms = if id % 25 == 7 { 40 } else { 1 + id % 3 };
         std::thread::sleep(Duration::from_millis(ms));
-        if id % 10 == 0 {
+        if id.is_multiple_of(10) {
             Err(ApiError::NotFound)
         } else {
             Ok(format!("user-{id}"))
@@ -56,7 +56,7 @@ mod profile {
 
     #[picometrics]
     pub async fn fetch_profile(id: u64) -> Result<u64, String> {
-        let ms = if id % 5 == 0 { 200 } else { 2 };
+        let ms = if id.is_multiple_of(5) { 200 } else { 2 };
         tokio::time::sleep(Duration::from_millis(ms)).await;
         Ok(id)
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 #[picometrics::picometrics]
 fn work(i: u64) -> Result<u64, u64> {
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         Err(i)
     } else {
         Ok(i)

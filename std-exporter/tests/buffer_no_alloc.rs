@@ -11,7 +11,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[picometrics]
 fn leaf(i: u32) -> Result<u32, u32> {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         Err(i)
     } else {
         Ok(i)

@@ -16,7 +16,7 @@ const NANOS: [u64; 5] = picometrics::buckets::exponential(100, 10);
 
 #[picometrics(objective = SLO, track_concurrency)]
 fn checkout(n: u32) -> Result<u32, u32> {
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         Err(n)
     } else {
         Ok(price(n))

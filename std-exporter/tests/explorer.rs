@@ -13,7 +13,7 @@ const SLO: Objective = Objective::new("lookup").success_rate(ObjectivePercentile
 
 #[picometrics(objective = SLO)]
 fn lookup(i: u64) -> Result<u64, u64> {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Err(i)
     } else {
         Ok(inner(i))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 #[picometrics(track_concurrency)]
 fn busy(i: u64) -> Result<u64, u64> {
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         Err(i)
     } else {
         Ok(i)

@@ -24,7 +24,7 @@ struct Failed;
 
 #[picometrics(objective = API, track_concurrency)]
 fn handle(n: u32) -> Result<u32, Failed> {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Err(Failed)
     } else {
         Ok(lookup(n) + 1)
@@ -41,7 +41,7 @@ struct Store;
 #[picometrics]
 impl Store {
     fn put(&self, n: u32) -> Option<u32> {
-        (n % 2 == 0).then(|| lookup(n))
+        n.is_multiple_of(2).then(|| lookup(n))
     }
 }
 

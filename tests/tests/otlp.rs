@@ -18,7 +18,7 @@ const SLO: Objective = Objective::new("otlp")
 
 #[picometrics(objective = SLO, track_concurrency)]
 fn otlp_outer(i: u64) -> Result<u64, u64> {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Err(i)
     } else {
         Ok(otlp_inner(i))

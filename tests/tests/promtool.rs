@@ -13,7 +13,7 @@ const NANOS: [u64; 12] = picometrics::buckets::exponential(100, 4);
 
 #[picometrics(objective = SLO, track_concurrency)]
 fn checkout(n: u32) -> Result<u32, String> {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Err(format!("bad {n}"))
     } else {
         Ok(lookup(n))

@@ -27,7 +27,7 @@ const LIVE: Objective = Objective::new("pushed")
 #[picometrics]
 fn rw_static(i: u64) -> Result<u64, u64> {
     std::thread::sleep(Duration::from_micros(200 * (i % 7)));
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         Err(i)
     } else {
         Ok(i)
@@ -37,7 +37,7 @@ fn rw_static(i: u64) -> Result<u64, u64> {
 /// Called all along, one call in four failing, so the SLO rules have rates to evaluate.
 #[picometrics(objective = LIVE)]
 fn rw_live(i: u64) -> Result<u64, u64> {
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         Err(i)
     } else {
         Ok(i)

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 #[picometrics]
 fn parse_request(i: u64) -> Result<u64, &'static str> {
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         Err("bad request")
     } else {
         Ok(i.rotate_left(5))
@@ -66,7 +66,7 @@ fn writer(stop: &AtomicBool, seed: u64) -> Tally {
                     t.parse.1 += 1;
                 }
             }
-            if i % 16 == 0 {
+            if i.is_multiple_of(16) {
                 let mut f = std::pin::pin!(background(i));
                 assert!(f.as_mut().poll(&mut cx).is_ready());
                 t.background += 1;
