@@ -2,7 +2,7 @@
 
 use crate::dump::{Function, Metric};
 use crate::{Invalid, MAX_LABEL};
-use picometrics::frame::{FunctionRecord, MetricRecord, ValueRecord};
+use picometrics::frame::{Begin, FunctionRecord, MetricRecord, ValueRecord};
 use picometrics::model::Caller;
 use picometrics::model::CounterWidth;
 use picometrics::schema::OVERFLOW_CALLER;
@@ -91,4 +91,30 @@ pub(crate) fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metri
 /// A device's counter width (the dump's `Begin` said 32 or 64; anything else was refused).
 fn width(counter_bits: u8) -> CounterWidth {
     CounterWidth::new(u32::from(counter_bits)).unwrap_or(CounterWidth::U64)
+}
+
+/// Whether `value` is a label a person can read as it is: at most [`MAX_LABEL`] bytes and no
+/// control character (C0, DEL, C1), line or paragraph separator (U+2028, U+2029) or
+/// bidirectional embedding, override or isolate (U+202A–U+202E, U+2066–U+2069). Device names
+/// and build labels must be: they name a device in logs, pickers and alerts, where an escape
+/// would not stop a name that reads as another (`evil\u{202E}gnp.exe`, a `\r`).
+pub(crate) fn plain_label(value: &str) -> bool {
+    value.len() <= MAX_LABEL
+        && !value.chars().any(|c| {
+            c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+}
+
+/// What is wrong with a dump's `Begin`, if anything: its device name and build labels.
+pub(crate) fn check_begin(begin: &Begin<'_>) -> Result<(), Invalid> {
+    if begin.device.is_empty() || !plain_label(begin.device) {
+        return Err(Invalid::DeviceName);
+    }
+    let b = &begin.build;
+    if [b.version, b.commit, b.branch, b.service_name, b.repository_url].into_iter().all(plain_label) {
+        Ok(())
+    } else {
+        Err(Invalid::BuildLabel)
+    }
 }

@@ -153,7 +153,7 @@ fn main() -> ExitCode {
         }
     };
     // The first line names the address: scripts and tests read it.
-    log(format_args!("serving http://{}/metrics", server.local_addr()));
+    lifecycle(format_args!("serving http://{}/metrics", server.local_addr()));
     // Kept for as long as the bridge runs: dropping a pusher stops it.
     let _pushers = match start_pushers(&args, &devices) {
         Ok(pushers) => pushers,
@@ -163,7 +163,10 @@ fn main() -> ExitCode {
         }
     };
     if !args.no_explorer {
-        log(format_args!("explorer at http://{}/ (a device picker lists the devices)", server.local_addr()));
+        lifecycle(format_args!(
+            "explorer at http://{}/ (a device picker lists the devices)",
+            server.local_addr()
+        ));
     }
     read_forever(&args.source(), Duration::from_secs(args.read_timeout.max(1)), &devices)
 }
@@ -223,7 +226,7 @@ fn start_pushers(args: &Args, devices: &Arc<Devices>) -> Result<Vec<push::Pusher
             b = b.bearer_token(token);
         }
         let pusher = b.start().map_err(|e| format!("cannot push to {url}: {e}"))?;
-        log(format_args!("pushing to {url} every {} s", args.push_interval.max(1)));
+        lifecycle(format_args!("pushing to {url} every {} s", args.push_interval.max(1)));
         pushers.push(pusher);
     }
     Ok(pushers)
@@ -242,24 +245,27 @@ fn read_forever(source: &Source, read_timeout: Duration, devices: &Devices) -> !
                 pump(stream, &mut reader, devices);
                 devices.set_source_up(false);
                 if reader.pending() > 0 {
-                    log(format_args!("source closed inside a frame: {} bytes dropped", reader.pending()));
+                    lifecycle(format_args!(
+                        "source closed inside a frame: {} bytes dropped",
+                        reader.pending()
+                    ));
                 }
                 reader.reset();
                 if let Some(skipped) = devices.source_closed() {
-                    log(format_args!("{skipped}"));
+                    lifecycle(format_args!("{skipped}"));
                 }
             }
             Err(e) => {
                 let e = e.to_string();
                 if failing.as_ref() != Some(&e) {
-                    log(format_args!("cannot open the source: {e} (retrying every second)"));
+                    lifecycle(format_args!("cannot open the source: {e} (retrying every second)"));
                     failing = Some(e);
                 }
             }
         }
         if let Source::Stdin = source {
             // Keep serving the last dumps until stopped.
-            log(format_args!("end of input; still serving"));
+            lifecycle(format_args!("end of input; still serving"));
             loop {
                 std::thread::park();
             }
@@ -280,12 +286,12 @@ fn open(source: &Source, read_timeout: Duration) -> std::io::Result<Box<dyn Read
                 .with_time(Duration::from_secs(10))
                 .with_interval(Duration::from_secs(5));
             socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
-            log(format_args!("connected to {addr}"));
+            lifecycle(format_args!("connected to {addr}"));
             Box::new(stream)
         }
         Source::Serial { path, baud } => {
             let port = serialport::new(path, *baud).timeout(read_timeout).open()?;
-            log(format_args!("opened {path} at {baud} baud"));
+            lifecycle(format_args!("opened {path} at {baud} baud"));
             Box::new(port)
         }
     })
@@ -304,11 +310,13 @@ fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) 
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // Silent for the read timeout: the source is down; reopen it.
             Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                log(format_args!("the source sent nothing for its read timeout: marked down, reopening"));
+                lifecycle(format_args!(
+                    "the source sent nothing for its read timeout: marked down, reopening"
+                ));
                 return;
             }
             Err(e) => {
-                log(format_args!("read failed: {e}"));
+                lifecycle(format_args!("read failed: {e}"));
                 return;
             }
         };
@@ -323,27 +331,46 @@ fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) 
     }
 }
 
-/// Log lines allowed per second; beyond, lines are counted and the count is logged once the
-/// next second begins (1 MiB of garbage is a few lines, not half a million).
+/// Log lines allowed per second about what devices send; beyond, lines are counted and the
+/// count is logged once the next second begins or with the next [`lifecycle`] line (1 MiB of
+/// garbage is a few lines, not half a million).
 const LOG_LINES_PER_SECOND: u32 = 20;
 
-fn log(message: std::fmt::Arguments<'_>) {
-    use std::sync::Mutex;
-    use std::time::Instant;
-    static WINDOW: Mutex<Option<(Instant, u32, u64)>> = Mutex::new(None);
-    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let now = Instant::now();
-    let (start, lines, suppressed) = window.get_or_insert((now, 0, 0));
-    if now.duration_since(*start) >= Duration::from_secs(1) {
+/// This second's start, the device lines logged in it and those suppressed since.
+static WINDOW: std::sync::Mutex<Option<(std::time::Instant, u32, u64)>> = std::sync::Mutex::new(None);
+
+/// Prints how many device lines were suppressed, if any, and starts the count again.
+fn flush_suppressed(window: &mut Option<(std::time::Instant, u32, u64)>, now: std::time::Instant) {
+    if let Some((start, lines, suppressed)) = window {
         if *suppressed > 0 {
             eprintln!("picometrics-bridge: ({suppressed} more messages suppressed)");
         }
         (*start, *lines, *suppressed) = (now, 0, 0);
     }
+}
+
+/// A line about what a device sent (a skipped frame, a new or restarted device): rate-limited,
+/// since a device or a noisy line decides how many there are.
+fn log(message: std::fmt::Arguments<'_>) {
+    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = std::time::Instant::now();
+    if window.is_some_and(|(start, _, _)| now.duration_since(start) >= Duration::from_secs(1)) {
+        flush_suppressed(&mut window, now);
+    }
+    let (_, lines, suppressed) = window.get_or_insert((now, 0, 0));
     if *lines < LOG_LINES_PER_SECOND {
         *lines += 1;
         eprintln!("picometrics-bridge: {message}");
     } else {
         *suppressed += 1;
     }
+}
+
+/// A line about the bridge itself (serving, pushing, the source opening, failing, closing, end
+/// of input): never rate-limited — there are few, and they say what state it is in — and
+/// after the count of device lines suppressed before it, so the log reads in order.
+fn lifecycle(message: std::fmt::Arguments<'_>) {
+    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    flush_suppressed(&mut window, std::time::Instant::now());
+    eprintln!("picometrics-bridge: {message}");
 }

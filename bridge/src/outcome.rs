@@ -62,6 +62,13 @@ pub enum Invalid {
     /// The same user metric series (name and labels) twice in one dump, or one family with
     /// two types.
     DuplicateMetric,
+    /// A device name that is empty, over [`MAX_LABEL`](crate::MAX_LABEL) bytes, or holds a
+    /// control, line-separator or bidirectional-override character (see
+    /// the bridge's documentation).
+    DeviceName,
+    /// A build label (version, commit, branch, service name, repository URL) over
+    /// [`MAX_LABEL`](crate::MAX_LABEL) bytes or with such a character.
+    BuildLabel,
 }
 
 impl Invalid {
@@ -76,6 +83,8 @@ impl Invalid {
             Self::LabelTooLong => "label_too_long",
             Self::Metric => "invalid_metric",
             Self::DuplicateMetric => "duplicate_metric",
+            Self::DeviceName => "invalid_device",
+            Self::BuildLabel => "invalid_build",
         }
     }
 }
@@ -149,6 +158,8 @@ impl fmt::Display for Invalid {
             Self::LabelTooLong => "a label value over MAX_LABEL bytes",
             Self::Metric => "a user metric that breaks the naming rules",
             Self::DuplicateMetric => "the same user metric series twice, or one family with two types",
+            Self::DeviceName => "a device name empty, too long, or with control or bidi characters",
+            Self::BuildLabel => "a build label too long, or with control or bidi characters",
         })
     }
 }

@@ -1,9 +1,9 @@
 //! The latest complete dump of each device, within the bridge's limits.
 
-use crate::checks::{check, check_metric};
+use crate::checks::{check, check_begin, check_metric};
 use crate::dump::{Dump, Pending};
 use crate::render::render_device;
-use crate::{Committed, FrameReader, Invalid, Skipped, MAX_DEVICES, MAX_FUNCTIONS, MAX_METRICS};
+use crate::{Committed, FrameReader, Invalid, Skipped, MAX_DEVICES, MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
 use picometrics::__private_v1::render::Part;
 use picometrics::frame::{self, DecodeError, Message};
 use picometrics::schema::Kind;
@@ -233,6 +233,15 @@ impl Devices {
             }
             Message::Begin(begin) => {
                 let cut = store.pending.take();
+                if let Err(why) = check_begin(begin) {
+                    // The name is hostile: what the log and counters say of it is cut short.
+                    let mut end = begin.device.len().min(MAX_LABEL);
+                    while !begin.device.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let device = begin.device[..end].to_owned();
+                    return Err(Skipped::Invalid { device, why });
+                }
                 store.pending = Some(Pending {
                     device: begin.device.into(),
                     dump: Dump {

@@ -7,7 +7,7 @@ use picometrics_test_support::text as common;
 
 use picometrics::frame::{self, VERSION};
 use picometrics::picometrics;
-use picometrics_bridge::{Committed, Devices, FrameReader, Skipped, MAX_FRAME};
+use picometrics_bridge::{Committed, Devices, FrameReader, Invalid, Skipped, MAX_FRAME, MAX_LABEL};
 use proptest::prelude::*;
 use std::sync::Mutex;
 
@@ -227,10 +227,14 @@ proptest! {
 
 /// A dump from a device with 32-bit counters named `device`: Begin, `records`, a matching End.
 fn hand_made(device: &str, records: Vec<frame::Message<'_>>) -> Vec<u8> {
+    hand_made_version(device, "1", records)
+}
+
+/// [`hand_made`] with this build version.
+fn hand_made_version(device: &str, version: &str, records: Vec<frame::Message<'_>>) -> Vec<u8> {
     use picometrics::frame::{Begin, Message};
     use picometrics::model::Build;
-    let build =
-        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+    let build = Build { version, commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
     let count = |f: fn(&Message<'_>) -> bool| records.iter().filter(|m| f(m)).count() as u16;
     let end = Message::End {
         seq: 1,
@@ -587,4 +591,42 @@ fn user_metrics_are_served_per_device_and_checked() {
     assert!(!text.contains("device=\"evil\""), "{text}");
     assert_eq!(skipped_total(&devices, "invalid_metric"), 7.0);
     assert_eq!(skipped_total(&devices, "duplicate_metric"), 2.0);
+}
+
+/// Device names and build labels a person would misread — a right-to-left override, a carriage
+/// return, a NUL, a line separator, 257 bytes, nothing at all — are refused with their dump and
+/// counted; a plain device next to them is served, and no hostile name reaches the output.
+#[test]
+fn hostile_device_names_and_build_labels_are_refused_and_counted() {
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    // Over the label limit (a 1 KB name does not fit a frame: the encoder refuses it).
+    let long = "x".repeat(MAX_LABEL + 1);
+    let names = ["evil\u{202E}gnp.exe", "a\rb", "nul\0", "line\u{2028}break", "iso\u{2066}late", &long, ""];
+    for name in names {
+        let (committed, skipped) = feed(&devices, &mut reader, &hand_made(name, vec![]));
+        assert!(committed.is_empty(), "{name:?} was taken");
+        let refused = skipped.iter().any(|s| matches!(s, Skipped::Invalid { why: Invalid::DeviceName, .. }));
+        assert!(refused, "{name:?}: {skipped:?}");
+    }
+    let long_version = "9".repeat(MAX_LABEL + 1);
+    for version in ["1\u{202E}0", "1\n2", &long_version] {
+        let (committed, skipped) =
+            feed(&devices, &mut reader, &hand_made_version("plain-2", version, vec![]));
+        assert!(committed.is_empty(), "{version:?} was taken");
+        let refused = skipped.iter().any(|s| matches!(s, Skipped::Invalid { why: Invalid::BuildLabel, .. }));
+        assert!(refused, "{version:?}: {skipped:?}");
+    }
+    // A plain name, with a non-ASCII letter, is a name like any other.
+    let (committed, _) = feed(&devices, &mut reader, &hand_made("sensör-1", vec![]));
+    assert_eq!(committed, [Committed::New { device: "sensör-1".into() }]);
+    assert_eq!(skipped_total(&devices, "invalid_device"), names.len() as f64);
+    assert_eq!(skipped_total(&devices, "invalid_build"), 3.0);
+    let text = devices.render_to_string();
+    assert!(text.contains(r#"device="sensör-1""#), "{text}");
+    for hostile in ['\u{202E}', '\u{2028}', '\u{2066}', '\0', '\r'] {
+        assert!(!text.contains(hostile), "{hostile:?} served: {text}");
+    }
+    assert!(!text.contains(&long) && !text.contains("plain-2"), "{text}");
+    assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 }

@@ -13,7 +13,7 @@
 //! ```
 
 use core::fmt::{self, Write};
-use picometrics_schema::{QueryTemplate, QUERIES};
+use picometrics_schema::{write_promql_string, write_url_encoded, QueryTemplate, QUERIES};
 
 pub use picometrics_schema::DEFAULT_PROMETHEUS_URL;
 
@@ -109,9 +109,21 @@ impl Query {
         self.schema().template
     }
 
-    /// Writes the query for `function` in `module`.
+    /// Writes the query for `function` in `module`, their names escaped as PromQL strings.
     pub fn write<W: Write + ?Sized>(self, w: &mut W, function: &str, module: &str) -> fmt::Result {
-        fill(self.template(), function, module, |s| w.write_str(s))
+        self.write_on(w, function, module, None)
+    }
+
+    /// Like [`Query::write`], for one `device` (the label the device bridge gives a device's
+    /// series): on a fleet, a query without it would sum every device's calls.
+    pub fn write_on<W: Write + ?Sized>(
+        self,
+        w: &mut W,
+        function: &str,
+        module: &str,
+        device: Option<&str>,
+    ) -> fmt::Result {
+        fill(self.template(), function, module, device, &mut Pieces(|s: &str| w.write_str(s)))
     }
 
     /// Writes a link to a Prometheus graph of the query (`base` like `http://localhost:9090`).
@@ -122,32 +134,82 @@ impl Query {
         function: &str,
         module: &str,
     ) -> fmt::Result {
+        self.write_link_on(w, base, function, module, None)
+    }
+
+    /// Like [`Query::write_link`], for one `device` (see [`Query::write_on`]).
+    pub fn write_link_on<W: Write + ?Sized>(
+        self,
+        w: &mut W,
+        base: &str,
+        function: &str,
+        module: &str,
+        device: Option<&str>,
+    ) -> fmt::Result {
         write!(w, "{}/graph?g0.expr=", base.trim_end_matches('/'))?;
-        fill(self.template(), function, module, |s| write_url_encoded(w, s))?;
+        fill(self.template(), function, module, device, &mut Pieces(|s: &str| write_url_encoded(w, s)))?;
         w.write_str("&g0.tab=0")
     }
 }
 
-fn fill(
+/// A `fmt::Write` that hands each piece to a function (the query's text, or its URL encoding).
+struct Pieces<F>(F);
+
+impl<F: FnMut(&str) -> fmt::Result> Write for Pieces<F> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        (self.0)(s)
+    }
+}
+
+/// The template with `$F` and `$M` replaced by the escaped names; with a `device`, every module
+/// matcher (`module="$M"`, `caller_module="$M"`) is followed by `device="…"`.
+fn fill<W: Write>(
     template: &str,
     function: &str,
     module: &str,
-    mut out: impl FnMut(&str) -> fmt::Result,
+    device: Option<&str>,
+    out: &mut W,
 ) -> fmt::Result {
     let mut rest = template;
     while let Some(i) = rest.find('$') {
-        out(&rest[..i])?;
-        out(if rest[i + 1..].starts_with('F') { function } else { module })?;
+        out.write_str(&rest[..i])?;
+        if rest[i + 1..].starts_with('F') {
+            write_promql_string(out, function)?;
+        } else {
+            write_promql_string(out, module)?;
+            if let Some(device) = device {
+                // `$M` sits between the quotes of a module matcher: close it, add the device's.
+                out.write_str(r#"",device=""#)?;
+                write_promql_string(out, device)?;
+            }
+        }
         rest = &rest[i + 2..];
     }
-    out(rest)
+    out.write_str(rest)
 }
-
-use picometrics_schema::write_url_encoded;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_escaped_as_promql_strings_and_a_device_is_selected() {
+        let mut q = heapless::String::<512>::new();
+        Query::RequestRate.write(&mut q, r#"f"} or vector(1) or x{a=""#, "m\\n").unwrap();
+        assert_eq!(
+            q,
+            r#"sum by (function, module) (rate(function_calls_total{function="f\"} or vector(1) or x{a=\"",module="m\\n"}[5m]))"#
+        );
+        q.clear();
+        Query::Callees.write_on(&mut q, "f", "m", Some("dev\"1")).unwrap();
+        assert!(q.contains(r#"{caller_function="f",caller_module="m",device="dev\"1"}"#), "{q}");
+        q.clear();
+        Query::ErrorRatio.write_on(&mut q, "f", "m", Some("d")).unwrap();
+        assert_eq!(q.matches(r#"module="m",device="d""#).count(), 2, "{q}");
+        q.clear();
+        Query::RequestRate.write_link_on(&mut q, "http://p", "f", "m", Some("d")).unwrap();
+        assert!(q.contains("module%3D%22m%22%2Cdevice%3D%22d%22"), "{q}");
+    }
 
     /// `Query` discriminants index the schema's templates, whose fields name `Queries`' fields.
     #[test]

@@ -8,10 +8,13 @@ use picometrics_schema::{DEFAULT_PROMETHEUS_URL, QUERIES};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// A `concat!(...)` of `template` with `$F` replaced by `function` and every `$M` by
+/// A `concat!(...)` of `template` with `$F` replaced by `function` (escaped as a PromQL string) and every `$M` by
 /// `module_path!()`, each literal piece passed through `encode`.
 fn spliced(template: &str, function: &str, encode: impl Fn(&str) -> String) -> TokenStream {
-    let filled = template.replace("$F", function);
+    let mut escaped = String::new();
+    // Writing into a `String` cannot fail.
+    let _ = picometrics_schema::write_promql_string(&mut escaped, function);
+    let filled = template.replace("$F", &escaped);
     let pieces = filled.split("$M").map(encode);
     let mut parts = Vec::new();
     for (i, piece) in pieces.enumerate() {

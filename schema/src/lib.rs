@@ -17,7 +17,7 @@ pub use checks::{
     check_bounds, check_metric, check_metric_help, check_metric_label, check_metric_labels,
     check_metric_name, same_text, BoundsError,
 };
-pub use queries::{write_url_encoded, QueryTemplate, DEFAULT_PROMETHEUS_URL, QUERIES};
+pub use queries::{write_promql_string, write_url_encoded, QueryTemplate, DEFAULT_PROMETHEUS_URL, QUERIES};
 
 /// A metric family: its name as sampled in text format 0.0.4, its `# HELP` text and type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -97,3 +97,23 @@ pub fn write_url_encoded<W: core::fmt::Write + ?Sized>(w: &mut W, s: &str) -> co
     }
     Ok(())
 }
+
+/// Writes `s` as the contents of a PromQL double-quoted string, the one PromQL escaper of the
+/// generated queries (the attribute's rustdoc, `Query::write`, the explorer, the alert rules):
+/// `\` → `\\`, `"` → `\"`, newline → `\n`, carriage return → `\r`, tab → `\t`. A name a device
+/// sends (`f"} or vector(1) or x{a="`) stays one label value.
+pub fn write_promql_string<W: core::fmt::Write + ?Sized>(w: &mut W, s: &str) -> core::fmt::Result {
+    let mut rest = s;
+    while let Some(i) = rest.find(['\\', '"', '\n', '\r', '\t']) {
+        w.write_str(&rest[..i])?;
+        w.write_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            _ => "\\t",
+        })?;
+        rest = &rest[i + 1..];
+    }
+    w.write_str(rest)
+}

@@ -317,9 +317,12 @@ fn write_alerts<W: Write + ?Sized>(w: &mut W, slo: &Slo, min_rate: f64) -> fmt::
     Ok(())
 }
 
-/// `s` as a PromQL string literal's contents.
+/// `s` as a PromQL string literal's contents (the schema's one PromQL escaper).
 fn promql_string(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    let mut out = String::with_capacity(s.len());
+    // Writing into a `String` cannot fail.
+    let _ = picometrics::schema::write_promql_string(&mut out, s);
+    out
 }
 
 /// `s` as a single-quoted YAML scalar.

@@ -7,7 +7,9 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use picometrics::picometrics;
 use picometrics_exporter::push::remote_write::WriteRequest;
 use picometrics_exporter::push::{self, Failure};
@@ -34,6 +36,8 @@ enum Mode {
     Always(u16),
     /// Answer 200 after this long.
     Slow(Duration),
+    /// `302 Found` to this port's `/write` on loopback: another receiver.
+    Redirect(u16),
 }
 
 #[derive(Default)]
@@ -52,19 +56,22 @@ struct Receiver {
     _runtime: tokio::runtime::Runtime,
 }
 
-async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     shared.log.lock().unwrap().requests.push((headers, body));
     let mode = *shared.mode.lock().unwrap();
     match mode {
-        Mode::Ok => StatusCode::OK,
+        Mode::Ok => StatusCode::OK.into_response(),
         Mode::Status(code, n) => {
             *shared.mode.lock().unwrap() = if n > 1 { Mode::Status(code, n - 1) } else { Mode::Ok };
-            StatusCode::from_u16(code).unwrap()
+            StatusCode::from_u16(code).unwrap().into_response()
         }
-        Mode::Always(code) => StatusCode::from_u16(code).unwrap(),
+        Mode::Always(code) => StatusCode::from_u16(code).unwrap().into_response(),
         Mode::Slow(d) => {
             tokio::time::sleep(d).await;
-            StatusCode::OK
+            StatusCode::OK.into_response()
+        }
+        Mode::Redirect(port) => {
+            (StatusCode::FOUND, [(LOCATION, format!("http://127.0.0.1:{port}/write"))]).into_response()
         }
     }
 }
@@ -274,4 +281,30 @@ fn the_queue_is_bounded_oldest_dropped_and_shutdown_pushes_once_more() {
     assert_eq!(requests.len(), 2, "shutdown pushed once more");
     let after = calls(&decode(&requests[1].1), "ok").unwrap().0;
     assert!(after >= before + 4.0, "the last push has the latest counts: {before} → {after}");
+}
+
+/// A receiver that redirects elsewhere (another origin on loopback): the pusher follows
+/// nothing — nothing reaches the other receiver, least of all the credentials and custom
+/// headers — and every attempt is a failure counted as `redirected`, never a delivery.
+#[test]
+fn a_redirect_is_a_failed_push_and_credentials_stay_with_the_configured_url() {
+    let elsewhere = Receiver::start("127.0.0.1:0", Mode::Ok);
+    let receiver = Receiver::start("127.0.0.1:0", Mode::Redirect(elsewhere.addr.port()));
+    let pusher = builder(receiver.url())
+        .basic_auth("user", "pass")
+        .header("X-Scope-OrgID", "tenant-1")
+        .interval(Duration::from_millis(100))
+        .start()
+        .unwrap();
+    // The attack happened: the receiver answered several pushes with its redirect.
+    wait_until("three redirected pushes", Duration::from_secs(10), || {
+        pusher.stats().failed(Failure::Redirected) >= 3
+    });
+    assert!(receiver.count() >= 3, "{} requests reached the redirecting receiver", receiver.count());
+    let stats = pusher.stats();
+    assert_eq!((stats.delivered, stats.last_success), (0, None), "{stats:?}");
+    assert_eq!(elsewhere.count(), 0, "the redirect was followed");
+    assert!(receiver.requests()[0].0.contains_key("x-scope-orgid"), "the configured URL got its headers");
+    pusher.shutdown();
+    assert_eq!(elsewhere.count(), 0, "the redirect was followed at shutdown");
 }

@@ -194,7 +194,9 @@ fn a_silent_tcp_source_is_marked_down_within_its_timeout() {
 }
 
 /// A megabyte of garbage is ten thousand skipped frames, counted in full, but the log says a
-/// few lines a second (it used to print one line per skip).
+/// few lines a second (it used to print one line per skip) — and the lines about the bridge
+/// itself are never among those suppressed: "end of input" follows the burst, after the count
+/// of what was suppressed.
 #[test]
 fn garbage_is_counted_in_full_but_logged_at_a_bounded_rate() {
     let mut bridge = Bridge::start(&["--stdin"], Stdio::piped());
@@ -217,7 +219,21 @@ fn garbage_is_counted_in_full_but_logged_at_a_bounded_rate() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(skipped >= 10_000.0, "every frame counted: {skipped}");
-    std::thread::sleep(Duration::from_millis(1200));
+    let started = Instant::now();
+    while !bridge.logged("end of input; still serving") {
+        assert!(started.elapsed() < Duration::from_secs(5), "no end-of-input line after the burst");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let log = bridge.log.lock().unwrap().clone();
     assert!(log.len() < 60, "{} log lines for {skipped} skips", log.len());
+    // The burst was rate-limited (the attack happened), and its count came out before the
+    // lifecycle line that ended it.
+    let suppressed: u64 = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("picometrics-bridge: (")?.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(suppressed >= 9_000, "{suppressed} suppressed: {log:#?}");
+    let end = log.iter().position(|l| l.contains("end of input")).unwrap();
+    let count = log.iter().rposition(|l| l.contains("more messages suppressed")).unwrap();
+    assert!(count < end, "{log:#?}");
 }

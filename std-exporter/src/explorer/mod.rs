@@ -221,14 +221,17 @@ impl History {
                     .map(move |e| edge(&k.2, &k.1, e.calls))
             })
             .collect();
+        // A device's series carry its `device` label: its queries select it (on a fleet, the
+        // same function on every device would be summed otherwise).
+        let device = Some(key.0.as_str()).filter(|d| !d.is_empty());
         let queries = Query::ALL
             .into_iter()
             .map(|q| {
                 let mut query = String::new();
-                let _ = q.write(&mut query, &key.2, &key.1);
+                let _ = q.write_on(&mut query, &key.2, &key.1, device);
                 let link = self.settings.prometheus_url.as_deref().map(|url| {
                     let mut link = String::new();
-                    let _ = q.write_link(&mut link, url, &key.2, &key.1);
+                    let _ = q.write_link_on(&mut link, url, &key.2, &key.1, device);
                     link
                 });
                 QueryRow { title: q.title(), query, link }
@@ -382,6 +385,10 @@ mod tests {
         assert_eq!(detail["callers"][0]["function"], "", "calls from code that is not instrumented");
         assert_eq!(detail["queries"].as_array().unwrap().len(), Query::ALL.len());
         assert!(detail["queries"][0]["link"].is_null(), "no Prometheus configured");
+        // A device's queries select it: on a fleet the function's calls on every device would
+        // be summed otherwise.
+        let rate = detail["queries"][0]["query"].as_str().unwrap();
+        assert!(rate.contains(r#"{function="get",module="app",device="d1"}"#), "{rate}");
 
         let db = json(h.function(Some("function=db&module=app%3A%3Astore&device=d1")));
         assert_eq!(db["callers"][0]["function"], "get");

@@ -271,6 +271,9 @@ impl Builder {
             .tls_config(self.tls()?)
             .timeout_global(Some(self.timeout))
             .http_status_as_error(false)
+            // A redirect is a failed push (`Failure::Redirected`), never followed: the
+            // credentials and custom headers must reach the configured URL only.
+            .max_redirects(0)
             .user_agent(concat!("picometrics/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();

@@ -25,11 +25,21 @@ pub enum Failure {
     Rejected,
     /// A pending request dropped because the queue was full.
     Dropped,
+    /// `3xx`: the receiver sent the push elsewhere. Not followed — the credentials and custom
+    /// headers go to the configured URL only — and not retried: the URL needs changing.
+    Redirected,
 }
 
 impl Failure {
-    const ALL: [Self; 6] =
-        [Self::Connection, Self::Timeout, Self::ServerError, Self::Throttled, Self::Rejected, Self::Dropped];
+    const ALL: [Self; 7] = [
+        Self::Connection,
+        Self::Timeout,
+        Self::ServerError,
+        Self::Throttled,
+        Self::Rejected,
+        Self::Dropped,
+        Self::Redirected,
+    ];
 
     /// The `reason` label.
     pub fn reason(self) -> &'static str {
@@ -40,11 +50,12 @@ impl Failure {
             Self::Throttled => "throttled",
             Self::Rejected => "rejected",
             Self::Dropped => "dropped",
+            Self::Redirected => "redirected",
         }
     }
 
     pub(super) fn retried(self) -> bool {
-        !matches!(self, Self::Rejected | Self::Dropped)
+        !matches!(self, Self::Rejected | Self::Dropped | Self::Redirected)
     }
 }
 
@@ -57,6 +68,7 @@ impl std::fmt::Display for Failure {
             Self::Throttled => "the receiver answered 429 Too Many Requests",
             Self::Rejected => "the receiver refused the request (4xx)",
             Self::Dropped => "dropped: the queue was full",
+            Self::Redirected => "the receiver redirected the push (3xx); not followed",
         })
     }
 }
@@ -68,7 +80,7 @@ impl std::error::Error for Failure {}
 pub(super) struct Stats {
     pub(super) protocol: Protocol,
     pub(super) delivered: AtomicU64,
-    pub(super) failures: [AtomicU64; 6],
+    pub(super) failures: [AtomicU64; Failure::ALL.len()],
     pub(super) pending: AtomicU64,
     /// Unix milliseconds of the last delivery (0: none yet).
     pub(super) last_success_ms: AtomicU64,

@@ -109,6 +109,17 @@ impl Worker {
         let outcome = match request.send(body) {
             Ok(response) => match response.status().as_u16() {
                 200..=299 => Ok(()),
+                300..=399 => {
+                    let location = response.headers().get("location").and_then(|l| l.to_str().ok());
+                    eprintln!(
+                        "picometrics-exporter: {} answered {} to {:?}: not followed (a push goes to \
+                         the configured URL only); counted as a failure",
+                        s.url,
+                        response.status().as_u16(),
+                        location.unwrap_or("")
+                    );
+                    Err(Failure::Redirected)
+                }
                 429 => Err(Failure::Throttled),
                 400..=499 => Err(Failure::Rejected),
                 _ => Err(Failure::ServerError),
