@@ -85,6 +85,9 @@ pub(crate) fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metri
     if seen.iter().any(|o| same_series(o) || (o.name == m.name && o.kind() != kind)) {
         return Err(Invalid::DuplicateMetric);
     }
+    if seen.iter().any(|o| o.name != m.name && schema::families_collide(&o.name, o.kind(), m.name, kind)) {
+        return Err(Invalid::FamilyCollision);
+    }
     Ok(())
 }
 

@@ -62,6 +62,11 @@ pub enum Invalid {
     /// The same user metric series (name and labels) twice in one dump, or one family with
     /// two types.
     DuplicateMetric,
+    /// A user metric family that would write a sample name another family of the dump owns (a
+    /// histogram `pkt` and a gauge `pkt_count`; see
+    /// [`families_collide`](picometrics::schema::families_collide)). Across devices the first
+    /// family wins: a later device's colliding family is left out and counted the same way.
+    FamilyCollision,
     /// A device name that is empty, over [`MAX_LABEL`](crate::MAX_LABEL) bytes, or holds a
     /// control, line-separator or bidirectional-override character (see
     /// the bridge's documentation).
@@ -83,6 +88,7 @@ impl Invalid {
             Self::LabelTooLong => "label_too_long",
             Self::Metric => "invalid_metric",
             Self::DuplicateMetric => "duplicate_metric",
+            Self::FamilyCollision => "colliding_family",
             Self::DeviceName => "invalid_device",
             Self::BuildLabel => "invalid_build",
         }
@@ -158,6 +164,7 @@ impl fmt::Display for Invalid {
             Self::LabelTooLong => "a label value over MAX_LABEL bytes",
             Self::Metric => "a user metric that breaks the naming rules",
             Self::DuplicateMetric => "the same user metric series twice, or one family with two types",
+            Self::FamilyCollision => "a user metric family whose samples another family writes",
             Self::DeviceName => "a device name empty, too long, or with control or bidi characters",
             Self::BuildLabel => "a build label too long, or with control or bidi characters",
         })

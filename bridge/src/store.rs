@@ -6,7 +6,7 @@ use crate::render::render_device;
 use crate::{Committed, FrameReader, Invalid, Skipped, MAX_DEVICES, MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
 use picometrics::__private_v1::render::Part;
 use picometrics::frame::{self, DecodeError, Message};
-use picometrics::schema::Kind;
+use picometrics::schema::{families_collide, Kind};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -107,14 +107,32 @@ impl Store {
         oldest.is_some_and(|name| self.devices.remove(&name).is_some())
     }
 
+    /// Leaves out the user metric families of `device` that would write a sample name another
+    /// device's family owns: the family there first wins, the late one is counted
+    /// (`colliding_family`), and the scrape stays one valid exposition.
+    fn drop_colliding(&mut self, device: &str, families: &mut Vec<UserFamily>) {
+        let before = families.len();
+        let others = self.devices.iter().filter(|(name, _)| name.as_str() != device);
+        let taken: Vec<(&str, Kind)> =
+            others.flat_map(|(_, d)| d.families.iter().map(|f| (f.name.as_str(), f.kind))).collect();
+        families.retain(|f| {
+            !taken.iter().any(|&(name, kind)| name != f.name && families_collide(name, kind, &f.name, f.kind))
+        });
+        let dropped = (before - families.len()) as u64;
+        if dropped > 0 {
+            *self.skipped.entry(Invalid::FamilyCollision.reason()).or_default() += dropped;
+        }
+    }
+
     /// Renders a complete dump and keeps it as its device's latest, making room (a device slot
     /// and bytes) from the devices silent longest; says what it changed.
     fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
         let Pending { device, dump } = pending;
-        let (parts, families) = render_device(&device, &dump, self.limits.max_device_bytes)
+        let (parts, mut families) = render_device(&device, &dump, self.limits.max_device_bytes)
             .ok_or_else(|| Skipped::OverBudget { device: device.clone() })?;
         let now = Instant::now();
         self.forget_silent(now);
+        self.drop_colliding(&device, &mut families);
         let bytes = rendered_bytes(&parts, &families) + dump.bytes();
         let others = |store: &Self| -> usize {
             store.devices.iter().filter(|(n, _)| **n != device).map(|(_, d)| d.bytes()).sum()

@@ -630,3 +630,41 @@ fn hostile_device_names_and_build_labels_are_refused_and_counted() {
     assert!(!text.contains(&long) && !text.contains("plain-2"), "{text}");
     assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 }
+
+/// A family named like another's samples — a histogram `pkt` with gauges `pkt_count`,
+/// `pkt_sum`, `pkt_bucket` in one dump, or a histogram `sz` on one device and a gauge
+/// `sz_count` on another — would make Prometheus refuse every device's scrape. In one dump it
+/// is refused with the dump; across devices the first family wins and the late one is left out;
+/// both counted as `colliding_family`, and the output stays one valid exposition.
+#[test]
+fn colliding_family_names_are_refused_in_a_dump_and_across_devices() {
+    use picometrics::frame::{MetricRecord, ValueRecord};
+    let record = |name, value| MetricRecord { name, help: "", labels: heapless::Vec::new(), value };
+    let histogram = || ValueRecord::Histogram {
+        bounds: heapless::Vec::from_slice(&[1, 10]).unwrap(),
+        counts: heapless::Vec::from_slice(&[1, 2, 3]).unwrap(),
+        sum: 9,
+    };
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    for gauge in ["pkt_count", "pkt_sum", "pkt_bucket"] {
+        let dump = metric_dump("one", &[record("pkt", histogram()), record(gauge, ValueRecord::Gauge(5))]);
+        let (committed, skipped) = feed(&devices, &mut reader, &dump);
+        assert!(committed.is_empty(), "{gauge} taken");
+        let refused =
+            skipped.iter().any(|s| matches!(s, Skipped::Invalid { why: Invalid::FamilyCollision, .. }));
+        assert!(refused, "{gauge}: {skipped:?}");
+    }
+    assert_eq!(skipped_total(&devices, "colliding_family"), 3.0);
+    // Across devices: each dump is valid alone.
+    let (a, _) = feed(&devices, &mut reader, &metric_dump("a", &[record("sz", histogram())]));
+    let gauges = [record("sz_count", ValueRecord::Gauge(4)), record("level", ValueRecord::Gauge(2))];
+    let (b, _) = feed(&devices, &mut reader, &metric_dump("b", &gauges));
+    assert_eq!((a.len(), b.len()), (1, 1), "both dumps taken");
+    assert_eq!(skipped_total(&devices, "colliding_family"), 4.0, "b's sz_count counted");
+    let text = devices.render_to_string();
+    assert!(text.contains("sz_count{device=\"a\"} 6\n"), "the first family stays: {text}");
+    assert!(!text.contains("sz_count{device=\"b\"}") && !text.contains("# TYPE sz_count"), "{text}");
+    assert!(text.contains("level{device=\"b\"} 2\n"), "b's other family is served: {text}");
+    assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
+}

@@ -213,3 +213,41 @@ const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
     }
     true
 }
+
+/// The sample names a family of `kind` named `name` writes, as `(base, suffix)` pairs, in
+/// Prometheus text and OpenMetrics together: a counter `x_total` also owns `x` (its
+/// OpenMetrics family) and `x_created`; a histogram `h` owns `h`, `h_bucket`, `h_sum`,
+/// `h_count` and `h_created`; a gauge only its name.
+fn owned(name: &str, kind: Kind) -> (&str, &'static [&'static str]) {
+    match kind {
+        Kind::Counter => match name.strip_suffix(TOTAL_SUFFIX) {
+            Some(base) => (base, &[TOTAL_SUFFIX, "", "_created"]),
+            None => (name, &[""]),
+        },
+        Kind::Gauge => (name, &[""]),
+        Kind::Histogram => (name, &["", BUCKET_SUFFIX, SUM_SUFFIX, COUNT_SUFFIX, "_created"]),
+    }
+}
+
+/// Whether two user metric families cannot both be written: one of them would write a sample
+/// name the other owns (a histogram `pkt` and a gauge `pkt_count`; a counter `x_total` and a
+/// gauge `x`), or they share a name with different types. The same name and type is one family
+/// (its series differ by labels), never a collision. Writers keep the first family and leave
+/// the other out; the device bridge refuses it and counts it (`colliding_family`).
+pub fn families_collide(a: &str, a_kind: Kind, b: &str, b_kind: Kind) -> bool {
+    if a == b {
+        return a_kind != b_kind;
+    }
+    let ((a_base, a_suffixes), (b_base, b_suffixes)) = (owned(a, a_kind), owned(b, b_kind));
+    a_suffixes.iter().any(|sa| {
+        b_suffixes.iter().any(|sb| {
+            a_base.len() + sa.len() == b_base.len() + sb.len() && {
+                // `a_base + sa == b_base + sb` without building either.
+                let (ab, bb) = (a_base.as_bytes(), b_base.as_bytes());
+                let at = |i: usize| if i < ab.len() { ab[i] } else { sa.as_bytes()[i - ab.len()] };
+                let bt = |i: usize| if i < bb.len() { bb[i] } else { sb.as_bytes()[i - bb.len()] };
+                (0..ab.len() + sa.len()).all(|i| at(i) == bt(i))
+            }
+        })
+    })
+}

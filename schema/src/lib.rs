@@ -15,7 +15,7 @@ mod queries;
 
 pub use checks::{
     check_bounds, check_metric, check_metric_help, check_metric_label, check_metric_labels,
-    check_metric_name, same_text, BoundsError,
+    check_metric_name, families_collide, same_text, BoundsError,
 };
 pub use queries::{write_promql_string, write_url_encoded, QueryTemplate, DEFAULT_PROMETHEUS_URL, QUERIES};
 
@@ -335,6 +335,22 @@ mod tests {
         assert_eq!(check_bounds(&[], false), Err(BoundsError::Empty));
         assert_eq!(check_bounds(&[2, 2], false), Err(BoundsError::NotIncreasing));
         assert_eq!(check_bounds(&[0; MAX_BOUNDS + 1], false), Err(BoundsError::TooMany));
+    }
+
+    #[test]
+    fn families_collide_when_their_sample_names_meet() {
+        use Kind::*;
+        assert!(families_collide("pkt", Histogram, "pkt_count", Gauge));
+        assert!(families_collide("pkt_sum", Gauge, "pkt", Histogram));
+        assert!(families_collide("pkt_bucket", Counter, "pkt", Histogram), "not a counter name, but still");
+        assert!(families_collide("x_total", Counter, "x", Gauge), "OpenMetrics family x");
+        assert!(families_collide("x_total", Counter, "x_created", Gauge));
+        assert!(families_collide("h", Histogram, "h_created", Gauge));
+        assert!(families_collide("q", Gauge, "q", Histogram), "one name, two types");
+        assert!(!families_collide("q", Gauge, "q", Gauge), "one family, series by labels");
+        assert!(!families_collide("pkt", Histogram, "pkts", Gauge));
+        assert!(!families_collide("pkt", Histogram, "pkt_counts", Gauge));
+        assert!(!families_collide("a_total", Counter, "b_total", Counter));
     }
 
     #[test]

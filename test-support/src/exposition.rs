@@ -9,9 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 type Histogram = (String, Vec<(String, String)>);
 
 /// Checks `text` (exposition format 0.0.4): every sample line parses, no series appears
-/// twice, and every histogram has increasing `le` bounds ending in exactly one `+Inf`,
-/// non-decreasing cumulative counts, and a `_count` equal to its `+Inf` bucket.
+/// twice, every family is declared once and owns its sample names alone (no gauge `h_count`
+/// beside a histogram `h`: Prometheus would refuse the whole scrape), and every histogram has
+/// increasing `le` bounds ending in exactly one `+Inf`, non-decreasing cumulative counts, and a
+/// `_count` equal to its `+Inf` bucket.
 pub fn check_exposition(text: &str) -> Result<(), String> {
+    check_families(text)?;
     let mut seen = BTreeSet::new();
     // Per histogram (name without `_bucket`, labels without `le`): its (le, value)s in order.
     let mut buckets: BTreeMap<Histogram, Vec<(f64, f64)>> = BTreeMap::new();
@@ -49,6 +52,31 @@ pub fn check_exposition(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Every `# TYPE` once, and no declared family named like a sample of a declared histogram
+/// (`_bucket`, `_sum`, `_count`).
+fn check_families(text: &str) -> Result<(), String> {
+    let mut types = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else { continue };
+        let (name, kind) = rest.split_once(' ').ok_or_else(|| format!("bad TYPE line: {line:?}"))?;
+        if types.insert(name.to_owned(), kind.to_owned()).is_some() {
+            return Err(format!("family declared twice: {line:?}"));
+        }
+    }
+    for (name, kind) in &types {
+        if kind != "histogram" {
+            continue;
+        }
+        for suffix in ["_bucket", "_sum", "_count"] {
+            let sample = format!("{name}{suffix}");
+            if let Some(other) = types.get(&sample) {
+                return Err(format!("family {sample} ({other}) collides with histogram {name}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_exposition;
@@ -65,6 +93,8 @@ mod tests {
             "c_total{a=\"1\"} 1\nc_total{a=\"1\"} 2\n",
             "c_total{a=\"1\",a=\"2\"} 1\n",
             "c_total{a=\"\\x\"} 1\n",
+            "# TYPE g gauge\n# TYPE g gauge\ng 1\n",
+            "# TYPE h histogram\n# TYPE h_count gauge\nh_count{d=\"b\"} 1\n",
         ] {
             assert!(check_exposition(bad).is_err(), "{bad}");
         }

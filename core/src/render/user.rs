@@ -12,7 +12,9 @@ use picometrics_schema::{self as schema, label, BUCKET_SUFFIX, COUNT_SUFFIX, SUM
 /// Series are grouped by name without allocating: for each family the source is walked again,
 /// so a source with `m` user series is read `O(m²)` times — fine for the few dozen metrics a
 /// program declares (a bridge of many devices groups its own text instead). A series whose
-/// type differs from its family's first series is left out: one family has one type.
+/// type differs from its family's first series is left out: one family has one type. So is a
+/// family that would write a sample name an earlier family owns (a gauge `pkt_count` after a
+/// histogram `pkt`, [`schema::families_collide`]): the output stays one valid exposition.
 pub fn write_metrics<W, S>(w: &mut W, source: &S, format: Format) -> fmt::Result
 where
     W: Write + ?Sized,
@@ -25,7 +27,9 @@ where
         let mut seen_before = false;
         let mut i = 0usize;
         source.metrics(&mut |other| {
-            if i < this && other.name == first.name {
+            let earlier_family = other.name == first.name
+                || schema::families_collide(other.name, other.kind(), first.name, first.kind());
+            if i < this && earlier_family {
                 seen_before = true;
             }
             i += 1;
