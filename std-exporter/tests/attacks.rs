@@ -6,7 +6,8 @@
 //!
 //! The attacks: 300 sockets that pipeline requests and never read; 300 silent sockets; 100
 //! sockets trickling a request head a byte at a time; 100 sockets trickling a request body;
-//! 10,000 connections held open.
+//! 10,000 connections held open; a flood of short connections (with a kept-alive scraper too,
+//! at 99 %).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,6 +24,9 @@ fn work(i: u64) -> Result<u64, u64> {
         Ok(i)
     }
 }
+
+/// One attack at a time: they share the machine's sockets and both cores.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// How long each attack lasts (the scraper scrapes throughout).
 const ATTACK: Duration = Duration::from_secs(4);
@@ -86,8 +90,6 @@ fn under_attack(
     least_bytes: u64,
     attack: impl FnOnce(SocketAddr, Arc<AtomicBool>) -> Attack + Send + 'static,
 ) {
-    // One attack at a time: they share the machine's sockets and both cores.
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     work(1).unwrap();
     let server = picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap().serve().unwrap();
@@ -219,4 +221,105 @@ fn ten_thousand_connections_held_open() {
         let sockets = open(addr, 10_000, |_| {});
         hold(sockets, 10_000, &stop, Duration::from_millis(100), b"")
     });
+}
+
+/// One `GET /metrics` on a kept-alive connection, with a 1 s budget: the head, then exactly
+/// `Content-Length` bytes of body. `None` on any failure, else whether the connection may be
+/// used again (not after `Connection: close`, which the server sends every 16 requests).
+fn keep_alive_scrape(s: &mut TcpStream) -> Option<bool> {
+    let started = Instant::now();
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).ok()?;
+        head.push(byte[0]);
+        (head.len() <= 16 * 1024).then_some(())?;
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length = head.lines().find_map(|l| l.strip_prefix("content-length:"))?.trim().parse().ok()?;
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).ok()?;
+    (head.starts_with("http/1.1 200") && started.elapsed() <= Duration::from_secs(1)).then_some(())?;
+    Some(!head.contains("connection: close"))
+}
+
+/// A flood of short connections — connect and close, or a request and a reset — from four
+/// threads, against two scrapers: one with a fresh connection per scrape (every 50 ms), one that
+/// keeps its connection alive as Prometheus does (every 100 ms). When every slot is taken, the
+/// connections closed are the silent, stalled and idle ones, never one being answered (the
+/// oldest used to be closed, scrapes in flight and kept-alive connections among them: 32–62 %
+/// answered). Goal: 99 % of each answered within 1 s; asserted here with room for what the
+/// server cannot help on a loaded 2-core machine — a fresh scrape whose SYN the kernel drops
+/// while the flood fills the accept queue waits out its 1 s connect timeout.
+#[test]
+fn a_flood_of_short_connections() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    work(1).unwrap();
+    let server = picometrics_exporter::Builder::new().addr("127.0.0.1:0").unwrap().serve().unwrap();
+    let addr = server.local_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooders: Vec<_> = (0..4)
+        .map(|t| {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let mut made = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) else {
+                        continue;
+                    };
+                    if (made + t) % 2 == 1 {
+                        // A request, then a reset instead of reading the answer.
+                        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+                        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+                    }
+                    drop(s);
+                    made += 1;
+                }
+                made
+            })
+        })
+        .collect();
+    // Let the flood take hold, then scrape both ways for ATTACK.
+    thread::sleep(Duration::from_millis(500));
+    let fresh = scraper(addr, stop.clone());
+    let kept = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let (mut good, mut tried) = (0usize, 0usize);
+            let mut conn: Option<TcpStream> = None;
+            while !stop.load(Ordering::Relaxed) {
+                tried += 1;
+                let s = match conn.take() {
+                    Some(s) => Some(s),
+                    None => TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok(),
+                };
+                if let Some(mut s) = s {
+                    if let Some(again) = keep_alive_scrape(&mut s) {
+                        good += 1;
+                        conn = again.then_some(s);
+                    }
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            (good, tried)
+        })
+    };
+    let started = Instant::now();
+    thread::sleep(ATTACK);
+    stop.store(true, Ordering::Relaxed);
+    let ((fresh_good, fresh_tried), (kept_good, kept_tried)) = (fresh.join().unwrap(), kept.join().unwrap());
+    let made: u64 = flooders.into_iter().map(|f| f.join().unwrap()).sum();
+    let rate = made as f64 / started.elapsed().as_secs_f64();
+    eprintln!(
+        "short-connection flood: {made} connections ({rate:.0}/s); fresh scrapes {fresh_good} of {fresh_tried}, \
+         kept-alive {kept_good} of {kept_tried} answered within 1 s"
+    );
+    // The attack happened: thousands of connections a second (7-24 k/s on an idle 2-core machine).
+    assert!(rate >= 1_000.0, "only {rate:.0} connections a second");
+    assert!(fresh_tried >= 20 && kept_tried >= 20, "{fresh_tried} / {kept_tried} scrapes tried");
+    assert!(fresh_good * 100 >= fresh_tried * 90, "fresh: {fresh_good} of {fresh_tried}");
+    assert!(kept_good * 100 >= kept_tried * 97, "kept-alive: {kept_good} of {kept_tried}");
+    server.shutdown();
 }

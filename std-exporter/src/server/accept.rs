@@ -1,15 +1,14 @@
 //! Accepting connections: each served by hyper within the endpoint's limits.
 
-use super::{answer, lock, Endpoint, REQUESTS_PER_CONNECTION};
+use super::connections::{Conn, Heard, Table};
+use super::{answer, Endpoint, REQUESTS_PER_CONNECTION};
 use hyper::header::{HeaderValue, CONNECTION};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use tokio::task::AbortHandle;
 
 /// A non-blocking listener on `addr` with an accept queue of 4096: under a flood of
 /// connections a scrape's SYN is queued, not dropped (std's `bind` listens with 128).
@@ -52,8 +51,9 @@ pub(super) async fn accept_loop(
             return;
         }
     };
-    // Open connections by age (ids increase): the oldest is closed when a new one needs room.
-    let open: Arc<Mutex<BTreeMap<u64, AbortHandle>>> = Arc::default();
+    // When every slot is taken, the connection that matters least makes room (see
+    // `connections`); a scrape being answered never does.
+    let open = Arc::new(Table::new());
     let in_flight = Arc::new(AtomicUsize::new(0));
     for id in 0u64.. {
         let stream = tokio::select! {
@@ -67,20 +67,33 @@ pub(super) async fn accept_loop(
                 }
             },
         };
-        {
-            let mut open = lock(&open);
-            while open.len() >= endpoint.config.max_connections {
-                let Some((_, oldest)) = open.pop_first() else { break };
-                oldest.abort();
-            }
+        if open.len() >= endpoint.config.max_connections {
+            // Full: first let every connection run once — those their clients closed leave,
+            // a scrape just accepted is heard — so what is closed to make room is a connection
+            // that really is silent, stalled or idle.
+            tokio::task::yield_now().await;
         }
+        if !open.make_room(endpoint.config.max_connections) {
+            // Every connection is being answered: this one is refused (closed) at once.
+            drop(stream);
+            continue;
+        }
+        let conn = open.conn();
         let (endpoint, connections, in_flight) = (endpoint.clone(), open.clone(), in_flight.clone());
         let acceptor = acceptor.clone();
+        let state = conn.clone();
         let task = tokio::spawn(async move {
-            serve_connection(endpoint, stream, acceptor, in_flight).await;
-            lock(&connections).remove(&id);
+            serve_connection(
+                endpoint,
+                Heard { inner: stream, conn: state.clone() },
+                acceptor,
+                in_flight,
+                state,
+            )
+            .await;
+            connections.remove(id);
         });
-        lock(&open).insert(id, task.abort_handle());
+        open.insert(id, task.abort_handle(), conn);
     }
 }
 
@@ -88,9 +101,10 @@ pub(super) async fn accept_loop(
 /// fails (it counts against the header timeout).
 async fn serve_connection(
     endpoint: Arc<Endpoint>,
-    stream: tokio::net::TcpStream,
+    stream: Heard<tokio::net::TcpStream>,
     acceptor: Option<Acceptor>,
     in_flight: Arc<AtomicUsize>,
+    conn: Arc<Conn>,
 ) {
     let stream: Box<dyn Io> = match acceptor {
         None => Box::new(stream),
@@ -112,10 +126,10 @@ async fn serve_connection(
     // costs a bounded amount of work (Prometheus just reconnects).
     let served = Arc::new(AtomicUsize::new(0));
     let service = hyper::service::service_fn(move |req| {
-        let (endpoint, in_flight) = (endpoint.clone(), in_flight.clone());
+        let (endpoint, in_flight, conn) = (endpoint.clone(), in_flight.clone(), conn.clone());
         let last = served.fetch_add(1, AtomicOrdering::Relaxed) + 1 >= REQUESTS_PER_CONNECTION;
         async move {
-            let mut response = answer::respond(&endpoint, &req, &in_flight);
+            let mut response = answer::respond(&endpoint, &req, &in_flight, &conn);
             if last {
                 response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
             }

@@ -2,6 +2,7 @@
 
 use super::body::{Counted, Pieces, SharedText};
 use super::config::MetricsSource;
+use super::connections::Conn;
 use super::{Builder, Endpoint};
 use crate::explorer;
 use crate::{Format, MetricsBuffer};
@@ -24,6 +25,7 @@ pub(super) fn respond(
     endpoint: &Endpoint,
     req: &Request<Incoming>,
     in_flight: &Arc<AtomicUsize>,
+    conn: &Arc<Conn>,
 ) -> Response<Counted> {
     let busy = in_flight.fetch_add(1, AtomicOrdering::Relaxed) >= endpoint.config.max_requests;
     let response = if busy {
@@ -31,7 +33,8 @@ pub(super) fn respond(
     } else {
         answer(endpoint, req)
     };
-    response.map(|rest| Counted { rest, in_flight: in_flight.clone() })
+    conn.begin_response();
+    response.map(|rest| Counted { rest, in_flight: in_flight.clone(), conn: conn.clone() })
 }
 
 /// What a path asks for.

@@ -1,5 +1,6 @@
 //! Response bodies: shared pieces handed out in frames, counted in flight until written.
 
+use super::connections::Conn;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use std::sync::Arc;
 pub(super) struct Counted {
     pub(super) rest: Pieces,
     pub(super) in_flight: Arc<AtomicUsize>,
+    /// The connection it is written on: each frame taken is progress, the last one its end.
+    pub(super) conn: Arc<Conn>,
 }
 
 /// A response body as the pieces it is made of (one for most; a chunked source's many,
@@ -60,6 +63,7 @@ const FRAME: usize = 64 * 1024;
 impl Drop for Counted {
     fn drop(&mut self) {
         self.in_flight.fetch_sub(1, AtomicOrdering::Relaxed);
+        self.conn.end_response();
     }
 }
 
@@ -71,6 +75,7 @@ impl hyper::body::Body for Counted {
         mut self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.conn.touch();
         std::task::Poll::Ready(self.rest.take(FRAME).map(|piece| Ok(hyper::body::Frame::data(piece))))
     }
 

@@ -88,10 +88,12 @@ impl Builder {
         self
     }
 
-    /// Connections kept open at once (1 to 65,536). When all are taken, the **oldest** is
-    /// closed to make room: a scrape lasts milliseconds, so a connection that has been open
-    /// longest is a client that holds it without finishing (silent, trickling or not reading),
-    /// and a new scrape is served however many of those there are.
+    /// Connections kept open at once (1 to 65,536). When all are taken, the one that matters
+    /// least is closed to make room: one that never sent a byte (held open, or already closed by
+    /// its client), then one whose response its client has not read for a second, then the one
+    /// idle longest (between requests, or trickling a head). A connection being answered is never
+    /// closed — a scrape in flight and a kept-alive scraper survive a flood — and when every one
+    /// is, the new connection is refused.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
         self

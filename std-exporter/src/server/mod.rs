@@ -9,6 +9,7 @@ mod accept;
 mod answer;
 mod body;
 mod config;
+mod connections;
 
 pub use crate::error::BuildError;
 pub use config::Builder;
