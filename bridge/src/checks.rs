@@ -93,7 +93,7 @@ pub(crate) fn check_metric(m: &MetricRecord<'_>, counter_bits: u8, seen: &[Metri
 
 /// A device's counter width (the dump's `Begin` said 32 or 64; anything else was refused).
 fn width(counter_bits: u8) -> CounterWidth {
-    CounterWidth::new(u32::from(counter_bits)).unwrap_or(CounterWidth::U64)
+    CounterWidth::of(u32::from(counter_bits))
 }
 
 /// Whether `value` is a label a person can read as it is: at most [`MAX_LABEL`] bytes and no

@@ -328,7 +328,7 @@ impl<'a> FunctionSeries<'a> {
 
     /// The source's counter width (64 where `counter_bits` is out of range).
     pub fn width(&self) -> CounterWidth {
-        CounterWidth::new(self.counter_bits).unwrap_or(CounterWidth::U64)
+        CounterWidth::of(self.counter_bits)
     }
 
     /// Cumulative bucket counts, one per bucket, `+Inf` last, summed at the counter width.

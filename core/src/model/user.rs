@@ -73,6 +73,6 @@ impl MetricSeries<'_> {
             MetricValue::Histogram { counts, .. } => counts,
             _ => &[],
         };
-        CounterWidth::new(self.counter_bits).unwrap_or(CounterWidth::U64).running(counts.iter().copied())
+        CounterWidth::of(self.counter_bits).running(counts.iter().copied())
     }
 }

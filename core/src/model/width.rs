@@ -29,6 +29,12 @@ impl CounterWidth {
         }
     }
 
+    /// The width a source states in `bits`, 64 where that is out of range (the bridge refuses a
+    /// device that states another width before its counts are summed).
+    pub fn of(bits: u32) -> Self {
+        Self::new(bits).unwrap_or(Self::U64)
+    }
+
     /// The width in bits.
     pub const fn bits(self) -> u32 {
         self.bits

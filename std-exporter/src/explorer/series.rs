@@ -104,11 +104,6 @@ pub(super) fn increase(new: u64, old: u64) -> u64 {
     new.checked_sub(old).unwrap_or(new)
 }
 
-/// All calls of a series, by result.
-pub(super) fn totals(s: &FunctionSeries<'_>) -> Totals {
-    s.total()
-}
-
 pub(super) fn unix_ms(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
@@ -131,7 +126,7 @@ impl Series {
             service_name: s.service_name.into(),
             objective: objective(s),
             bounds: s.bounds.into(),
-            totals: totals(s),
+            totals: s.total(),
             counts: s.counts.into(),
             concurrent: s.concurrent,
             max_nanos: s.max_nanos,
@@ -158,7 +153,7 @@ impl Series {
             *self = Self::new(s, at, self.seen, settings.points);
             return;
         }
-        let now = totals(s);
+        let now = s.total();
         delta.clear();
         delta.extend(s.counts.iter().zip(&self.counts).map(|(&n, &o)| increase(n, o)));
         let quantile = |q| {
