@@ -223,26 +223,46 @@ fn ten_thousand_connections_held_open() {
     });
 }
 
+/// How a scrape on a kept-alive connection went.
+enum KeptScrape {
+    /// Answered within 1 s; whether the connection may be used again (not after
+    /// `Connection: close`, which the server sends every 16 requests).
+    Answered { again: bool },
+    /// The server closed the connection under it.
+    Closed,
+    /// Late, or a wrong answer.
+    Missed,
+}
+
 /// One `GET /metrics` on a kept-alive connection, with a 1 s budget: the head, then exactly
-/// `Content-Length` bytes of body. `None` on any failure, else whether the connection may be
-/// used again (not after `Connection: close`, which the server sends every 16 requests).
-fn keep_alive_scrape(s: &mut TcpStream) -> Option<bool> {
+/// `Content-Length` bytes of body.
+fn keep_alive_scrape(s: &mut TcpStream) -> KeptScrape {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
     let started = Instant::now();
     let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).ok()?;
-        head.push(byte[0]);
-        (head.len() <= 16 * 1024).then_some(())?;
+    let mut attempt = || -> std::io::Result<Option<bool>> {
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() <= 16 * 1024 {
+            s.read_exact(&mut byte)?;
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let length = head.lines().find_map(|l| l.strip_prefix("content-length:"));
+        let Some(length) = length.and_then(|l| l.trim().parse().ok()) else { return Ok(None) };
+        let mut body = vec![0u8; length];
+        s.read_exact(&mut body)?;
+        let answered = head.starts_with("http/1.1 200") && started.elapsed() <= Duration::from_secs(1);
+        Ok(answered.then(|| !head.contains("connection: close")))
+    };
+    match attempt() {
+        Ok(Some(again)) => KeptScrape::Answered { again },
+        Err(e) if matches!(e.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe) => {
+            KeptScrape::Closed
+        }
+        _ => KeptScrape::Missed,
     }
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    let length = head.lines().find_map(|l| l.strip_prefix("content-length:"))?.trim().parse().ok()?;
-    let mut body = vec![0u8; length];
-    s.read_exact(&mut body).ok()?;
-    (head.starts_with("http/1.1 200") && started.elapsed() <= Duration::from_secs(1)).then_some(())?;
-    Some(!head.contains("connection: close"))
 }
 
 /// A flood of short connections — connect and close, or a request and a reset — from four
@@ -251,8 +271,10 @@ fn keep_alive_scrape(s: &mut TcpStream) -> Option<bool> {
 /// connections closed are the silent, stalled and idle ones, never one being answered (the
 /// oldest used to be closed, scrapes in flight and kept-alive connections among them: 32–62 %
 /// answered). Goal: 99 % of each answered within 1 s; asserted here with room for what the
-/// server cannot help on a loaded 2-core machine — a fresh scrape whose SYN the kernel drops
-/// while the flood fills the accept queue waits out its 1 s connect timeout.
+/// server cannot help on a loaded 2-core machine — a scrape whose SYN the kernel drops while the
+/// flood fills the accept queue waits out its 1 s connect timeout, and a scrape that misses its
+/// 1 s budget when the flood takes both cores (a CI run saw 29 of 30; one miss of 30 is 96.7 %).
+/// What the policy decides is asserted exactly: the kept-alive connection is not closed.
 #[test]
 fn a_flood_of_short_connections() {
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -287,39 +309,45 @@ fn a_flood_of_short_connections() {
     let kept = {
         let stop = stop.clone();
         thread::spawn(move || {
-            let (mut good, mut tried) = (0usize, 0usize);
+            // Scrapes answered and tried, and how often the server closed the connection.
+            let (mut good, mut tried, mut closed) = (0usize, 0usize, 0usize);
             let mut conn: Option<TcpStream> = None;
             while !stop.load(Ordering::Relaxed) {
                 tried += 1;
-                let s = match conn.take() {
-                    Some(s) => Some(s),
-                    None => TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok(),
-                };
+                let s =
+                    conn.take().or_else(|| TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok());
                 if let Some(mut s) = s {
-                    if let Some(again) = keep_alive_scrape(&mut s) {
-                        good += 1;
-                        conn = again.then_some(s);
+                    match keep_alive_scrape(&mut s) {
+                        KeptScrape::Answered { again } => {
+                            good += 1;
+                            conn = again.then_some(s);
+                        }
+                        KeptScrape::Closed => closed += 1,
+                        KeptScrape::Missed => {}
                     }
                 }
                 thread::sleep(Duration::from_millis(100));
             }
-            (good, tried)
+            (good, tried, closed)
         })
     };
     let started = Instant::now();
     thread::sleep(ATTACK);
     stop.store(true, Ordering::Relaxed);
-    let ((fresh_good, fresh_tried), (kept_good, kept_tried)) = (fresh.join().unwrap(), kept.join().unwrap());
+    let ((fresh_good, fresh_tried), (kept_good, kept_tried, kept_closed)) =
+        (fresh.join().unwrap(), kept.join().unwrap());
     let made: u64 = flooders.into_iter().map(|f| f.join().unwrap()).sum();
     let rate = made as f64 / started.elapsed().as_secs_f64();
     eprintln!(
         "short-connection flood: {made} connections ({rate:.0}/s); fresh scrapes {fresh_good} of {fresh_tried}, \
-         kept-alive {kept_good} of {kept_tried} answered within 1 s"
+         kept-alive {kept_good} of {kept_tried} answered within 1 s, its connection closed {kept_closed} time(s)"
     );
     // The attack happened: thousands of connections a second (7-24 k/s on an idle 2-core machine).
     assert!(rate >= 1_000.0, "only {rate:.0} connections a second");
     assert!(fresh_tried >= 20 && kept_tried >= 20, "{fresh_tried} / {kept_tried} scrapes tried");
     assert!(fresh_good * 100 >= fresh_tried * 90, "fresh: {fresh_good} of {fresh_tried}");
-    assert!(kept_good * 100 >= kept_tried * 97, "kept-alive: {kept_good} of {kept_tried}");
+    assert!(kept_good * 100 >= kept_tried * 90, "kept-alive: {kept_good} of {kept_tried}");
+    // The kept-alive connection is not the one closed: the old policy closed it again and again.
+    assert_eq!(kept_closed, 0, "the server closed the kept-alive connection");
     server.shutdown();
 }

@@ -63,7 +63,7 @@ const FRAME: usize = 64 * 1024;
 impl Drop for Counted {
     fn drop(&mut self) {
         self.in_flight.fetch_sub(1, AtomicOrdering::Relaxed);
-        self.conn.end_response();
+        self.conn.end_response(self.rest.len == 0);
     }
 }
 

@@ -8,7 +8,9 @@
 //!    and whose task has not run yet), oldest first;
 //! 1. **stalled**: it is writing a response its client has not read for [`STALLED`];
 //! 2. **idle**: it sent something but is not being answered (between two requests, like a
-//!    kept-alive scraper, or trickling a request head), longest idle first.
+//!    kept-alive scraper, or trickling a request head): the one answered fewest times first
+//!    (a kept-alive scraper has been answered again and again; a flood's connection once at
+//!    most), then the longest idle.
 //!
 //! A connection whose response is moving is never closed; when every connection is one, the
 //! new connection is refused (closed at once) instead.
@@ -37,6 +39,8 @@ pub(super) struct Conn {
     heard: AtomicBool,
     /// Responses being written on it.
     writing: AtomicUsize,
+    /// Responses written to the end on it.
+    answered: AtomicU64,
     /// The table's clock.
     epoch: Instant,
 }
@@ -57,23 +61,26 @@ impl Conn {
         self.touch();
     }
 
-    /// A response on it was written (or dropped).
-    pub(super) fn end_response(&self) {
+    /// A response on it was written to the end (`finished`) or dropped.
+    pub(super) fn end_response(&self, finished: bool) {
         self.writing.fetch_sub(1, Ordering::Relaxed);
+        if finished {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+        }
         self.touch();
     }
 
-    /// How much closing it would cost, lowest first (see the module docs), with when it last
-    /// made progress; `None` when it must not be closed.
-    fn rank(&self, now: u64) -> Option<(u8, u64)> {
+    /// How much closing it would cost, lowest first (see the module docs): its class, how
+    /// often it was answered, when it last made progress; `None` when it must not be closed.
+    fn rank(&self, now: u64) -> Option<(u8, u64, u64)> {
         let last = self.last.load(Ordering::Relaxed);
         if self.writing.load(Ordering::Relaxed) > 0 {
             let stalled = now.saturating_sub(last) >= STALLED.as_millis() as u64;
-            stalled.then_some((1, last))
+            stalled.then_some((1, 0, last))
         } else if !self.heard.load(Ordering::Relaxed) {
-            Some((0, last))
+            Some((0, 0, last))
         } else {
-            Some((2, last))
+            Some((2, self.answered.load(Ordering::Relaxed), last))
         }
     }
 }
@@ -96,6 +103,7 @@ impl Table {
             last: AtomicU64::new(0),
             heard: AtomicBool::new(false),
             writing: AtomicUsize::new(0),
+            answered: AtomicU64::new(0),
             epoch: self.epoch,
         };
         conn.touch();
@@ -192,32 +200,45 @@ mod tests {
         rt.block_on(async {
             let table = Table::new();
             let task = || tokio::spawn(std::future::pending::<()>()).abort_handle();
-            let (scrape, kept_alive, silent_new, silent_old) =
-                (table.conn(), table.conn(), table.conn(), table.conn());
+            let (scrape, kept_alive, once, silent_new, silent_old) =
+                (table.conn(), table.conn(), table.conn(), table.conn(), table.conn());
             scrape.heard.store(true, Ordering::Relaxed);
             scrape.begin_response();
-            kept_alive.heard.store(true, Ordering::Relaxed);
+            // A kept-alive scraper answered twice, idle longer than a connection answered once.
+            for (c, times) in [(&kept_alive, 2), (&once, 1)] {
+                c.heard.store(true, Ordering::Relaxed);
+                for _ in 0..times {
+                    c.begin_response();
+                    c.end_response(true);
+                }
+            }
+            kept_alive.last.store(0, Ordering::Relaxed);
+            once.last.store(7, Ordering::Relaxed);
             silent_old.last.store(0, Ordering::Relaxed);
             silent_new.last.store(5, Ordering::Relaxed);
-            for (id, c) in [(1, &scrape), (2, &kept_alive), (3, &silent_new), (4, &silent_old)] {
+            let conns = [(1, &scrape), (2, &kept_alive), (3, &once), (4, &silent_new), (5, &silent_old)];
+            for (id, c) in conns {
                 table.insert(id, task(), c.clone());
             }
             let left = |t: &Table| lock(&t.open).keys().copied().collect::<Vec<_>>();
+            assert!(table.make_room(5));
+            assert_eq!(left(&table), [1, 2, 3, 4], "the oldest silent one first");
             assert!(table.make_room(4));
-            assert_eq!(left(&table), [1, 2, 3], "the oldest silent one first");
+            assert_eq!(left(&table), [1, 2, 3]);
             assert!(table.make_room(3));
-            assert_eq!(left(&table), [1, 2]);
+            assert_eq!(left(&table), [1, 2], "then the idle one answered fewest times");
             assert!(table.make_room(2));
-            assert_eq!(left(&table), [1], "then the idle one, never the scrape being answered");
+            assert_eq!(left(&table), [1], "then the kept-alive one, never the scrape being answered");
             assert!(!table.make_room(1), "a response that moves is never closed");
             // A response its client has not read for STALLED: an attacker's, closed before
             // idle ones but after silent ones.
             scrape.last.store(0, Ordering::Relaxed);
             let later = STALLED.as_millis() as u64;
             assert_eq!(scrape.rank(later - 1), None);
-            assert_eq!(scrape.rank(later), Some((1, 0)));
-            scrape.end_response();
-            assert_eq!(scrape.rank(later).map(|r| r.0), Some(2), "idle once its response is written");
+            assert_eq!(scrape.rank(later), Some((1, 0, 0)));
+            scrape.end_response(false);
+            let idle = scrape.rank(later).map(|(class, answered, _)| (class, answered));
+            assert_eq!(idle, Some((2, 0)), "idle once its response is dropped, not counted as answered");
         });
     }
 }
