@@ -116,6 +116,33 @@ pub(crate) struct Dump {
 pub(crate) struct Pending {
     pub(crate) device: String,
     pub(crate) dump: Dump,
+    /// About the bytes `dump` holds so far ([`Dump::bytes`], kept as records arrive).
+    pub(crate) bytes: usize,
+    /// When its last frame arrived: with several in progress, the one silent longest goes
+    /// first.
+    pub(crate) last: std::time::Instant,
+}
+
+impl Function {
+    /// About the bytes it holds (heap and inline).
+    pub(crate) fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.function.len()
+            + self.module.len()
+            + 8 * (self.bounds.len() + self.counts.len())
+            + self.callers.iter().map(|(n, m, _)| n.len() + m.len() + 64).sum::<usize>()
+            + self.objective.as_ref().map_or(0, |o| o.name.len() + 64)
+    }
+}
+
+impl Metric {
+    /// About the bytes it holds (heap and inline).
+    pub(crate) fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.name.len()
+            + self.help.len()
+            + self.labels.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
+    }
 }
 
 impl Dump {
@@ -124,28 +151,8 @@ impl Dump {
         let b = &self.build;
         let build =
             b.version.len() + b.commit.len() + b.branch.len() + b.service_name.len() + b.repository_url.len();
-        let functions: usize = self
-            .functions
-            .iter()
-            .map(|f| {
-                std::mem::size_of::<Function>()
-                    + f.function.len()
-                    + f.module.len()
-                    + 8 * (f.bounds.len() + f.counts.len())
-                    + f.callers.iter().map(|(n, m, _)| n.len() + m.len() + 64).sum::<usize>()
-                    + f.objective.as_ref().map_or(0, |o| o.name.len() + 64)
-            })
-            .sum();
-        let metrics: usize = self
-            .metrics
-            .iter()
-            .map(|m| {
-                std::mem::size_of::<Metric>()
-                    + m.name.len()
-                    + m.help.len()
-                    + m.labels.iter().map(|(n, v)| n.len() + v.len() + 48).sum::<usize>()
-            })
-            .sum();
+        let functions: usize = self.functions.iter().map(Function::bytes).sum();
+        let metrics: usize = self.metrics.iter().map(Metric::bytes).sum();
         std::mem::size_of::<Self>() + build + functions + metrics
     }
 }

@@ -57,5 +57,9 @@ pub const MAX_METRICS: usize = 4096;
 /// the one silent longest.
 pub const MAX_DEVICES: usize = 1024;
 
+/// Dumps received at once by default ([`Limits::max_streams`]): one per device sharing the
+/// source.
+pub const MAX_STREAMS: usize = 16;
+
 /// The longest label value a device may send (function, module, caller, objective names).
 pub const MAX_LABEL: usize = 256;

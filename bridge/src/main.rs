@@ -72,6 +72,10 @@ struct Args {
     /// A device is forgotten after this long without a complete dump.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     forget_after: u64,
+    /// Dumps received at once from devices that share the source (their frames interleaved);
+    /// one beginning beyond it takes the place of the one silent longest.
+    #[arg(long, value_name = "N", default_value_t = picometrics_bridge::MAX_STREAMS)]
+    max_streams: usize,
     /// Serve /metrics and /rules only: no explorer page at / (and no history).
     #[arg(long)]
     no_explorer: bool,
@@ -143,6 +147,7 @@ fn main() -> ExitCode {
         forget_after: Duration::from_secs(args.forget_after),
         max_total_bytes: args.max_total_mib.max(1) << 20,
         max_device_bytes: args.max_device_mib.max(1) << 20,
+        max_streams: args.max_streams.max(1),
     };
     let devices = Arc::new(Devices::with_limits(limits));
     let server = match serve(&args, &devices) {

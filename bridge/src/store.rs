@@ -3,9 +3,10 @@
 use crate::checks::{check, check_begin, check_metric};
 use crate::dump::{Dump, Pending};
 use crate::render::render_device;
-use crate::{Committed, FrameReader, Invalid, Skipped, MAX_DEVICES, MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
+use crate::{Committed, FrameReader, Invalid, Skipped};
+use crate::{MAX_DEVICES, MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS, MAX_STREAMS};
 use picometrics::__private_v1::render::Part;
-use picometrics::frame::{self, DecodeError, Message};
+use picometrics::frame::{self, DecodeError, Message, StreamId};
 use picometrics::schema::{families_collide, Kind};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,10 @@ pub struct Limits {
     pub down_after: Duration,
     /// …and forgotten after this long (default 5 min).
     pub forget_after: Duration,
+    /// Dumps received at once, one per [`StreamId`] of the devices sharing the source
+    /// (default [`MAX_STREAMS`]). A dump beginning beyond it takes the place of the one silent longest,
+    /// which is counted (`incomplete_dump`); each is also held to `max_device_bytes`.
+    pub max_streams: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +43,7 @@ impl Default for Limits {
             max_total_bytes: 64 << 20,
             down_after: Duration::from_secs(30),
             forget_after: Duration::from_secs(300),
+            max_streams: MAX_STREAMS,
         }
     }
 }
@@ -83,7 +89,9 @@ pub(crate) fn rendered_bytes(parts: &[Arc<str>], families: &[UserFamily]) -> usi
 pub(crate) struct Store {
     pub(crate) limits: Limits,
     pub(crate) devices: BTreeMap<String, Device>,
-    pub(crate) pending: Option<Pending>,
+    /// The dumps being received, by the stream id of their frames (`None`: frames without
+    /// one, version 4).
+    pub(crate) pending: BTreeMap<Option<StreamId>, Pending>,
     pub(crate) skipped: BTreeMap<&'static str, u64>,
     /// Whether the source is connected and sent something within its read timeout.
     pub(crate) source_up: Option<bool>,
@@ -127,7 +135,7 @@ impl Store {
     /// Renders a complete dump and keeps it as its device's latest, making room (a device slot
     /// and bytes) from the devices silent longest; says what it changed.
     fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
-        let Pending { device, dump } = pending;
+        let Pending { device, dump, .. } = pending;
         let (parts, mut families) = render_device(&device, &dump, self.limits.max_device_bytes)
             .ok_or_else(|| Skipped::OverBudget { device: device.clone() })?;
         let now = Instant::now();
@@ -162,7 +170,8 @@ impl Store {
 
 /// The latest complete dump of each device, shared between the reader and the HTTP server.
 ///
-/// Holds one dump in progress: feed it one source at a time (the bridge binary reads one).
+/// Holds one dump in progress per [`StreamId`], so devices that share the source (their frames
+/// interleaved) lose nothing; feed it one source at a time (the bridge binary reads one).
 #[derive(Debug, Default)]
 pub struct Devices {
     store: Mutex<Store>,
@@ -193,8 +202,8 @@ impl Devices {
     /// Decodes one frame and takes it into the dump in progress. `Ok(Some(_))` when it
     /// completed a dump; `Err` says why it was skipped (and counts it).
     pub fn ingest_frame(&self, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
-        let result = match frame::decode(frame) {
-            Ok(message) => self.ingest(&message),
+        let result = match frame::decode_frame(frame) {
+            Ok(frame) => self.ingest(frame.stream, &frame.message),
             Err(e) => Err(Skipped::Frame(e)),
         };
         if let Err(skipped) = &result {
@@ -233,67 +242,46 @@ impl Devices {
         *self.store().skipped.entry(skipped.reason()).or_default() += 1;
     }
 
-    /// The source closed or reconnected: a dump in progress will not be completed.
+    /// The source closed or reconnected: the dumps in progress will not be completed. Each is
+    /// counted; the one returned is the one heard from last.
     pub fn source_closed(&self) -> Option<Skipped> {
-        let pending = self.store().pending.take()?;
-        let skipped =
-            Skipped::Incomplete { device: pending.device, seq: pending.dump.seq, why: "source closed" };
-        self.count_skipped(&skipped);
-        Some(skipped)
+        let mut pending: Vec<Pending> = std::mem::take(&mut self.store().pending).into_values().collect();
+        pending.sort_by_key(|p| p.last);
+        let mut last = None;
+        for p in pending {
+            let skipped = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why: "source closed" };
+            self.count_skipped(&skipped);
+            last = Some(skipped);
+        }
+        last
     }
 
-    fn ingest(&self, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
+    fn ingest(&self, stream: Option<StreamId>, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
         let mut store = self.store();
         match message {
             Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
                 // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
                 Err(Skipped::Frame(DecodeError::Message))
             }
-            Message::Begin(begin) => {
-                let cut = store.pending.take();
-                if let Err(why) = check_begin(begin) {
-                    // The name is hostile: what the log and counters say of it is cut short.
-                    let mut end = begin.device.len().min(MAX_LABEL);
-                    while !begin.device.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    let device = begin.device[..end].to_owned();
-                    return Err(Skipped::Invalid { device, why });
-                }
-                store.pending = Some(Pending {
-                    device: begin.device.into(),
-                    dump: Dump {
-                        seq: begin.seq,
-                        build: (&begin.build).into(),
-                        counter_bits: begin.counter_bits,
-                        uptime_nanos: begin.uptime_nanos,
-                        functions: Vec::new(),
-                        metrics: Vec::new(),
-                    },
-                });
-                match cut {
-                    Some(p) => Err(Skipped::Incomplete {
-                        device: p.device,
-                        seq: p.dump.seq,
-                        why: "a new dump began",
-                    }),
-                    None => Ok(None),
-                }
-            }
+            Message::Begin(begin) => store.begin(stream, begin),
             Message::Function(f) => receive(
                 &mut store,
+                stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
                 |d| check(f, d.counter_bits, &d.functions).map(|()| f.into()),
+                crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
                 &mut store,
+                stream,
                 MAX_METRICS,
                 |d| &mut d.metrics,
                 |d| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
+                crate::dump::Metric::bytes,
             ),
             &Message::End { seq, functions, metrics } => {
-                let pending = store.pending.take().ok_or(Skipped::OutsideDump)?;
+                let pending = store.pending.remove(&stream).ok_or(Skipped::OutsideDump)?;
                 if seq != pending.dump.seq
                     || usize::from(functions) != pending.dump.functions.len()
                     || usize::from(metrics) != pending.dump.metrics.len()
@@ -310,26 +298,87 @@ impl Devices {
     }
 }
 
-/// Adds one record (a function or a user metric) to the dump being received; a record over
-/// `capacity` or `invalid` drops the whole dump.
+impl Store {
+    /// Starts a dump on `stream`: one in progress there is cut (a device that restarted its
+    /// dump, or another device whose name maps to the same stream id); with `max_streams` in
+    /// progress, the one silent longest makes room.
+    fn begin(
+        &mut self,
+        stream: Option<StreamId>,
+        begin: &frame::Begin<'_>,
+    ) -> Result<Option<Committed>, Skipped> {
+        let cut = self.pending.remove(&stream);
+        if let Err(why) = check_begin(begin) {
+            // The name is hostile: what the log and counters say of it is cut short.
+            let mut end = begin.device.len().min(MAX_LABEL);
+            while !begin.device.is_char_boundary(end) {
+                end -= 1;
+            }
+            let device = begin.device[..end].to_owned();
+            return Err(Skipped::Invalid { device, why });
+        }
+        while self.pending.len() >= self.limits.max_streams.max(1) {
+            let Some((&oldest, _)) = self.pending.iter().min_by_key(|(_, p)| p.last) else { break };
+            if let Some(p) = self.pending.remove(&oldest) {
+                let why = "more dumps in progress than max_streams";
+                let evicted = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why };
+                *self.skipped.entry(evicted.reason()).or_default() += 1;
+            }
+        }
+        let dump = Dump {
+            seq: begin.seq,
+            build: (&begin.build).into(),
+            counter_bits: begin.counter_bits,
+            uptime_nanos: begin.uptime_nanos,
+            functions: Vec::new(),
+            metrics: Vec::new(),
+        };
+        let bytes = dump.bytes();
+        let last = Instant::now();
+        self.pending.insert(stream, Pending { device: begin.device.into(), dump, bytes, last });
+        match cut {
+            Some(p) => {
+                let why = if p.device == begin.device {
+                    "a new dump began"
+                } else {
+                    "another device began a dump on its stream id"
+                };
+                Err(Skipped::Incomplete { device: p.device, seq: p.dump.seq, why })
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Adds one record (a function or a user metric) to the dump being received on `stream`; a
+/// record over `capacity`, over the device's byte budget or `invalid` drops the whole dump.
 pub(crate) fn receive<T>(
     store: &mut Store,
+    stream: Option<StreamId>,
     capacity: usize,
     list: fn(&mut Dump) -> &mut Vec<T>,
     record: impl FnOnce(&Dump) -> Result<T, Invalid>,
+    bytes: fn(&T) -> usize,
 ) -> Result<Option<Committed>, Skipped> {
-    let pending = store.pending.as_mut().ok_or(Skipped::OutsideDump)?;
+    let budget = store.limits.max_device_bytes;
+    let pending = store.pending.get_mut(&stream).ok_or(Skipped::OutsideDump)?;
     if list(&mut pending.dump).len() == capacity {
-        store.pending = None;
+        store.pending.remove(&stream);
         return Err(Skipped::OverCapacity);
     }
     match record(&pending.dump) {
+        Ok(r) if pending.bytes + bytes(&r) > budget => {
+            let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
+            Err(Skipped::OverBudget { device })
+        }
         Ok(r) => {
+            pending.bytes += bytes(&r);
+            pending.last = Instant::now();
             list(&mut pending.dump).push(r);
             Ok(None)
         }
         Err(why) => {
-            let device = store.pending.take().map(|p| p.device).unwrap_or_default();
+            let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
             Err(Skipped::Invalid { device, why })
         }
     }

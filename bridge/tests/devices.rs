@@ -373,6 +373,7 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
     let build =
         Build { version: "1", commit: "", branch: "", service_name: &short, repository_url: "", extra: None };
     send(&Message::Begin(Begin { device: "huge", seq: 1, build, counter_bits: 64, uptime_nanos: 0 }));
+    let mut skipped = Vec::new();
     for name in &names {
         let mut callers = heapless::Vec::new();
         let _ = callers.push(Caller { function: &short, module: &short, calls: Totals { ok: 1, error: 1 } });
@@ -389,12 +390,17 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
             concurrent: Some(0),
             max_nanos: Some(123_456),
         };
-        let (_, skipped) = send(&Message::Function(f));
-        assert!(skipped.is_empty(), "{skipped:?}");
+        skipped.extend(send(&Message::Function(f)).1);
     }
-    let (committed, skipped) = send(&Message::End { seq: 1, functions: names.len() as u16, metrics: 0 });
+    let (committed, end) = send(&Message::End { seq: 1, functions: names.len() as u16, metrics: 0 });
     assert!(committed.is_empty());
-    assert_eq!(skipped.iter().map(Skipped::reason).collect::<Vec<_>>(), ["over_budget"]);
+    // Refused while it arrives, once it holds more than the device's budget: what follows is
+    // outside any dump, so the dump in progress never grows past the budget either.
+    skipped.extend(end);
+    let reasons: Vec<_> = skipped.iter().map(Skipped::reason).collect();
+    assert_eq!(reasons.first(), Some(&"over_budget"), "{reasons:?}");
+    assert!(reasons[1..].iter().all(|r| *r == "outside_dump"), "{reasons:?}");
+    assert!(reasons.len() > 1 && reasons.len() < names.len(), "{} skipped", reasons.len());
     assert_eq!(skipped_total(&devices, "over_budget"), 1.0);
     let text = devices.render_to_string();
     assert!(!text.contains(r#"device="huge""#));
@@ -632,10 +638,12 @@ fn hostile_device_names_and_build_labels_are_refused_and_counted() {
 }
 
 /// A family named like another's samples — a histogram `pkt` with gauges `pkt_count`,
-/// `pkt_sum`, `pkt_bucket` in one dump, or a histogram `sz` on one device and a gauge
-/// `sz_count` on another — would make Prometheus refuse every device's scrape. In one dump it
-/// is refused with the dump; across devices the first family wins and the late one is left out;
-/// both counted as `colliding_family`, and the output stays one valid exposition.
+/// `pkt_sum`, `pkt_bucket`, a counter `x_total` beside a gauge `x` (its OpenMetrics family), in
+/// one dump or on two devices — would make Prometheus refuse every device's scrape. A gauge
+/// named like a histogram's sample is refused by the naming rules (as `#[metric]` refuses it at
+/// compile time); the other collisions in one dump are refused with the dump; across devices
+/// the first family wins and the late one is left out, counted as `colliding_family`; the
+/// output stays one valid exposition.
 #[test]
 fn colliding_family_names_are_refused_in_a_dump_and_across_devices() {
     use picometrics::frame::{MetricRecord, ValueRecord};
@@ -647,24 +655,34 @@ fn colliding_family_names_are_refused_in_a_dump_and_across_devices() {
     };
     let devices = Devices::new();
     let mut reader = FrameReader::new();
+    let refused = |dump: &[MetricRecord<'_>], reason: Invalid| {
+        let (committed, skipped) = feed(&devices, &mut FrameReader::new(), &metric_dump("one", dump));
+        assert!(committed.is_empty(), "{dump:?} taken");
+        let refused = skipped.iter().any(|s| matches!(s, Skipped::Invalid { why, .. } if *why == reason));
+        assert!(refused, "{dump:?}: {skipped:?}");
+    };
     for gauge in ["pkt_count", "pkt_sum", "pkt_bucket"] {
-        let dump = metric_dump("one", &[record("pkt", histogram()), record(gauge, ValueRecord::Gauge(5))]);
-        let (committed, skipped) = feed(&devices, &mut reader, &dump);
-        assert!(committed.is_empty(), "{gauge} taken");
-        let refused =
-            skipped.iter().any(|s| matches!(s, Skipped::Invalid { why: Invalid::FamilyCollision, .. }));
-        assert!(refused, "{gauge}: {skipped:?}");
+        refused(&[record("pkt", histogram()), record(gauge, ValueRecord::Gauge(5))], Invalid::Metric);
     }
-    assert_eq!(skipped_total(&devices, "colliding_family"), 3.0);
+    refused(
+        &[record("x_total", ValueRecord::Counter(1)), record("x", ValueRecord::Gauge(5))],
+        Invalid::FamilyCollision,
+    );
+    refused(
+        &[record("h", histogram()), record("h_total", ValueRecord::Counter(1))],
+        Invalid::FamilyCollision,
+    );
+    assert_eq!(skipped_total(&devices, "colliding_family"), 2.0);
     // Across devices: each dump is valid alone.
-    let (a, _) = feed(&devices, &mut reader, &metric_dump("a", &[record("sz", histogram())]));
-    let gauges = [record("sz_count", ValueRecord::Gauge(4)), record("level", ValueRecord::Gauge(2))];
+    let (a, _) =
+        feed(&devices, &mut reader, &metric_dump("a", &[record("sz_total", ValueRecord::Counter(6))]));
+    let gauges = [record("sz", ValueRecord::Gauge(4)), record("level", ValueRecord::Gauge(2))];
     let (b, _) = feed(&devices, &mut reader, &metric_dump("b", &gauges));
     assert_eq!((a.len(), b.len()), (1, 1), "both dumps taken");
-    assert_eq!(skipped_total(&devices, "colliding_family"), 4.0, "b's sz_count counted");
+    assert_eq!(skipped_total(&devices, "colliding_family"), 3.0, "b's sz counted");
     let text = devices.render_to_string();
-    assert!(text.contains("sz_count{device=\"a\"} 6\n"), "the first family stays: {text}");
-    assert!(!text.contains("sz_count{device=\"b\"}") && !text.contains("# TYPE sz_count"), "{text}");
+    assert!(text.contains("sz_total{device=\"a\"} 6\n"), "the first family stays: {text}");
+    assert!(!text.contains("sz{device=\"b\"}") && !text.contains("# TYPE sz gauge"), "{text}");
     assert!(text.contains("level{device=\"b\"} 2\n"), "b's other family is served: {text}");
     assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 }

@@ -3,7 +3,9 @@
 //! `cargo test -p picometrics --features frames --test frames`.
 #![cfg(feature = "frames")]
 
-use picometrics::frame::{self, DecodeError, FrameError, Message, MAX_FRAME, VERSION};
+use picometrics::frame::{
+    self, DecodeError, FrameError, Message, StreamId, MAX_FRAME, OLDEST_VERSION, VERSION,
+};
 use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::picometrics;
 use picometrics::registry::find;
@@ -175,4 +177,41 @@ fn encoded_messages_round_trip() {
     let mut body = framed[..framed.len() - 1].to_vec();
     assert_eq!(frame::decode(&mut body), Ok(m.clone()));
     assert_eq!(frame::encode_message(&m, &mut [0u8; 4]), None, "too small a buffer");
+}
+
+#[test]
+fn version_5_frames_carry_a_stream_id_and_version_4_is_still_read() {
+    let end = Message::End { seq: 1, functions: 0, metrics: 0 };
+    let read = |payload: &[u8]| {
+        let mut frame = frame_of(payload);
+        let f = frame::decode_frame(&mut frame)?;
+        assert_eq!(f.message, end);
+        Ok((f.version, f.stream))
+    };
+    assert_eq!(read(&[VERSION, 2, 1, 0, 0, 0x34, 0x12]), Ok((VERSION, Some(StreamId(0x1234)))));
+    assert_eq!(read(&[VERSION, 2, 1, 0, 0]), Ok((VERSION, None)), "the trailer is optional");
+    assert_eq!(read(&[OLDEST_VERSION, 2, 1, 0, 0]), Ok((OLDEST_VERSION, None)));
+    // Version 4 has no trailer; a trailer is two bytes, no more, no less.
+    assert_eq!(read(&[OLDEST_VERSION, 2, 1, 0, 0, 0x34, 0x12]), Err(DecodeError::Message));
+    assert_eq!(read(&[VERSION, 2, 1, 0, 0, 0x34, 0x12, 0]), Err(DecodeError::Message));
+    assert_eq!(read(&[OLDEST_VERSION - 1, 2, 1, 0, 0]), Err(DecodeError::Version(OLDEST_VERSION - 1)));
+
+    // A dump's frames all carry its device's id, and ids tell device names apart.
+    #[picometrics]
+    #[allow(clippy::items_after_statements)]
+    fn streamed() {}
+    streamed();
+    let f = find("streamed", module_path!()).unwrap();
+    let mut streams = Vec::new();
+    frame::write_dump_of("sensor-7", 0, [f], |b| {
+        if b != [0] {
+            let mut body = b[..b.len() - 1].to_vec();
+            streams.push(frame::decode_frame(&mut body).map(|f| (f.version, f.stream)));
+        }
+        Ok::<_, ()>(())
+    })
+    .unwrap();
+    assert_eq!(streams.len(), 3, "Begin, one function, End");
+    assert!(streams.iter().all(|s| *s == Ok((VERSION, Some(StreamId::of("sensor-7"))))), "{streams:?}");
+    assert_ne!(StreamId::of("sensor-7"), StreamId::of("sensor-8"));
 }

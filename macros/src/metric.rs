@@ -182,16 +182,27 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let labels = quote!(&[#((#label_names, #label_values)),*]);
 
     // One symbol per series: two statics that would report the same name and labels fail to
-    // link, naming the series.
-    let series = format!(
-        "picometrics: two metrics report the series {name}{{{}}}",
-        label_names
-            .iter()
-            .zip(&label_values)
-            .map(|(k, v)| format!("{k}={:?}", v.value()))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    // link, naming the series. A counter `x_total` also claims `x`, its OpenMetrics family, so
+    // a gauge or histogram `x` with the same labels fails to link beside it. (The other
+    // collisions — a gauge `h_count` beside a histogram `h` — are refused by name above.)
+    let labels_text = label_names
+        .iter()
+        .zip(&label_values)
+        .map(|(k, v)| format!("{k}={:?}", v.value()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let claim = |name: &str| format!("picometrics: two metrics report the series {name}{{{labels_text}}}");
+    let series = claim(&name);
+    let family = name.strip_suffix(picometrics_schema::TOTAL_SUFFIX).map(|base| {
+        let symbol = claim(base);
+        let unique = format_ident!("__PICOMETRICS_UNIQUE_FAMILY_{}", ident);
+        quote! {
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            #[export_name = #symbol]
+            static #unique: u8 = 0;
+        }
+    });
     let descriptor = format_ident!("__PICOMETRICS_METRIC_{}", ident);
     let unique = format_ident!("__PICOMETRICS_UNIQUE_METRIC_{}", ident);
     let check =
@@ -211,5 +222,6 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         #[allow(non_upper_case_globals)]
         #[export_name = #series]
         static #unique: u8 = 0;
+        #family
     })
 }

@@ -2,8 +2,8 @@
 //! time, the core in its `const` checks, the bridge to what devices send.
 
 use crate::{
-    label, Kind, BUCKET_SUFFIX, BUILD_INFO, COUNT_SUFFIX, MAX_BOUNDS, MAX_METRIC_HELP, MAX_METRIC_LABELS,
-    MAX_METRIC_TEXT, SUM_SUFFIX, TOTAL_SUFFIX,
+    label, Kind, BUCKET_SUFFIX, BUILD_INFO, COUNT_SUFFIX, CREATED_SUFFIX, MAX_BOUNDS, MAX_METRIC_HELP,
+    MAX_METRIC_LABELS, MAX_METRIC_TEXT, SUM_SUFFIX, TOTAL_SUFFIX,
 };
 
 /// Why a histogram's bucket bounds are refused (see [`check_bounds`]).
@@ -131,15 +131,21 @@ pub const fn check_metric_name(name: &str, kind: Kind) -> Result<(), &'static st
         );
     }
     let total = ends_with(b, TOTAL_SUFFIX.as_bytes());
+    let sample_suffix = ends_with(b, BUCKET_SUFFIX.as_bytes())
+        || ends_with(b, SUM_SUFFIX.as_bytes())
+        || ends_with(b, COUNT_SUFFIX.as_bytes());
     match kind {
         Kind::Counter if !total => Err("a counter's name ends in `_total`"),
         Kind::Gauge | Kind::Histogram if total => Err("only a counter's name ends in `_total`"),
-        Kind::Histogram
-            if ends_with(b, BUCKET_SUFFIX.as_bytes())
-                || ends_with(b, SUM_SUFFIX.as_bytes())
-                || ends_with(b, COUNT_SUFFIX.as_bytes()) =>
-        {
+        Kind::Histogram if sample_suffix => {
             Err("a histogram's name does not end in `_bucket`, `_sum` or `_count` (its samples do)")
+        }
+        // As promtool's linter says: a gauge `h_count` would write a histogram `h`'s sample.
+        Kind::Gauge if sample_suffix => {
+            Err("a gauge's name does not end in `_bucket`, `_sum` or `_count` (a histogram's samples do)")
+        }
+        _ if ends_with(b, CREATED_SUFFIX.as_bytes()) => {
+            Err("names ending in `_created` are reserved (OpenMetrics' created samples)")
         }
         _ => Ok(()),
     }
@@ -221,11 +227,11 @@ const fn ends_with(s: &[u8], suffix: &[u8]) -> bool {
 fn owned(name: &str, kind: Kind) -> (&str, &'static [&'static str]) {
     match kind {
         Kind::Counter => match name.strip_suffix(TOTAL_SUFFIX) {
-            Some(base) => (base, &[TOTAL_SUFFIX, "", "_created"]),
+            Some(base) => (base, &[TOTAL_SUFFIX, "", CREATED_SUFFIX]),
             None => (name, &[""]),
         },
         Kind::Gauge => (name, &[""]),
-        Kind::Histogram => (name, &["", BUCKET_SUFFIX, SUM_SUFFIX, COUNT_SUFFIX, "_created"]),
+        Kind::Histogram => (name, &["", BUCKET_SUFFIX, SUM_SUFFIX, COUNT_SUFFIX, CREATED_SUFFIX]),
     }
 }
 

@@ -71,6 +71,8 @@ pub const BUCKET_SUFFIX: &str = "_bucket";
 pub const SUM_SUFFIX: &str = "_sum";
 /// The suffix of a histogram's count sample.
 pub const COUNT_SUFFIX: &str = "_count";
+/// The suffix OpenMetrics gives a counter's or histogram's creation time sample; reserved.
+pub const CREATED_SUFFIX: &str = "_created";
 
 /// Calls by function, caller and result.
 pub const FUNCTION_CALLS: Metric = Metric {
@@ -412,6 +414,7 @@ mod tests {
         assert_eq!(check_metric_name("radio_bytes_sent_total", Kind::Counter), Ok(()));
         assert_eq!(check_metric_name("battery_millivolts", Kind::Gauge), Ok(()));
         assert_eq!(check_metric_name("packet_bytes", Kind::Histogram), Ok(()));
+        assert_eq!(check_metric_name("packets_counted_total", Kind::Counter), Ok(()));
         for (name, kind) in [
             ("", Kind::Gauge),
             ("9lives", Kind::Gauge),
@@ -419,6 +422,11 @@ mod tests {
             ("sent", Kind::Counter),
             ("depth_total", Kind::Gauge),
             ("size_count", Kind::Histogram),
+            ("pkt_count", Kind::Gauge),
+            ("pkt_sum", Kind::Gauge),
+            ("pkt_bucket", Kind::Gauge),
+            ("started_created", Kind::Gauge),
+            ("h_created", Kind::Histogram),
             ("function_calls_x", Kind::Gauge),
             ("function_calls_total", Kind::Counter),
             ("build_info", Kind::Gauge),

@@ -16,7 +16,8 @@ pub enum DecodeError {
     TooShort,
     /// The CRC does not match: bytes were lost or corrupted.
     Crc,
-    /// A version this decoder does not know.
+    /// A version this decoder does not know (older than [`OLDEST_VERSION`] or newer than
+    /// [`VERSION`]).
     Version(u8),
     /// The CRC matched but the message did not parse (a bug, or a sequence over capacity).
     Message,
@@ -28,7 +29,9 @@ impl fmt::Display for DecodeError {
             Self::Cobs => f.write_str("not a COBS frame"),
             Self::TooShort => f.write_str("frame too short"),
             Self::Crc => f.write_str("CRC mismatch"),
-            Self::Version(v) => write!(f, "unknown frame version {v} (this decoder reads {VERSION})"),
+            Self::Version(v) => {
+                write!(f, "unknown frame version {v} (this decoder reads {OLDEST_VERSION} to {VERSION})")
+            }
             Self::Message => f.write_str("message does not parse"),
         }
     }
@@ -36,9 +39,26 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
+/// A decoded frame: its message, and the stream it is on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame<'a> {
+    /// The payload's version ([`OLDEST_VERSION`] to [`VERSION`]).
+    pub version: u8,
+    /// Its device's stream id; `None` for a frame without one (version 4, or a host's
+    /// [`encode_message`](super::encode_message)).
+    pub stream: Option<StreamId>,
+    /// What it says.
+    pub message: Message<'a>,
+}
+
 /// Decodes one frame: the bytes between two `0x00` delimiters (without them). Decodes in
 /// place; strings in the result borrow from `frame`.
 pub fn decode(frame: &mut [u8]) -> Result<Message<'_>, DecodeError> {
+    decode_frame(frame).map(|f| f.message)
+}
+
+/// [`decode`], with the frame's version and [`StreamId`].
+pub fn decode_frame(frame: &mut [u8]) -> Result<Frame<'_>, DecodeError> {
     let len = cobs::decode_in_place(frame).map_err(|_| DecodeError::Cobs)?;
     let payload = &frame[..len];
     if payload.len() < 1 + 4 {
@@ -48,11 +68,16 @@ pub fn decode(frame: &mut [u8]) -> Result<Message<'_>, DecodeError> {
     if CRC.checksum(body).to_le_bytes() != crc {
         return Err(DecodeError::Crc);
     }
-    if body[0] != VERSION {
-        return Err(DecodeError::Version(body[0]));
+    let version = body[0];
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
+        return Err(DecodeError::Version(version));
     }
-    match postcard::take_from_bytes::<Message<'_>>(&body[1..]) {
-        Ok((message, [])) => Ok(message),
-        _ => Err(DecodeError::Message),
-    }
+    let (message, rest) =
+        postcard::take_from_bytes::<Message<'_>>(&body[1..]).map_err(|_| DecodeError::Message)?;
+    let stream = match (version, rest) {
+        (_, []) => None,
+        (5.., &[lo, hi]) => Some(StreamId(u16::from_le_bytes([lo, hi]))),
+        _ => return Err(DecodeError::Message),
+    };
+    Ok(Frame { version, stream, message })
 }

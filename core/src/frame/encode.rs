@@ -94,10 +94,14 @@ impl Serialize for MetricMessageOut<'_> {
     }
 }
 
-/// Encodes one user metric series as a `Message::Metric` frame into `buf`; `None` if it does
-/// not fit. Reached through the metric descriptors' hooks only.
-pub(crate) fn encode_metric<'b>(series: &MetricSeries<'_>, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    encode::<(), _>(&MetricMessageOut(series.into()), buf).ok()
+/// Encodes one user metric series as a `Message::Metric` frame on `stream` into `buf`; `None`
+/// if it does not fit. Reached through the metric descriptors' hooks only.
+pub(crate) fn encode_metric<'b>(
+    series: &MetricSeries<'_>,
+    stream: StreamId,
+    buf: &'b mut [u8],
+) -> Option<&'b [u8]> {
+    encode::<(), _>(&MetricMessageOut(series.into()), Some(stream), buf).ok()
 }
 
 /// Why a frame could not be written.
@@ -158,12 +162,14 @@ pub(super) fn write_dump_of_info<'f, E>(
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let seq = info.seq;
+    let id = StreamId::of(device);
+    let stream = Some(id);
     let mut buf = [0u8; MAX_FRAME];
     let build = build();
     sink(&[0]).map_err(FrameError::Write)?;
     let send =
         |m: &MessageOut<'_>, buf: &mut [u8; MAX_FRAME], sink: &mut dyn FnMut(&[u8]) -> Result<(), E>| {
-            sink(encode(m, buf)?).map_err(FrameError::Write)
+            sink(encode(m, stream, buf)?).map_err(FrameError::Write)
         };
     let counter_bits = crate::counter::CounterValue::BITS as u8;
     let begin = Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos };
@@ -192,7 +198,7 @@ pub(super) fn write_dump_of_info<'f, E>(
         let mut failed = None;
         for m in crate::registry::metrics() {
             let _ = m.read(&mut |series| {
-                let sent = match encode_metric(series, &mut buf) {
+                let sent = match encode_metric(series, id, &mut buf) {
                     Some(bytes) => sink(bytes).map_err(FrameError::Write),
                     None => Err(FrameError::TooLarge),
                 };
@@ -210,18 +216,45 @@ pub(super) fn write_dump_of_info<'f, E>(
     send(&MessageOut::End { seq, functions: count, metrics }, &mut buf, &mut sink)
 }
 
-/// Encodes one message as a frame (`0x00` included) into `buf`, as [`write_dump`] does: for
-/// hosts and tests that speak the protocol themselves. `None` if it does not fit `buf`.
+/// Encodes one message as a frame (`0x00` included) into `buf`, on no [`StreamId`]: for
+/// hosts and tests that speak the protocol themselves, one device per stream. `None` if it does
+/// not fit `buf`.
 pub fn encode_message<'b>(message: &Message<'_>, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    encode::<(), _>(message, buf).ok()
+    encode::<(), _>(message, None, buf).ok()
 }
 
-/// `version ‖ postcard(message) ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
-pub(super) fn encode<'b, E, M: Serialize>(message: &M, buf: &'b mut [u8]) -> Result<&'b [u8], FrameError<E>> {
+/// [`encode_message`] on `stream`, as [`write_dump`] writes frames: for a host that speaks for
+/// several devices on one stream (a simulator, an aggregator).
+pub fn encode_message_on<'b>(message: &Message<'_>, stream: StreamId, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    encode::<(), _>(message, Some(stream), buf).ok()
+}
+
+/// Bytes serialized as they are (a postcard tuple has no length prefix).
+struct Raw<'a>(&'a [u8]);
+
+impl Serialize for Raw<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
+        for b in self.0 {
+            tuple.serialize_element(b)?;
+        }
+        tuple.end()
+    }
+}
+
+/// `version ‖ postcard(message) ‖ stream ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
+pub(super) fn encode<'b, E, M: Serialize>(
+    message: &M,
+    stream: Option<StreamId>,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], FrameError<E>> {
     use postcard::ser_flavors::{crc::CrcModifier, Cobs, Slice};
     let flavor = Cobs::try_new(Slice::new(buf)).map_err(|_| FrameError::TooLarge)?;
     let flavor = CrcModifier::new(flavor, CRC.digest());
-    let out =
-        postcard::serialize_with_flavor(&(VERSION, message), flavor).map_err(|_| FrameError::TooLarge)?;
+    let trailer = stream.map(|s| s.0.to_le_bytes());
+    let trailer = Raw(trailer.as_ref().map_or(&[], |t| t.as_slice()));
+    let out = postcard::serialize_with_flavor(&(VERSION, message, trailer), flavor)
+        .map_err(|_| FrameError::TooLarge)?;
     Ok(out)
 }

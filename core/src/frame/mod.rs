@@ -11,13 +11,22 @@
 //!
 //! ```text
 //! frame   = cobs(payload) 0x00
-//! payload = version:u8  postcard(Message)  crc32(version ‖ message):u32 little-endian
+//! payload = version:u8  postcard(Message)  [stream:u16 little-endian]  crc32(all before):u32 little-endian
 //! ```
 //!
 //! The CRC is CRC-32/ISCSI (Castagnoli). Counters are postcard varints, so the 32-bit counters
 //! of small targets and the 64-bit ones of hosts decode to the same `u64` fields. A decoder
 //! skips a frame whose CRC does not match, whose version it does not know, or that does not
 //! parse — [`decode`] says which.
+//!
+//! ## Shared streams
+//!
+//! Devices may share one byte stream (an RS-485 bus, a TCP aggregator): their frames then
+//! interleave, and only `Begin` names the device. So [`write_dump`] ends every frame with its
+//! device's [`StreamId`] — 16 bits derived from the device name — and a receiver assembles one
+//! dump per stream id ([`decode_frame`] hands it over). A frame without the trailer (version 4,
+//! which a receiver keeps accepting from firmware in the field, or a host's [`encode_message`])
+//! is on no stream id: one dump at a time, as before.
 //!
 //! ```
 //! # #[picometrics::picometrics] fn framed() {}
@@ -42,16 +51,36 @@ mod encode;
 use crate::model::Build;
 use crate::model::{Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Totals};
 use crc::{Crc, CRC_32_ISCSI};
-pub use decode::{decode, DecodeError};
+pub use decode::{decode, decode_frame, DecodeError, Frame};
 pub(crate) use encode::encode_metric;
-pub use encode::{encode_message, write_dump, write_dump_info, write_dump_of, FrameError};
+pub use encode::{encode_message, encode_message_on, write_dump, write_dump_info, write_dump_of, FrameError};
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS, MAX_METRIC_LABELS};
 use serde::{Deserialize, Serialize};
 
 /// The wire format version, the first byte of every payload. Version 2 added
 /// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`],
-/// version 4 [`Message::Metric`] and `End::metrics`.
-pub const VERSION: u8 = 4;
+/// version 4 [`Message::Metric`] and `End::metrics`, version 5 the [`StreamId`] trailer.
+pub const VERSION: u8 = 5;
+
+/// The oldest version a decoder still reads: version 4, the same messages without a
+/// [`StreamId`] trailer.
+pub const OLDEST_VERSION: u8 = 4;
+
+/// Which device's dump a frame belongs to on a stream several devices share: 16 bits of the
+/// CRC-32 of the device name, the same on every frame of its dumps.
+///
+/// Two devices on one stream whose names map to the same id cannot be told apart (about one
+/// pair in 65,536); a receiver sees one's `Begin` cut the other's dump and says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId(pub u16);
+
+impl StreamId {
+    /// The id of `device`'s frames.
+    pub fn of(device: &str) -> Self {
+        let crc = CRC.checksum(device.as_bytes());
+        Self((crc ^ (crc >> 16)) as u16)
+    }
+}
 
 /// The largest encoded frame, COBS overhead and the `0x00` delimiter included. Encoders fail
 /// with [`FrameError::TooLarge`] beyond it, decoders may reject longer runs without buffering

@@ -1,12 +1,13 @@
 //! A simulated fleet against the real `picometrics-bridge` (release build): DEVICES devices of
 //! FUNCTIONS functions each dump once a second, multiplexed on one TCP stream (the bridge's
-//! `--tcp` source; each frame names its device). Measures whether ingest keeps up, the bridge's
+//! `--tcp` source) as buses of 16 devices whose frames interleave one by one, each carrying
+//! its device's stream id (wire version 5). Measures whether ingest keeps up, the bridge's
 //! resident memory over time (flat or growing), and the time and size of a full `/metrics`
 //! scrape. `scripts/fleet.sh` runs it and writes `benches/FLEET.md`.
 //!
 //! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
 
-use picometrics::frame::{self, Begin, FunctionRecord, Message, MAX_FRAME};
+use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
 use picometrics::model::Build;
 use picometrics::model::Totals;
 use std::io::{BufRead, BufReader, Write};
@@ -22,8 +23,14 @@ fn arg(name: &str, default: usize) -> usize {
         .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
 }
 
-/// One device's dump number `seq`: every function with `seq`-dependent counts.
-fn dump(out: &mut Vec<u8>, device: &str, functions: &[String], seq: u32, buf: &mut [u8; MAX_FRAME]) {
+/// Devices on one bus: their frames interleave (the bridge's default `--max-streams`).
+const BUS: usize = 16;
+
+/// One device's dump number `seq`, frame by frame: every function with `seq`-dependent counts.
+fn dump(device: &str, functions: &[String], seq: u32, buf: &mut [u8; MAX_FRAME]) -> Vec<Vec<u8>> {
+    let stream = StreamId::of(device);
+    let mut out = Vec::with_capacity(functions.len() + 2);
+    let mut frame = |m: &Message<'_>| out.push(frame::encode_message_on(m, stream, buf).unwrap().to_vec());
     let build = Build {
         version: "1.0.0",
         commit: "abc",
@@ -39,8 +46,7 @@ fn dump(out: &mut Vec<u8>, device: &str, functions: &[String], seq: u32, buf: &m
         counter_bits: 32,
         uptime_nanos: u64::from(seq) * 1_000_000_000,
     });
-    out.push(0);
-    out.extend_from_slice(frame::encode_message(&begin, buf).unwrap());
+    frame(&begin);
     let calls = u64::from(seq) * 10;
     for (i, name) in functions.iter().enumerate() {
         let mut counts = heapless::Vec::new();
@@ -60,10 +66,10 @@ fn dump(out: &mut Vec<u8>, device: &str, functions: &[String], seq: u32, buf: &m
             concurrent: None,
             max_nanos: None,
         });
-        out.extend_from_slice(frame::encode_message(&f, buf).unwrap());
+        frame(&f);
     }
-    let end = Message::End { seq, functions: functions.len() as u16, metrics: 0 };
-    out.extend_from_slice(frame::encode_message(&end, buf).unwrap());
+    frame(&Message::End { seq, functions: functions.len() as u16, metrics: 0 });
+    out
 }
 
 /// The bridge's resident and peak resident memory, KiB.
@@ -127,8 +133,11 @@ fn main() {
     for second in 0..seconds as u32 {
         let tick = start + Duration::from_secs(u64::from(second));
         wire.clear();
-        for d in &devices_names {
-            dump(&mut wire, d, &names, second, &mut buf);
+        for bus in devices_names.chunks(BUS) {
+            let dumps: Vec<_> = bus.iter().map(|d| dump(d, &names, second, &mut buf)).collect();
+            for i in 0..names.len() + 2 {
+                dumps.iter().for_each(|frames| wire.extend_from_slice(&frames[i]));
+            }
         }
         stream.write_all(&wire).unwrap();
         if Instant::now() > tick + Duration::from_secs(1) {
