@@ -1,38 +1,30 @@
-//! Mounting `/metrics` in an axum service instead of running `serve`'s own server.
+//! Mounting picometrics in an axum service instead of running `serve`'s own server: the whole
+//! endpoint — the explorer page, its JSON, `/metrics` and `/rules` — under `/obs/`, through
+//! `Builder::into_service` (a `tower::Service`, so any tower stack or hyper takes it too).
 //!
-//! `cargo run -p picometrics-exporter --example axum`, then
-//! `curl -H 'Accept: application/openmetrics-text' http://127.0.0.1:3000/metrics`.
+//! `cargo run -p picometrics-exporter --example axum`, then open `http://127.0.0.1:3000/obs/`
+//! or `curl -H 'Accept: application/openmetrics-text' http://127.0.0.1:3000/obs/metrics`.
 
-use axum::http::{header, HeaderMap};
-use axum::response::IntoResponse;
+use axum::response::Redirect;
 use axum::routing::get;
 use picometrics::picometrics;
-use picometrics_exporter::MetricsBuffer;
-use std::sync::{Arc, Mutex};
 
 #[picometrics]
 async fn hello() -> &'static str {
     "hello"
 }
 
-/// Renders into one reused buffer; the body is copied out for axum.
-async fn metrics(
-    buffer: axum::extract::State<Arc<Mutex<MetricsBuffer>>>,
-    headers: HeaderMap,
-) -> impl IntoResponse {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let mut buffer = buffer.lock().expect("not poisoned");
-    let (body, content_type) = buffer.render(accept);
-    ([(header::CONTENT_TYPE, content_type)], body.to_owned())
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    // The settings are the builder's (bearer token, explorer on or off, history); a bad one
+    // panics here (`try_into_service` returns it instead).
+    let observability = picometrics_exporter::Builder::new().into_service();
     let app = axum::Router::new()
         .route("/", get(hello))
-        .route("/metrics", get(metrics))
-        .with_state(Arc::new(Mutex::new(MetricsBuffer::new())));
+        // The page's links are relative: nest at `/obs/`, and send `/obs` there.
+        .nest_service("/obs/", observability)
+        .route("/obs", get(|| async { Redirect::permanent("/obs/") }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!("http://{}/metrics", listener.local_addr()?);
+    println!("explorer: http://{}/obs/", listener.local_addr()?);
     axum::serve(listener, app).await
 }

@@ -1,8 +1,10 @@
 //! An instrumented demo service: request handlers with a mix of ok, error and slow calls (some
 //! nested, so caller labels appear), served at `/metrics`.
 //!
-//! `cargo run -p picometrics-exporter --example demo -- [--listen ADDR] [--duration SECONDS]`
-//! (`-- --rules` prints the Prometheus rules for its objectives instead)
+//! `cargo run -p picometrics-exporter --example demo -- [--listen ADDR] [--duration SECONDS]
+//! [--mount PREFIX]` (`-- --rules` prints the Prometheus rules for its objectives instead;
+//! `--mount /obs` serves everything under `/obs/` of an axum router, through
+//! `Builder::into_service`, instead of `serve`'s own server)
 //!
 //! Prints the URLs of /metrics, the explorer page and /rules (and of Prometheus when
 //! `PROMETHEUS_URL` is set: the page links its queries there), runs until the duration has
@@ -113,7 +115,7 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let mut listen = "127.0.0.1:9464".to_owned();
-    let mut duration = None;
+    let (mut duration, mut mount) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -123,7 +125,8 @@ fn main() -> std::io::Result<()> {
                     args.next().and_then(|s| s.parse().ok()).expect("--duration SECONDS"),
                 ))
             }
-            other => panic!("unknown argument {other}; use --listen ADDR --duration SECONDS"),
+            "--mount" => mount = Some(args.next().expect("--mount PREFIX (e.g. /obs)")),
+            other => panic!("unknown argument {other}; use --listen ADDR --duration SECONDS --mount PREFIX"),
         }
     }
 
@@ -134,12 +137,18 @@ fn main() -> std::io::Result<()> {
     if let Some(url) = &prometheus {
         builder = builder.prometheus_url(url.clone());
     }
-    let server = builder.serve()?;
-    let addr = server.local_addr();
+    let (server, base) = match &mount {
+        None => {
+            let server = builder.serve()?;
+            let base = format!("http://{}/", server.local_addr());
+            (Some(server), base)
+        }
+        Some(prefix) => (None, mount_in_axum(builder, &listen, prefix)?),
+    };
     // The first line stays `metrics: <url>`: scripts and tests read the address from it.
-    println!("metrics: http://{addr}/metrics");
-    println!("explorer: http://{addr}/");
-    println!("rules: http://{addr}/rules");
+    println!("metrics: {base}metrics");
+    println!("explorer: {base}");
+    println!("rules: {base}rules");
     match &prometheus {
         Some(url) => println!("prometheus: {url}"),
         None => println!(
@@ -181,6 +190,44 @@ fn main() -> std::io::Result<()> {
     let mut report = String::new();
     picometrics::report::write_report(&mut report).expect("a String");
     println!("{report}");
-    server.shutdown();
+    if let Some(server) = server {
+        server.shutdown();
+    }
     Ok(())
+}
+
+/// Serves the endpoint under `prefix` of an axum router on `listen`, from a thread of its own;
+/// returns the base URL (`http://ADDR/PREFIX/`).
+fn mount_in_axum(
+    builder: picometrics_exporter::Builder,
+    listen: &str,
+    prefix: &str,
+) -> std::io::Result<String> {
+    let prefix = format!("/{}", prefix.trim_matches('/'));
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    let base = format!("http://{}{prefix}/", listener.local_addr()?);
+    let with_slash = format!("{prefix}/");
+    // Nested at `/obs/` (the page's links are relative, so its URL ends in a slash), and `/obs`
+    // sends the browser there.
+    let app = axum::Router::new()
+        .nest_service(&with_slash.clone(), builder.into_service())
+        .route(
+            &prefix,
+            axum::routing::get(move || async move { axum::response::Redirect::permanent(&with_slash) }),
+        )
+        .route(
+            "/",
+            axum::routing::get(|| async {
+                "the demo's own routes would be here; its metrics are under the mount\n"
+            }),
+        );
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+            axum::serve(listener, app).await.expect("axum serves");
+        })
+    });
+    Ok(base)
 }

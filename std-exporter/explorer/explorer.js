@@ -36,6 +36,16 @@ function duration(seconds) {
   return `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${unit}`;
 }
 
+/**
+ * A quantile as far as the buckets know it (the server's text: "< 5 ms", "7.50 ms", "> 10 s"),
+ * its bucket in the tooltip.
+ */
+function quantileCell(q, muted, note) {
+  if (!q) return el("td", { class: `number${muted}`, title: note }, "–");
+  const how = q.kind === "between" ? `interpolated inside ${q.bucket}` : `somewhere in ${q.bucket}: the buckets tell no more`;
+  return el("td", { class: `number quantile ${q.kind}${muted}`, title: note ? `${how}; ${note}` : how }, q.text);
+}
+
 function rate(r) {
   if (r === null || r === undefined) return "–";
   return r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2);
@@ -110,9 +120,9 @@ function renderTable() {
         el("td", { class: "number calls" }, String(r.calls)),
         el("td", { class: "number rate" }, rate(r.rate)),
         el("td", { class: `${errorClass} errors${muted}`, title }, percent(r.error_ratio)),
-        el("td", { class: `number${muted}`, title }, duration(r.p50)),
-        el("td", { class: `number${muted}`, title }, duration(r.p95)),
-        el("td", { class: `number${muted}`, title }, duration(r.p99)),
+        quantileCell(r.quantiles.p50, muted, title),
+        quantileCell(r.quantiles.p95, muted, title),
+        quantileCell(r.quantiles.p99, muted, title),
         el("td", { class: "number worst-column", title: "the longest call since start (track_max)" }, r.worst === null ? "" : duration(r.worst)),
         el("td", { class: "number" }, r.concurrent === null ? "" : String(r.concurrent)),
         el("td", {}, objectiveText(r.objective)),

@@ -18,7 +18,7 @@ mod server;
 #[cfg(feature = "prometheus")]
 pub use collector::PicometricsCollector;
 pub use error::BuildError;
-pub use server::{serve, Builder, Server};
+pub use server::{serve, Builder, HttpService, Server, ServiceBody};
 
 pub use picometrics::model::Format;
 pub use picometrics::schema::{CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};

@@ -92,7 +92,21 @@ fn page_assets_and_json_show_the_calls() {
     assert_eq!(row["errors"], 10);
     assert_eq!(row["module"], module_path!());
     assert_eq!(row["error_ratio"], 0.25, "{row}");
-    assert!(row["p50"].as_f64().unwrap() > 0.0);
+    // `lookup` takes nanoseconds; the default buckets' first bound is 5 ms. The JSON says all
+    // it knows — at most 5 ms — not the 2.5 ms an interpolation from 0 would invent.
+    for q in ["p50", "p95", "p99"] {
+        let quantile = &row["quantiles"][q];
+        assert_eq!(
+            (quantile["kind"].as_str(), quantile["text"].as_str()),
+            (Some("at_most"), Some("< 5 ms")),
+            "{row}"
+        );
+        assert_eq!(
+            (quantile["bucket"].as_str(), quantile["upper"].as_f64()),
+            (Some("0 – 5 ms"), Some(0.005))
+        );
+        assert_eq!(row[q], 0.005, "the number is the bound that limits it: {row}");
+    }
     assert_eq!(row["objective"]["name"], "lookup");
     assert_eq!(row["objective"]["success_percentile"], 90.0);
 

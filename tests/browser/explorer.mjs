@@ -49,6 +49,7 @@ const rows = (page) =>
       device: tr.dataset.device,
       rate: tr.querySelector("td.rate").textContent,
       errors: tr.querySelector("td.errors").textContent,
+      quantiles: [...tr.querySelectorAll("td.quantile")].map((td) => ({ text: td.textContent, title: td.title })),
     })),
   );
 
@@ -84,6 +85,15 @@ async function demo(url) {
     }
     const p = number(table.find((x) => x.function === "fetch_profile").errors);
     check(Math.abs(p - 20) <= 5, `fetch_profile: error ratio ${p} % (timeouts) is within 5 points of 20 %`);
+    // `render` takes microseconds, under default buckets whose first bound is 5 ms: the page
+    // says "< 5 ms", not the 2.50 ms an interpolation would invent.
+    const fast = table.find((x) => x.function === "render").quantiles;
+    check(
+      fast.length === 3 && fast.every((q) => q.text === "< 5 ms" && q.title.includes("0 – 5 ms")),
+      `render's percentiles claim no more than its first bucket: ${JSON.stringify(fast)}`,
+    );
+    const slow = table.find((x) => x.function === "query").quantiles;
+    check(slow.some((q) => /^\d/.test(q.text) && q.title.startsWith("interpolated inside")), `query's are interpolated: ${JSON.stringify(slow)}`);
     const modules = await page.$$eval("#functions tbody", (b) => b.map((x) => x.dataset.module));
     check(modules.join() === "demo,demo::cache,demo::db,demo::profile", `grouped by module: ${modules}`);
   }

@@ -28,6 +28,12 @@ pub fn root() -> PathBuf {
 /// Starts the demo (`scripts/demo.sh`'s program) for `seconds`; returns it and its `host:port`,
 /// read from its first line (`metrics: http://ADDR/metrics`).
 pub fn start_demo(seconds: u32) -> (Running, String) {
+    start_demo_with(seconds, &[])
+}
+
+/// [`start_demo`] with more arguments (e.g. `--mount /obs`): the address comes back with the
+/// mount's path (`127.0.0.1:PORT/obs`).
+pub fn start_demo_with(seconds: u32, more: &[&str]) -> (Running, String) {
     let mut child = Command::new(env!("CARGO"))
         .args([
             "run",
@@ -41,6 +47,7 @@ pub fn start_demo(seconds: u32) -> (Running, String) {
             "--",
         ])
         .args(["--listen", "127.0.0.1:0", "--duration", &seconds.to_string()])
+        .args(more)
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

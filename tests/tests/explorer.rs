@@ -5,7 +5,7 @@
 //! the queries, and that the console stayed clean; its screenshots go to `target/browser/`.
 
 use picometrics_integration_tests::bridge::Bridge;
-use picometrics_integration_tests::{firmware, root, start_demo, Running};
+use picometrics_integration_tests::{firmware, root, start_demo, start_demo_with, Running};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -71,4 +71,28 @@ fn explorer_pages_work_in_chromium_for_the_demo_and_the_bridge() {
         let png = std::fs::read(out.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{shot} is a real screenshot");
     }
+}
+
+/// The same checks against the demo mounted under `/obs/` of an axum router through
+/// `Builder::into_service` (every page URL is relative, so the page, its script, its JSON and
+/// its links all work under the prefix).
+#[test]
+fn the_explorer_mounted_in_axum_under_a_prefix_works_in_chromium() {
+    let scripts = browser_scripts();
+    let (_demo, demo) = start_demo_with(120, &["--mount", "/obs"]);
+    assert!(demo.ends_with("/obs"), "{demo}");
+    let out = root().join("target/browser/mounted");
+    let output = Command::new("node")
+        .arg(scripts.join("explorer.mjs"))
+        .args(["--demo", &format!("http://{demo}/")])
+        .arg("--out")
+        .arg(&out)
+        .current_dir(&scripts)
+        .output()
+        .expect("node");
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    println!("{report}");
+    assert!(output.status.success(), "browser checks under /obs/ failed:\n{report}");
+    assert!(report.contains("all checks passed"));
 }

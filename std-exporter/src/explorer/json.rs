@@ -16,13 +16,67 @@ pub(super) struct Row<'a> {
     pub(super) error_ratio: Option<f64>,
     /// Whether `error_ratio` and the percentiles are over the window (else over all calls).
     pub(super) window: bool,
+    /// In seconds, as far as the buckets know ([`QuantileRow::seconds`]); `quantiles` says
+    /// which case each one is.
     pub(super) p50: Option<f64>,
     pub(super) p95: Option<f64>,
     pub(super) p99: Option<f64>,
+    pub(super) quantiles: Quantiles,
     pub(super) concurrent: Option<u64>,
     /// The longest call since start in seconds, for functions with `track_max`.
     pub(super) worst: Option<f64>,
     pub(super) objective: Option<&'a Objective>,
+}
+
+/// p50, p95 and p99 with their precision.
+#[derive(Serialize)]
+pub(super) struct Quantiles {
+    pub(super) p50: Option<QuantileRow>,
+    pub(super) p95: Option<QuantileRow>,
+    pub(super) p99: Option<QuantileRow>,
+}
+
+/// One quantile as far as the histogram knows it.
+#[derive(Serialize)]
+pub(super) struct QuantileRow {
+    /// `"at_most"` (in the first bucket), `"between"` (interpolated inside a bucket) or
+    /// `"above"` (in `+Inf`).
+    pub(super) kind: &'static str,
+    /// For people: `< 5 ms`, `7.50 ms`, `> 10 s` (`picometrics::report::Quantile`'s display).
+    pub(super) text: String,
+    /// Its bucket for people: `0 – 5 ms`.
+    pub(super) bucket: String,
+    /// The bucket's bounds in seconds (`upper` null for `+Inf`).
+    pub(super) lower: f64,
+    pub(super) upper: Option<f64>,
+    /// The one number: the interpolation `between`, the first bound `at_most` (an upper
+    /// limit), the last bound `above` (a lower limit).
+    pub(super) seconds: f64,
+}
+
+impl From<picometrics::report::Quantile> for QuantileRow {
+    fn from(q: picometrics::report::Quantile) -> Self {
+        let (lower, upper) = q.range();
+        Self {
+            kind: q.kind(),
+            text: q.to_string(),
+            bucket: q.bucket().to_string(),
+            lower: lower as f64 / 1e9,
+            upper: upper.map(|u| u as f64 / 1e9),
+            seconds: seconds(q),
+        }
+    }
+}
+
+/// A quantile as one number of seconds, with no more precision than the buckets hold: the
+/// interpolation inside a bucket, else the bound that limits it.
+pub(super) fn seconds(q: picometrics::report::Quantile) -> f64 {
+    use picometrics::report::Quantile;
+    let ns = match q {
+        Quantile::AtMost(bound) | Quantile::Above(bound) => bound as f64,
+        Quantile::Between { estimate, .. } => estimate,
+    };
+    ns / 1e9
 }
 
 /// The share of an objective's error budget spent (1.0: all of it).

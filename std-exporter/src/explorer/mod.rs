@@ -371,8 +371,15 @@ mod tests {
         assert_eq!(get["rate"], 10.0);
         assert_eq!(get["error_ratio"], 0.1);
         assert_eq!(get["calls"], 10);
-        // The median of 8 in (0, 1 ms] and 2 in (1, 2 ms]: 5/8 of the first bucket.
-        assert!((get["p50"].as_f64().unwrap() - 0.000_625).abs() < 1e-9, "{get}");
+        // The median of 8 in (0, 1 ms] and 2 in (1, 2 ms]: in the first bucket, so at most
+        // 1 ms (PromQL would interpolate 0.625 ms); p95 inside (1, 2 ms]: 1.75 ms.
+        assert_eq!(
+            (get["p50"].as_f64(), get["quantiles"]["p50"]["text"].as_str()),
+            (Some(0.001), Some("< 1 ms"))
+        );
+        assert!((get["p95"].as_f64().unwrap() - 0.001_75).abs() < 1e-9, "{get}");
+        assert_eq!(get["quantiles"]["p95"]["kind"], "between");
+        assert_eq!(get["quantiles"]["p95"]["bucket"], "1 ms – 2 ms");
 
         let detail = json(h.function(Some("function=get&module=app&device=d1")));
         assert_eq!(detail["points"].as_array().unwrap().len(), 1);

@@ -22,7 +22,8 @@ pub(super) struct Point {
     pub(super) slow: u32,
     /// Concurrency at the end of the interval (`u32::MAX`: not tracked).
     pub(super) concurrent: u32,
-    /// p50, p95, p99 of the interval's calls in seconds (NaN: no calls).
+    /// p50, p95, p99 of the interval's calls in seconds, as far as the buckets know (the
+    /// first bound for "at most", the last for "above"; NaN: no calls).
     pub(super) quantiles: [f32; 3],
 }
 
@@ -156,10 +157,8 @@ impl Series {
         let now = s.total();
         delta.clear();
         delta.extend(s.counts.iter().zip(&self.counts).map(|(&n, &o)| increase(n, o)));
-        let quantile = |q| {
-            picometrics::report::quantile_nanos(&self.bounds, delta, q)
-                .map_or(f32::NAN, |ns| (ns / 1e9) as f32)
-        };
+        let quantile =
+            |q| picometrics::report::quantile(&self.bounds, delta, q).map_or(f32::NAN, |q| seconds(q) as f32);
         let slow = self
             .objective
             .as_ref()
@@ -246,7 +245,8 @@ impl Series {
             let calls = self.totals.sum();
             error_ratio = (calls > 0).then(|| self.totals.error as f64 / calls as f64);
         }
-        let q = |q| picometrics::report::quantile_nanos(&self.bounds, &counts, q).map(|ns| ns / 1e9);
+        let quantile = |q| picometrics::report::quantile(&self.bounds, &counts, q);
+        let [p50, p95, p99] = [0.5, 0.95, 0.99].map(quantile);
         Row {
             device: (!key.0.is_empty()).then_some(key.0.as_str()),
             function: &key.2,
@@ -257,9 +257,14 @@ impl Series {
             rate,
             error_ratio,
             window,
-            p50: q(0.5),
-            p95: q(0.95),
-            p99: q(0.99),
+            p50: p50.map(seconds),
+            p95: p95.map(seconds),
+            p99: p99.map(seconds),
+            quantiles: Quantiles {
+                p50: p50.map(Into::into),
+                p95: p95.map(Into::into),
+                p99: p99.map(Into::into),
+            },
             concurrent: self.concurrent,
             worst: self.max_nanos.map(|ns| ns as f64 / 1e9),
             objective: self.objective.as_ref(),

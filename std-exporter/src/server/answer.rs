@@ -62,7 +62,8 @@ fn route(config: &Builder, path: &str) -> Option<Route> {
     })
 }
 
-fn answer(endpoint: &Endpoint, req: &Request<Incoming>) -> Response<Pieces> {
+/// The answer to `req`, whatever server it came through (the body is not read).
+pub(super) fn answer<B>(endpoint: &Endpoint, req: &Request<B>) -> Response<Pieces> {
     let config = &endpoint.config;
     let path = req.uri().path();
     let Some(route) = route(config, path) else {
@@ -140,7 +141,7 @@ fn asset(body: Pieces, content_type: &'static str) -> Response<Pieces> {
 
 /// `/metrics`: the configured source's text or pieces, else this process's registry in the
 /// format the scraper asks for (no body for `HEAD`).
-fn metrics(config: &Builder, req: &Request<Incoming>, head: bool) -> Response<Pieces> {
+fn metrics<B>(config: &Builder, req: &Request<B>, head: bool) -> Response<Pieces> {
     let body = |b: Bytes| Pieces::from(if head { Bytes::new() } else { b });
     let (format, text) = match &config.source {
         Some(MetricsSource::Text(render)) => {

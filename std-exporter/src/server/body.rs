@@ -31,6 +31,21 @@ impl Pieces {
         }
     }
 
+    /// The next frame of a body: at most [`FRAME`] bytes.
+    pub(super) fn next_frame(&mut self) -> Option<Bytes> {
+        self.take(FRAME)
+    }
+
+    /// Bytes left.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is left.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// At most `max` bytes from the front (never across pieces: no copy).
     fn take(&mut self, max: usize) -> Option<Bytes> {
         let front = self.pieces.front_mut()?;
@@ -63,7 +78,7 @@ const FRAME: usize = 64 * 1024;
 impl Drop for Counted {
     fn drop(&mut self) {
         self.in_flight.fetch_sub(1, AtomicOrdering::Relaxed);
-        self.conn.end_response(self.rest.len == 0);
+        self.conn.end_response(self.rest.is_empty());
     }
 }
 
@@ -76,14 +91,14 @@ impl hyper::body::Body for Counted {
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
         self.conn.touch();
-        std::task::Poll::Ready(self.rest.take(FRAME).map(|piece| Ok(hyper::body::Frame::data(piece))))
+        std::task::Poll::Ready(self.rest.next_frame().map(|piece| Ok(hyper::body::Frame::data(piece))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rest.len == 0
+        self.rest.is_empty()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.rest.len as u64)
+        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
     }
 }

@@ -3,7 +3,7 @@
 use super::{accept, BuildError, Endpoint, Server};
 use crate::explorer;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -161,7 +161,7 @@ impl Builder {
     }
 
     /// The settings' error, if any, so `serve` fails instead of starting a dead endpoint.
-    fn validate(&self) -> Result<(), BuildError> {
+    pub(super) fn validate(&self) -> Result<(), BuildError> {
         let limit = |setting, n: usize, least: usize, most: usize| {
             if (least..=most).contains(&n) {
                 Ok(())
@@ -271,17 +271,7 @@ impl Builder {
         let listener = accept::listen(self.addr).map_err(io("bind the address"))?;
         let local_addr = listener.local_addr().map_err(io("bind the address"))?;
         let (stop, stopped) = oneshot::channel();
-        let (history, sampler) = if self.explorer {
-            let history = Arc::new(Mutex::new(explorer::History::new(self.history.clone())));
-            let source =
-                self.history.source.clone().unwrap_or_else(|| Arc::new(picometrics::registry::Registry));
-            let sampler = explorer::spawn_sampler(history.clone(), source, self.history.interval)
-                .map_err(io("start the explorer's sampler"))?;
-            (Some(history), Some(sampler))
-        } else {
-            (None, None)
-        };
-        let endpoint = Arc::new(Endpoint { config: self, history });
+        let (endpoint, sampler) = Endpoint::start(self)?;
         // Built here so a failure is this call's error, not a dead thread.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()

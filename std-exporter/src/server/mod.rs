@@ -10,9 +10,11 @@ mod answer;
 mod body;
 mod config;
 mod connections;
+mod service;
 
 pub use crate::error::BuildError;
 pub use config::Builder;
+pub use service::{HttpService, ServiceBody};
 
 use crate::explorer;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -34,6 +36,28 @@ struct Endpoint {
     history: Option<Arc<Mutex<explorer::History>>>,
 }
 
+/// Stops the explorer's sampler when dropped.
+type Sampler = std::sync::mpsc::Sender<()>;
+
+impl Endpoint {
+    /// Checks the settings and starts the explorer's sampler (when the explorer is on): what
+    /// both [`Builder::serve`] and [`Builder::into_service`] answer from.
+    fn start(config: Builder) -> Result<(Arc<Self>, Option<Sampler>), BuildError> {
+        config.validate()?;
+        let (history, sampler) = if config.explorer {
+            let history = Arc::new(Mutex::new(explorer::History::new(config.history.clone())));
+            let source =
+                config.history.source.clone().unwrap_or_else(|| Arc::new(picometrics::registry::Registry));
+            let sampler = explorer::spawn_sampler(history.clone(), source, config.history.interval)
+                .map_err(|source| BuildError::Io { what: "start the explorer's sampler", source })?;
+            (Some(history), Some(sampler))
+        } else {
+            (None, None)
+        };
+        Ok((Arc::new(Self { config, history }), sampler))
+    }
+}
+
 /// Requests answered on one connection before it is closed.
 const REQUESTS_PER_CONNECTION: usize = 16;
 
@@ -51,7 +75,7 @@ pub struct Server {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     /// Dropping it stops the explorer's sampler.
-    sampler: Option<std::sync::mpsc::Sender<()>>,
+    sampler: Option<Sampler>,
 }
 
 impl Server {
