@@ -4,6 +4,25 @@
 //! (`#[picometrics(buckets = MY_BOUNDS)]`), so a hot path that takes nanoseconds can use
 //! nanosecond buckets while a request handler keeps the autometrics defaults.
 //!
+//! **One default per crate**: `PICOMETRICS_BUCKETS` in the environment of a crate's
+//! compilation sets the bounds of every `#[picometrics]` in it that names none — `hot_path`
+//! ([`HOT_PATH`]), `firmware` ([`FIRMWARE`]), `default` ([`DEFAULT`]) or a list of nanoseconds
+//! (`100,1000,10000`). Set it from the crate's build script, so it applies to that crate and to
+//! no other (a variable in the shell or in `.cargo/config.toml`'s `[env]` applies to every crate
+//! of the build, as `DEFMT_LOG` does):
+//!
+//! ```text
+//! // build.rs
+//! fn main() {
+//!     println!("cargo:rustc-env=PICOMETRICS_BUCKETS=hot_path");
+//! }
+//! ```
+//!
+//! The attribute reads it when it expands, and the expansion records it as an input of the
+//! crate, so cargo rebuilds the crate when it changes. An environment variable rather than a
+//! crate-level item because an attribute sees only its own item: it could not tell whether the
+//! crate defined such an item, and requiring one would break every crate that does not.
+//!
 //! ```
 //! use picometrics::buckets;
 //! // 100 ns, 200 ns, … 51.2 µs: ten doublings for a hot path.
@@ -33,6 +52,50 @@ pub const DEFAULT: [u64; 14] = [
     5_000 * MS,
     7_500 * MS,
     10_000 * MS,
+];
+
+/// Hot paths on hosts: 100 ns to 100 ms in 1–2.5–5 steps, with autometrics' bounds (and so its
+/// latency thresholds) where the two overlap — 5, 10, 25, 50, 75 and 100 ms: 20 bounds.
+pub const HOT_PATH: [u64; 20] = [
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    MS,
+    2_500_000,
+    5 * MS,
+    10 * MS,
+    25 * MS,
+    50 * MS,
+    75 * MS,
+    100 * MS,
+];
+
+/// Firmware: 10 µs to 100 ms, with autometrics' bounds from 5 ms on — as many bounds as
+/// [`DEFAULT`] (14), so a slot costs the same RAM.
+pub const FIRMWARE: [u64; 14] = [
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    MS,
+    2_500_000,
+    5 * MS,
+    10 * MS,
+    25 * MS,
+    50 * MS,
+    75 * MS,
+    100 * MS,
 ];
 
 /// `N` bounds `start`, `start·factor`, `start·factor²`, … (nanoseconds).
@@ -112,6 +175,19 @@ mod tests {
         const L: [u64; 3] = linear(5, 5);
         assert_eq!(L, [5, 10, 15]);
         crate::checks::check_bounds(&DEFAULT);
+    }
+
+    #[test]
+    fn presets_keep_the_autometrics_bounds_where_they_overlap() {
+        for preset in [&HOT_PATH[..], &FIRMWARE[..]] {
+            crate::checks::check_bounds(preset);
+            let (low, high) = (preset[0], preset[preset.len() - 1]);
+            for bound in DEFAULT.iter().filter(|&&b| (low..=high).contains(&b)) {
+                assert!(preset.contains(bound), "{bound} ns missing");
+            }
+        }
+        assert_eq!((HOT_PATH[0], HOT_PATH[19]), (100, 100 * MS));
+        assert_eq!(FIRMWARE.len(), DEFAULT.len());
     }
 
     #[test]

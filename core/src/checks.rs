@@ -23,7 +23,72 @@ pub const fn check_objective(objective: &Objective, bounds: &[u64]) {
             }
             i += 1;
         }
-        panic!("picometrics: the objective's latency threshold is not one of this function's bucket bounds");
+        let mut m = Message::new();
+        m.push("picometrics: the objective's latency threshold, ");
+        m.push_u64(t);
+        m.push(" ns, is not one of this function's bucket bounds (");
+        let mut i = 0;
+        while i < bounds.len() {
+            if i > 0 {
+                m.push(", ");
+            }
+            m.push_u64(bounds[i]);
+            i += 1;
+        }
+        m.push(" ns): add it to the function's `buckets = …` (or to the crate's), or choose one of the bounds as the threshold");
+        panic!("{}", m.as_str());
+    }
+}
+
+/// A compile-time error message with numbers in it (`format!` is not `const`).
+struct Message {
+    buf: [u8; 1024],
+    len: usize,
+}
+
+impl Message {
+    const fn new() -> Self {
+        Self { buf: [0; 1024], len: 0 }
+    }
+
+    const fn push(&mut self, s: &str) {
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() && self.len < self.buf.len() {
+            self.buf[self.len] = b[i];
+            self.len += 1;
+            i += 1;
+        }
+    }
+
+    const fn push_u64(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let (mut n, mut count) = (n, 0);
+        loop {
+            digits[19 - count] = b'0' + (n % 10) as u8;
+            count += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let mut i = 20 - count;
+        while i < 20 && self.len < self.buf.len() {
+            self.buf[self.len] = digits[i];
+            self.len += 1;
+            i += 1;
+        }
+    }
+
+    const fn as_str(&self) -> &str {
+        match core::str::from_utf8(self.buf.split_at(self.len).0) {
+            Ok(s) => s,
+            // Cut inside a character (the buffer is full): the message without its end.
+            Err(e) => match core::str::from_utf8(self.buf.split_at(e.valid_up_to()).0) {
+                Ok(s) => s,
+                Err(_) => "picometrics: the objective's latency threshold is not a bucket bound",
+            },
+        }
     }
 }
 

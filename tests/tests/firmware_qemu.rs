@@ -588,3 +588,17 @@ fn instructions_per_dump_on_the_cortex_m4f() {
         "text {text}, frames {frames} instructions per dump"
     );
 }
+
+/// The firmware README's first command, exactly as written there: `cargo run --release` in
+/// `embedded-example/` builds the QEMU firmware (not the nRF52840-DK binary: `default-run`)
+/// and runs it, printing its text dump.
+#[test]
+fn the_readme_command_runs_the_firmware() {
+    let readme = std::fs::read_to_string(firmware::dir().join("README.md")).unwrap();
+    assert!(readme.contains("\ncargo run --release "), "the README still shows the command");
+    let output = firmware::cargo(&["run", "--release", "--quiet"]).output().expect("cargo run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("# firmware: 50 calls, 10 errors"), "{stdout}");
+    assert!(stdout.contains("function_calls_total{function=\"validate\""), "{stdout}");
+}
