@@ -239,7 +239,9 @@ const BUCKETS_VARIABLE: &str = "PICOMETRICS_BUCKETS";
 /// variable changes (a proc macro's own reads are not tracked); a bad value is a compile error
 /// naming it.
 fn crate_default_buckets(private: &TokenStream) -> TokenStream {
-    let track = quote!(const _: ::core::option::Option<&str> = ::core::option_env!(#BUCKETS_VARIABLE););
+    let track = quote!(
+        const _: ::core::option::Option<&str> = ::core::option_env!(#BUCKETS_VARIABLE);
+    );
     let bounds = match std::env::var(BUCKETS_VARIABLE) {
         Err(_) => quote!(#private::buckets::DEFAULT),
         Ok(value) => match value.trim() {

@@ -19,7 +19,11 @@ fn the_crate_default_applies_to_its_functions_and_no_other_crate() {
     let bounds = |function, module| find(function, module).unwrap_or_else(|| panic!("{function}")).bounds;
     assert_eq!(bounds("parse_header", "picometrics_fixture_hot_path"), HOT_PATH);
     assert_eq!(bounds("Codec::checksum", "picometrics_fixture_hot_path"), HOT_PATH, "methods too");
-    assert_eq!(bounds("flush", "picometrics_fixture_hot_path"), [1_000_000, 1_000_000_000], "buckets = … wins");
+    assert_eq!(
+        bounds("flush", "picometrics_fixture_hot_path"),
+        [1_000_000, 1_000_000_000],
+        "buckets = … wins"
+    );
     assert_eq!(bounds("handle", "picometrics_fixture_plain"), DEFAULT, "another crate of the same build");
     assert_eq!(bounds("here", module_path!()), DEFAULT);
 
@@ -50,5 +54,8 @@ fn a_bad_value_is_a_compile_error_naming_it() {
         .expect("cargo");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
-    assert!(stderr.contains(r#"PICOMETRICS_BUCKETS="fast" is neither `hot_path`, `firmware`, `default` nor"#), "{stderr}");
+    assert!(
+        stderr.contains(r#"PICOMETRICS_BUCKETS="fast" is neither `hot_path`, `firmware`, `default` nor"#),
+        "{stderr}"
+    );
 }

@@ -52,8 +52,19 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
             break;
         }
     }
-    // Every scrape so far succeeded (OpenMetrics parsed by Prometheus itself).
+    // Every scrape so far succeeded (OpenMetrics parsed by Prometheus itself) — gzipped, as
+    // Prometheus asks for every scrape (`Accept-Encoding: gzip`) and the demo answers it so.
     assert_eq!(query(&base, "min_over_time(up{job=\"demo\"}[1m])")[0].1, 1.0);
+    let head = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&target).unwrap();
+        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        String::from_utf8_lossy(&raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap()]).to_lowercase()
+    };
+    assert!(head.contains("content-encoding: gzip"), "what Prometheus gets: {head}");
 
     let (f, m) = ("handle_request", "demo");
     let single = |q: Query| {

@@ -8,7 +8,10 @@ use crate::explorer;
 use crate::{Format, MetricsBuffer};
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY,
+    WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -165,9 +168,31 @@ fn metrics<B>(config: &Builder, req: &Request<B>, head: bool) -> Response<Pieces
             (format, body(text))
         }
     };
+    let mut text = text;
+    let gzip = !head && accepts_gzip(req.headers().get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+    if gzip {
+        text.gzip();
+    }
     let mut r = Response::new(text);
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    let headers = r.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     r
+}
+
+/// Whether an `Accept-Encoding` value takes gzip (`gzip` or `*`, not with `q=0`), as
+/// Prometheus' scrapes always do.
+fn accepts_gzip(header: Option<&str>) -> bool {
+    header.unwrap_or_default().split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let refused = parts
+            .any(|p| p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q == 0.0)));
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
 }
 
 /// Constant-time comparison of `Bearer <token>` (the scheme in any case, as RFC 7235 says), so

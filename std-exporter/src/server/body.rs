@@ -1,7 +1,8 @@
 //! Response bodies: shared pieces handed out in frames, counted in flight until written.
 
 use super::connections::Conn;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
@@ -16,11 +17,20 @@ pub(super) struct Counted {
 }
 
 /// A response body as the pieces it is made of (one for most; a chunked source's many,
-/// shared with it rather than joined).
+/// shared with it rather than joined), optionally gzipped as it is handed out.
 #[derive(Default)]
 pub(super) struct Pieces {
     pieces: std::collections::VecDeque<Bytes>,
     len: usize,
+    gzip: Option<Box<Gzip>>,
+}
+
+/// Compresses a body frame by frame as the client takes it: a 100 MB text is never held
+/// compressed whole, and the output buffer's memory is reused from frame to frame once the
+/// client has taken the previous one.
+struct Gzip {
+    encoder: flate2::write::GzEncoder<bytes::buf::Writer<BytesMut>>,
+    finished: bool,
 }
 
 impl Pieces {
@@ -31,19 +41,58 @@ impl Pieces {
         }
     }
 
-    /// The next frame of a body: at most [`FRAME`] bytes.
+    /// Hands the body out gzipped (`Content-Encoding: gzip`; its length is then unknown).
+    pub(super) fn gzip(&mut self) {
+        let writer = BytesMut::with_capacity(FRAME).writer();
+        let encoder = flate2::write::GzEncoder::new(writer, flate2::Compression::fast());
+        self.gzip = Some(Box::new(Gzip { encoder, finished: false }));
+    }
+
+    /// The next frame of a body: at most [`FRAME`] bytes of it (or of their compression).
     pub(super) fn next_frame(&mut self) -> Option<Bytes> {
-        self.take(FRAME)
+        let Some(mut gzip) = self.gzip.take() else { return self.take(FRAME) };
+        let frame = loop {
+            if gzip.finished {
+                break None;
+            }
+            // Writing into memory cannot fail.
+            match self.take(FRAME) {
+                Some(piece) => {
+                    let _ = gzip.encoder.write_all(&piece);
+                }
+                None => {
+                    let _ = gzip.encoder.try_finish();
+                    gzip.finished = true;
+                }
+            }
+            let out = gzip.encoder.get_mut().get_mut();
+            if !out.is_empty() {
+                break Some(out.split().freeze());
+            }
+        };
+        self.gzip = Some(gzip);
+        frame
     }
 
-    /// Bytes left.
-    pub(super) fn len(&self) -> usize {
-        self.len
+    /// Bytes left, when known (not for a gzipped body).
+    pub(super) fn exact_len(&self) -> Option<usize> {
+        self.gzip.is_none().then_some(self.len)
     }
 
-    /// Whether nothing is left.
-    pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
+    /// Whether the whole body was handed out.
+    pub(super) fn is_end(&self) -> bool {
+        match &self.gzip {
+            None => self.len == 0,
+            Some(gzip) => gzip.finished,
+        }
+    }
+
+    /// Its exact length when known, for `Content-Length`.
+    pub(super) fn size_hint(&self) -> hyper::body::SizeHint {
+        match self.exact_len() {
+            Some(len) => hyper::body::SizeHint::with_exact(len as u64),
+            None => hyper::body::SizeHint::default(),
+        }
     }
 
     /// At most `max` bytes from the front (never across pieces: no copy).
@@ -78,7 +127,7 @@ const FRAME: usize = 64 * 1024;
 impl Drop for Counted {
     fn drop(&mut self) {
         self.in_flight.fetch_sub(1, AtomicOrdering::Relaxed);
-        self.conn.end_response(self.rest.is_empty());
+        self.conn.end_response(self.rest.is_end());
     }
 }
 
@@ -95,10 +144,10 @@ impl hyper::body::Body for Counted {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rest.is_empty()
+        self.rest.is_end()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.rest.len() as u64)
+        self.rest.size_hint()
     }
 }

@@ -95,10 +95,10 @@ impl hyper::body::Body for ServiceBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_end()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.0.len() as u64)
+        self.0.size_hint()
     }
 }
