@@ -210,7 +210,7 @@ fn instrument_fn(
         (None, Some(type_name)) => format!("{}::{fn_name}", type_name.value()),
         (None, None) => fn_name.clone(),
     };
-    let doc = queries::doc_attrs(&label);
+    let doc = queries::doc_attrs(&label, args.track_concurrency.is_some());
     let parts = Parts::new(args, &krate);
     let statics = parts.statics(&label, &krate);
     let body = parts.body(sig, attrs, block);
@@ -529,11 +529,19 @@ mod tests {
             "Error ratio",
             "Latency (95th percentile)",
             "Latency (99th percentile)",
-            "Concurrent calls",
             "Functions called by this one",
         ] {
             assert!(text.contains(&format!("\"- [\" , \"{title}\"")), "{title} missing: {text}");
         }
+        // No gauge to read without `track_concurrency`: no concurrency query either.
+        assert!(!text.contains("Concurrent calls"), "{text}");
+        let tracked = docs_of(&expand(
+            quote!(track_concurrency),
+            quote!(
+                fn tracked() {}
+            ),
+        ));
+        assert!(tracked.contains("\"- [\" , \"Concurrent calls\""), "{tracked}");
         assert!(text.contains("https://prom.example:9090/graph?g0.expr="), "{text}");
         assert!(text.contains("%7Bfunction%3D%22create_user%22%2Cmodule%3D%22"), "{text}");
         assert!(text.contains("CREATE_USER_QUERIES"));

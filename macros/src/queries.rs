@@ -4,7 +4,7 @@
 //! renders at run time. `$F` is the function label, known here; `$M` the module label, known
 //! only to the compiler, so it is spliced in with `module_path!()` inside `concat!`.
 
-use picometrics_schema::{DEFAULT_PROMETHEUS_URL, QUERIES};
+use picometrics_schema::{DEFAULT_PROMETHEUS_URL, FUNCTION_CALLS_CONCURRENT as CONCURRENT, QUERIES};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -44,8 +44,9 @@ fn prometheus_base() -> String {
         .to_owned()
 }
 
-/// `#[doc = ...]` attributes listing every query with its graph link.
-pub fn doc_attrs(function: &str) -> TokenStream {
+/// `#[doc = ...]` attributes listing every query with its graph link (the concurrency one only
+/// for a function with `track_concurrency`: there is no series for it to read otherwise).
+pub fn doc_attrs(function: &str, concurrency: bool) -> TokenStream {
     let base = prometheus_base();
     let mut lines = vec![
         quote!(#[doc = ""]),
@@ -59,7 +60,7 @@ pub fn doc_attrs(function: &str) -> TokenStream {
         },
         quote!(#[doc = ""]),
     ];
-    for q in QUERIES {
+    for q in QUERIES.iter().filter(|q| concurrency || !q.template.contains(CONCURRENT.name)) {
         let (title, template) = (q.title, q.template);
         let link_prefix = format!("{base}/graph?g0.expr=");
         let link = spliced(template, function, url_encode);

@@ -118,16 +118,26 @@ async function demo(url) {
   });
   const graph = await page.textContent("#graph");
   check(graph.includes("handle_request"), "its callers include handle_request");
-  check((await page.$$("#queries li")).length === 9, "its nine generated queries are listed");
+  check((await page.$$("#queries li")).length === 8, "its eight generated queries are listed (no concurrency query: it has no track_concurrency)");
   await page.screenshot({ path: join(out, "explorer-demo-query.png"), fullPage: true });
 
   await page.click("#functions tr.function[data-function=handle_request]");
   await waitFor("handle_request's callees include query", async () => (await page.textContent("#graph")).includes("query"));
+  await waitFor("handle_request (track_concurrency) lists nine queries, the concurrency one among them", async () =>
+    (await page.$$("#queries li")).length === 9 && (await page.textContent("#queries")).includes("function_calls_concurrent"),
+  );
   await waitFor("its objective shows the error budget spent", async () => /error budget spent/.test(await page.textContent("#objective")));
   await waitFor("the latency chart is drawn", async () => (await chartPoints(page))[2][1] >= 2);
   await page.screenshot({ path: join(out, "explorer-demo.png"), fullPage: true });
   check(problems.length === 0, `no console errors, exceptions or failed requests: ${JSON.stringify(problems)}`);
   await page.close();
+
+  // A deep link opens that function's detail.
+  const linked = await open(`${url}#function=query&module=demo%3A%3Adb`);
+  await waitFor("a deep link (#function=query&module=demo::db) opens query's detail", async () =>
+    (await linked.page.isVisible("#detail")) && (await linked.page.textContent("#detail-function")) === "query",
+  );
+  await linked.page.close();
 }
 
 async function bridge(url, device) {

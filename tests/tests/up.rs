@@ -132,3 +132,20 @@ fn demo_script_runs_the_demo_with_a_local_prometheus_and_stops_both() {
     assert!(TcpStream::connect(&prometheus).is_err(), "Prometheus still listening");
     assert!(TcpStream::connect(&listen).is_err(), "the demo still listening");
 }
+
+/// `cargo run -p picometrics-cli` (as the docs write it) builds the command's own dependencies:
+/// no HTTP client, TLS or OpenTelemetry — those belong to the exporter's `push`/`tls` features,
+/// which only the tests and the bridge turn on.
+#[test]
+fn the_command_builds_without_the_push_and_tls_stacks() {
+    let output = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "-q", "-p", "picometrics-cli", "-e", "normal", "--prefix", "none"])
+        .current_dir(picometrics_integration_tests::root())
+        .output()
+        .expect("cargo tree");
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && tree.contains("clap "), "{tree}");
+    for heavy in ["ureq ", "rustls ", "opentelemetry-proto ", "prost "] {
+        assert!(!tree.lines().any(|l| l.starts_with(heavy)), "picometrics-cli pulls in {heavy}:\n{tree}");
+    }
+}

@@ -224,8 +224,10 @@ impl History {
         // A device's series carry its `device` label: its queries select it (on a fleet, the
         // same function on every device would be summed otherwise).
         let device = Some(key.0.as_str()).filter(|d| !d.is_empty());
+        // The concurrency query only where there is a gauge for it to read (`track_concurrency`).
         let queries = Query::ALL
             .into_iter()
+            .filter(|&q| q != Query::ConcurrentCalls || series.concurrent.is_some())
             .map(|q| {
                 let mut query = String::new();
                 let _ = q.write_on(&mut query, &key.2, &key.1, device);
