@@ -392,7 +392,10 @@ mod tests {
         assert_eq!(detail["callees"][0]["function"], "db");
         assert_eq!(detail["callees"][0]["calls"], 6);
         assert_eq!(detail["callers"][0]["function"], "", "calls from code that is not instrumented");
-        assert_eq!(detail["queries"].as_array().unwrap().len(), Query::ALL.len());
+        // Every query but the concurrency one: `get` has no `track_concurrency`.
+        let queries = detail["queries"].as_array().unwrap();
+        assert_eq!(queries.len(), Query::ALL.len() - 1);
+        assert!(!queries.iter().any(|q| q["query"].as_str().unwrap().contains("function_calls_concurrent")));
         assert!(detail["queries"][0]["link"].is_null(), "no Prometheus configured");
         // A device's queries select it: on a fleet the function's calls on every device would
         // be summed otherwise.

@@ -1,8 +1,7 @@
 //! Response bodies: shared pieces handed out in frames, counted in flight until written.
 
 use super::connections::Conn;
-use bytes::{BufMut, Bytes, BytesMut};
-use std::io::Write;
+use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
@@ -22,15 +21,101 @@ pub(super) struct Counted {
 pub(super) struct Pieces {
     pieces: std::collections::VecDeque<Bytes>,
     len: usize,
-    gzip: Option<Box<Gzip>>,
+    gzip: Option<Gzip>,
 }
 
 /// Compresses a body frame by frame as the client takes it: a 100 MB text is never held
-/// compressed whole, and the output buffer's memory is reused from frame to frame once the
-/// client has taken the previous one.
+/// compressed whole. The deflate state and the output buffer come from a small pool and go
+/// back to it, so a scrape allocates nothing once the pool is warm (a client that takes frames
+/// slowly keeps its state out of the pool meanwhile; the pool then makes another).
 struct Gzip {
-    encoder: flate2::write::GzEncoder<bytes::buf::Writer<BytesMut>>,
+    state: Option<GzipState>,
+    /// CRC-32 and length of the text, for the gzip trailer.
+    crc: flate2::Crc,
     finished: bool,
+}
+
+/// A raw deflate stream's state, the buffer it writes into, and the one frames are cut from.
+struct GzipState {
+    deflate: flate2::Compress,
+    scratch: Vec<u8>,
+    out: BytesMut,
+}
+
+/// Deflate states kept for reuse (about 300 KiB each with miniz's fastest level).
+const POOLED: usize = 4;
+
+static POOL: std::sync::Mutex<Vec<GzipState>> = std::sync::Mutex::new(Vec::new());
+
+fn pool() -> std::sync::MutexGuard<'static, Vec<GzipState>> {
+    POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The gzip member header (RFC 1952): deflate, no name or time, unknown OS.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+impl Gzip {
+    fn new() -> Self {
+        let state = pool().pop().unwrap_or_else(|| GzipState {
+            deflate: flate2::Compress::new(flate2::Compression::fast(), false),
+            scratch: Vec::with_capacity(FRAME),
+            out: BytesMut::with_capacity(FRAME),
+        });
+        let mut gzip = Self { state: Some(state), crc: flate2::Crc::new(), finished: false };
+        gzip.out().extend_from_slice(&GZIP_HEADER);
+        gzip
+    }
+
+    fn out(&mut self) -> &mut BytesMut {
+        &mut self.state.as_mut().expect("the state is held until the body ends").out
+    }
+
+    /// Deflates `input` (the end of the text when `finish`) into the output buffer.
+    fn deflate(&mut self, input: &[u8], finish: bool) {
+        use flate2::{FlushCompress, Status};
+        self.crc.update(input);
+        let Some(GzipState { deflate, scratch, out }) = self.state.as_mut() else { return };
+        let flush = if finish { FlushCompress::Finish } else { FlushCompress::None };
+        let mut rest = input;
+        loop {
+            scratch.clear();
+            scratch.reserve(FRAME);
+            let room = scratch.capacity();
+            let before = deflate.total_in();
+            let status = deflate.compress_vec(rest, scratch, flush);
+            rest = &rest[(deflate.total_in() - before) as usize..];
+            out.extend_from_slice(scratch);
+            // Done when the stream ended, or (before the end) when all input is taken and the
+            // output had room to spare (else more is pending inside the state).
+            let done = match status {
+                Ok(Status::StreamEnd) | Err(_) => true,
+                Ok(Status::Ok | Status::BufError) => !finish && rest.is_empty() && scratch.len() < room,
+            };
+            if done {
+                break;
+            }
+        }
+        if finish {
+            let (crc, len) = (self.crc.sum(), self.crc.amount());
+            let out = self.out();
+            out.extend_from_slice(&crc.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+    }
+}
+
+impl Drop for Gzip {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.state.take() {
+            state.deflate.reset();
+            state.scratch.clear();
+            state.out.clear();
+            let mut pool = pool();
+            if pool.len() < POOLED {
+                pool.push(state);
+            }
+        }
+    }
 }
 
 impl Pieces {
@@ -43,9 +128,7 @@ impl Pieces {
 
     /// Hands the body out gzipped (`Content-Encoding: gzip`; its length is then unknown).
     pub(super) fn gzip(&mut self) {
-        let writer = BytesMut::with_capacity(FRAME).writer();
-        let encoder = flate2::write::GzEncoder::new(writer, flate2::Compression::fast());
-        self.gzip = Some(Box::new(Gzip { encoder, finished: false }));
+        self.gzip = Some(Gzip::new());
     }
 
     /// The next frame of a body: at most [`FRAME`] bytes of it (or of their compression).
@@ -55,17 +138,14 @@ impl Pieces {
             if gzip.finished {
                 break None;
             }
-            // Writing into memory cannot fail.
             match self.take(FRAME) {
-                Some(piece) => {
-                    let _ = gzip.encoder.write_all(&piece);
-                }
+                Some(piece) => gzip.deflate(&piece, false),
                 None => {
-                    let _ = gzip.encoder.try_finish();
+                    gzip.deflate(&[], true);
                     gzip.finished = true;
                 }
             }
-            let out = gzip.encoder.get_mut().get_mut();
+            let out = gzip.out();
             if !out.is_empty() {
                 break Some(out.split().freeze());
             }
