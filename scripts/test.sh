@@ -41,6 +41,8 @@ command -v defmt-print >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/
 # The OTLP test's independent decoder: the official schema's Python package, pinned.
 python3 -m venv target/otlp-venv
 target/otlp-venv/bin/pip install -q --disable-pip-version-check -r tests/otlp/requirements.txt
+# …and scipy, the reference `picometrics diff`'s statistics are checked against, in the same venv.
+target/otlp-venv/bin/pip install -q --disable-pip-version-check -r tests/stats/requirements.txt
 touch target/otlp-venv/.installed
 
 export RUSTFLAGS="-D warnings"

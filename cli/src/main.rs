@@ -3,9 +3,14 @@
 //! `picometrics rules --objective NAME:success=99.9 --objective NAME:latency=250ms@99
 //!  [--min-requests-per-hour N]` writes the Prometheus rules file for objectives given as
 //! flags, for when running the instrumented program (its `/rules` endpoint) is not convenient.
-//! Without `--objective` it writes a valid rules file with no groups. `picometrics --help` and
-//! `picometrics rules --help` describe every flag.
+//! Without `--objective` it writes a valid rules file with no groups. `picometrics diff BASE
+//! NEW` compares two expositions function by function (`--fail-if` makes it a CI gate);
+//! `picometrics up` starts a local Prometheus. `picometrics --help` and `picometrics
+//! <command> --help` describe every flag.
 
+mod diff;
+mod exposition;
+mod stats;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +45,42 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = "prometheus")]
         prometheus: String,
     },
+    /// Compares two expositions function by function: calls, error ratio, p50/p95/p99 with the
+    /// precision the buckets allow, and whether each change is more than chance (Pearson's
+    /// chi-squared test on the bucket counts and on ok/error). Most changed first.
+    ///
+    /// BASE and NEW are Prometheus or OpenMetrics texts in the autometrics schema (a
+    /// picometrics process, a bridge, a firmware's text dump, an autometrics service): files,
+    /// `-` for stdin, or http(s):// URLs scraped once. With BASE alone (a URL), it scrapes twice
+    /// `--interval` apart and shows the calls in between. Exit status: 0, or 1 when a
+    /// `--fail-if` gate fails (the functions are named), 2 for unusable input.
+    Diff {
+        /// The run to compare against (or, alone, the endpoint to watch).
+        #[arg(value_name = "BASE")]
+        base: String,
+        /// The run to compare.
+        #[arg(value_name = "NEW")]
+        new: Option<String>,
+        /// With BASE alone: time between the two scrapes (e.g. 10s, 500ms, 1m).
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+        interval: std::time::Duration,
+        /// Send `Authorization: Bearer TOKEN` to URLs.
+        #[arg(long, value_name = "TOKEN")]
+        bearer_token: Option<String>,
+        /// How to write the comparison.
+        #[arg(long, value_enum, default_value = "table")]
+        format: diff::Format,
+        /// Fail (exit 1) when a significant change crosses a limit: 'p95 > +20%', 'p99 > +50%',
+        /// 'errors > +1pp', 'calls < -50%'. Repeat for more.
+        #[arg(long = "fail-if", value_name = "CONDITION")]
+        fail_if: Vec<diff::Gate>,
+        /// A change is significant when its p-value is below this.
+        #[arg(long, value_name = "P", default_value_t = 0.05)]
+        alpha: f64,
+        /// Colour the table: auto (when stdout is a terminal), always, never.
+        #[arg(long, value_name = "WHEN", default_value = "auto")]
+        color: String,
+    },
     /// Writes Prometheus recording and multi-window burn-rate alerting rules for objectives.
     ///
     /// A running program serves the rules for the objectives in its code at GET /rules; this
@@ -60,6 +101,32 @@ enum Command {
 fn main() -> ExitCode {
     // Usage errors exit with status 2 and clap's message.
     let cli = Cli::parse();
+    if let Command::Diff { base, new, interval, bearer_token, format, fail_if, alpha, color } = cli.command {
+        use std::io::IsTerminal;
+        let color = match color.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => std::io::stdout().is_terminal(),
+        };
+        let request = diff::Request { base, new, interval, bearer_token, format, fail_if, alpha, color };
+        return match diff::run(&request) {
+            Ok(outcome) => {
+                print!("{}", outcome.text);
+                if outcome.failed.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    for why in &outcome.failed {
+                        eprintln!("picometrics diff: {why}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("picometrics diff: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Command::Up { targets, listen, interval, prometheus } = cli.command {
         return match up::run(&targets, &listen, interval, &prometheus) {
             Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +167,21 @@ fn run(command: Command) -> Result<String, String> {
     }
     write_rules_for_objectives(&mut out, objectives, &config).map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// `10s`, `500ms`, `1m`, `2.5s`.
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        return Err(format!("`{s}`: expected a duration such as 10s, 500ms or 1m"));
+    };
+    let seconds = number.parse::<f64>().map_err(|_| format!("`{s}`: not a number"))? * scale;
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{s}`: {e}"))
 }
 
 /// Parses `NAME:success=99.9` or `NAME:latency=250ms@99` into (a part of) an objective.

@@ -134,8 +134,9 @@ fn demo_script_runs_the_demo_with_a_local_prometheus_and_stops_both() {
 }
 
 /// `cargo run -p picometrics-cli` (as the docs write it) builds the command's own dependencies:
-/// no HTTP client, TLS or OpenTelemetry — those belong to the exporter's `push`/`tls` features,
-/// which only the tests and the bridge turn on.
+/// no TLS, protobuf or OpenTelemetry — those belong to the exporter's `push`/`tls` features,
+/// which only the tests and the bridge turn on (`diff` scrapes URLs with ureq's plain HTTP;
+/// HTTPS is the CLI's `tls` feature).
 #[test]
 fn the_command_builds_without_the_push_and_tls_stacks() {
     let output = std::process::Command::new(env!("CARGO"))
@@ -145,7 +146,7 @@ fn the_command_builds_without_the_push_and_tls_stacks() {
         .expect("cargo tree");
     let tree = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success() && tree.contains("clap "), "{tree}");
-    for heavy in ["ureq ", "rustls ", "opentelemetry-proto ", "prost "] {
+    for heavy in ["rustls ", "ring ", "opentelemetry-proto ", "prost "] {
         assert!(!tree.lines().any(|l| l.starts_with(heavy)), "picometrics-cli pulls in {heavy}:\n{tree}");
     }
 }
