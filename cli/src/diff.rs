@@ -46,47 +46,74 @@ pub struct Outcome {
 
 /// Runs `diff`; an `Err` is unusable input (exit status 2).
 pub fn run(request: &Request) -> Result<Outcome, String> {
+    let token = request.bearer_token.as_deref();
     let (base, new, interval) = match &request.new {
-        Some(new) => (load(&request.base, request)?, load(new, request)?, false),
+        Some(new) => (load_source(&request.base, token)?, load_source(new, token)?, false),
         None => {
-            let first = load(&request.base, request)?;
+            let first = load_source(&request.base, token)?;
             std::thread::sleep(request.interval);
-            let second = load(&request.base, request)?;
-            let between = second
-                .iter()
-                .map(|(k, f)| (k.clone(), first.get(k).map_or_else(|| f.clone(), |e| f.since(e))))
-                .collect();
-            (BTreeMap::new(), between, true)
+            let second = load_source(&request.base, token)?;
+            (BTreeMap::new(), between(&first, &second), true)
         }
     };
-    let mut rows: Vec<Row> = base
-        .keys()
-        .chain(new.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .map(|key| Row::new(key, base.get(key), new.get(key), request.alpha))
-        .collect();
-    rows.sort_by(|a, b| b.rank().total_cmp(&a.rank()).then_with(|| a.key.cmp(&b.key)));
+    let rows = rows(&base, &new, request.alpha);
     let failed: Vec<String> = rows
         .iter()
         .flat_map(|r| {
             request.fail_if.iter().filter_map(move |g| g.fails(r).map(|why| format!("{}: {why}", r.name())))
         })
         .collect();
-    let text = match request.format {
-        Format::Json => json(&rows, &failed, interval, request.alpha),
-        Format::Markdown => markdown(&rows, interval),
-        Format::Table => table(&rows, interval, request.color),
-    };
+    let text = write(&rows, &failed, interval, request);
     Ok(Outcome { text, failed })
 }
 
+fn write(rows: &[Row], failed: &[String], interval: bool, request: &Request) -> String {
+    match request.format {
+        Format::Json => json(rows, failed, interval, request.alpha),
+        Format::Markdown => markdown(rows, interval),
+        Format::Table => table(rows, interval, request.color),
+    }
+}
+
+/// The calls between two scrapes of one endpoint.
+fn between(first: &Functions, second: &Functions) -> Functions {
+    second.iter().map(|(k, f)| (k.clone(), first.get(k).map_or_else(|| f.clone(), |e| f.since(e)))).collect()
+}
+
+/// The table of the calls between two scrapes, as `top` shows it.
+pub fn interval_table(first: &Functions, second: &Functions, format: Format) -> String {
+    let rows = rows(&BTreeMap::new(), &between(first, second), 0.05);
+    let request = Request {
+        base: String::new(),
+        new: None,
+        interval: Duration::ZERO,
+        bearer_token: None,
+        format,
+        fail_if: Vec::new(),
+        alpha: 0.05,
+        color: false,
+    };
+    write(&rows, &[], true, &request)
+}
+
+/// One row per function of either run, most changed first.
+fn rows(base: &Functions, new: &Functions, alpha: f64) -> Vec<Row> {
+    let keys: std::collections::BTreeSet<&Key> = base.keys().chain(new.keys()).collect();
+    let mut rows: Vec<Row> =
+        keys.into_iter().map(|key| Row::new(key, base.get(key), new.get(key), alpha)).collect();
+    rows.sort_by(|a, b| b.rank().total_cmp(&a.rank()).then_with(|| a.key.cmp(&b.key)));
+    rows
+}
+
+/// An exposition's functions.
+pub type Functions = BTreeMap<Key, Function>;
+
 /// An exposition from a file, `-` (stdin) or an `http(s)://` URL.
-fn load(source: &str, request: &Request) -> Result<BTreeMap<Key, Function>, String> {
+pub fn load_source(source: &str, bearer_token: Option<&str>) -> Result<Functions, String> {
     let text = if source == "-" {
         std::io::read_to_string(std::io::stdin()).map_err(|e| format!("stdin: {e}"))?
     } else if source.starts_with("http://") || source.starts_with("https://") {
-        fetch(source, request.bearer_token.as_deref())?
+        fetch(source, bearer_token)?
     } else {
         std::fs::read_to_string(source).map_err(|e| format!("{source}: {e}"))?
     };

@@ -11,6 +11,7 @@
 mod diff;
 mod exposition;
 mod stats;
+mod top;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -81,6 +82,19 @@ enum Command {
         #[arg(long, value_name = "WHEN", default_value = "auto")]
         color: String,
     },
+    /// Shows what every function of an endpoint does right now — calls, errors, p50/p95/p99 of
+    /// the calls between two scrapes — refreshed every `--interval` like `top`. q quits.
+    Top {
+        /// The endpoint's /metrics URL.
+        #[arg(value_name = "URL")]
+        url: String,
+        /// Time between two scrapes (e.g. 1s, 500ms).
+        #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = duration)]
+        interval: std::time::Duration,
+        /// Send `Authorization: Bearer TOKEN`.
+        #[arg(long, value_name = "TOKEN")]
+        bearer_token: Option<String>,
+    },
     /// Writes Prometheus recording and multi-window burn-rate alerting rules for objectives.
     ///
     /// A running program serves the rules for the objectives in its code at GET /rules; this
@@ -123,6 +137,15 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("picometrics diff: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Command::Top { url, interval, bearer_token } = cli.command {
+        return match top::run(&url, interval, bearer_token) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("picometrics top: {e}");
                 ExitCode::from(2)
             }
         };

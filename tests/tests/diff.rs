@@ -137,3 +137,45 @@ fn the_statistics_agree_with_scipy() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `picometrics top` in a pseudo-terminal (util-linux `script`): it draws the demo's functions
+/// with a progress line, refreshes, and quits on `q`, leaving the terminal as it was.
+#[test]
+fn top_runs_in_a_terminal_and_quits_on_q() {
+    use std::io::{Read, Write};
+    let bin = picometrics();
+    let (_demo, addr) = start_demo(60);
+    let command = format!("{} top http://{addr}/metrics --interval 300ms", bin.display());
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut screen = Vec::new();
+        let _ = stdout.read_to_end(&mut screen);
+        String::from_utf8_lossy(&screen).into_owned()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stdin.write_all(b"q").unwrap();
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "top did not quit on q");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(stdin);
+    let screen = reader.join().unwrap();
+    assert!(status.success(), "{status}: {screen}");
+    assert!(screen.contains("picometrics top") && screen.contains("q quits"), "{screen}");
+    assert!(screen.contains("refresh 2"), "it refreshed: {screen}");
+    assert!(screen.contains("demo::handle_request"), "the demo's functions: {screen}");
+    // The alternate screen was left and the cursor shown again.
+    assert!(screen.contains("\x1b[?1049l") && screen.contains("\x1b[?25h"), "terminal restored");
+}
