@@ -23,6 +23,10 @@ command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# `picometrics top` runs in a pseudo-terminal made by util-linux's `script` (tests/tests/diff.rs).
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+# `picometrics diff`'s reference statistics (scipy) go into a venv.
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
