@@ -45,7 +45,7 @@ mod store;
 pub use outcome::{Committed, Invalid, Skipped};
 pub use picometrics::frame::MAX_FRAME;
 pub use reader::FrameReader;
-pub use store::{Devices, Limits};
+pub use store::{Devices, Limits, SourceId};
 
 /// Function frames one dump may hold; a longer dump is discarded.
 pub const MAX_FUNCTIONS: usize = 4096;

@@ -29,9 +29,10 @@ pub struct Limits {
     pub down_after: Duration,
     /// …and forgotten after this long (default 5 min).
     pub forget_after: Duration,
-    /// Dumps received at once, one per [`StreamId`] of the devices sharing the source
-    /// (default [`MAX_STREAMS`]). A dump beginning beyond it takes the place of the one silent longest,
-    /// which is counted (`incomplete_dump`); each is also held to `max_device_bytes`.
+    /// Dumps received at once on one source, one per [`StreamId`] of the devices sharing it
+    /// (default [`MAX_STREAMS`]; on all sources together at most `max_devices`). A dump
+    /// beginning beyond it takes the place of the one silent longest, which is counted
+    /// (`incomplete_dump`); each is also held to `max_device_bytes`.
     pub max_streams: usize,
 }
 
@@ -89,9 +90,11 @@ pub(crate) fn rendered_bytes(parts: &[Arc<str>], families: &[UserFamily]) -> usi
 pub(crate) struct Store {
     pub(crate) limits: Limits,
     pub(crate) devices: BTreeMap<String, Device>,
-    /// The dumps being received, by the stream id of their frames (`None`: frames without
-    /// one, version 4).
-    pub(crate) pending: BTreeMap<Option<StreamId>, Pending>,
+    /// The dumps being received, by source and the stream id of their frames (`None`: frames
+    /// without one, version 4).
+    pub(crate) pending: BTreeMap<StreamKey, Pending>,
+    /// The last source id handed out ([`Devices::new_source`]).
+    pub(crate) sources: u64,
     pub(crate) skipped: BTreeMap<&'static str, u64>,
     /// Whether the source is connected and sent something within its read timeout.
     pub(crate) source_up: Option<bool>,
@@ -168,10 +171,25 @@ impl Store {
     }
 }
 
-/// The latest complete dump of each device, shared between the reader and the HTTP server.
+/// Where a frame came from: its source (a connection, a request, the one `--tcp`/`--serial`/
+/// stdin source) and its stream id.
+pub(crate) type StreamKey = (SourceId, Option<StreamId>);
+
+/// One source of frames — the bridge's `--tcp`/`--serial`/stdin source is
+/// [`SourceId::MAIN`]; each accepted connection or HTTP request gets its own
+/// ([`Devices::new_source`]), so their dumps in progress never mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId(pub u64);
+
+impl SourceId {
+    /// The source [`Devices::feed`] and [`Devices::ingest_frame`] read.
+    pub const MAIN: Self = Self(0);
+}
+
+/// The latest complete dump of each device, shared between the readers and the HTTP server.
 ///
-/// Holds one dump in progress per [`StreamId`], so devices that share the source (their frames
-/// interleaved) lose nothing; feed it one source at a time (the bridge binary reads one).
+/// Holds one dump in progress per source and [`StreamId`], so devices that share a source
+/// (their frames interleaved) and sources read at once (connections, requests) lose nothing.
 #[derive(Debug, Default)]
 pub struct Devices {
     store: Mutex<Store>,
@@ -202,8 +220,17 @@ impl Devices {
     /// Decodes one frame and takes it into the dump in progress. `Ok(Some(_))` when it
     /// completed a dump; `Err` says why it was skipped (and counts it).
     pub fn ingest_frame(&self, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
+        self.ingest_frame_from(SourceId::MAIN, frame)
+    }
+
+    /// [`Devices::ingest_frame`] for a frame of `source`.
+    pub fn ingest_frame_from(
+        &self,
+        source: SourceId,
+        frame: &mut [u8],
+    ) -> Result<Option<Committed>, Skipped> {
         let result = match frame::decode_frame(frame) {
-            Ok(frame) => self.ingest(frame.stream, &frame.message),
+            Ok(frame) => self.ingest((source, frame.stream), &frame.message),
             Err(e) => Err(Skipped::Frame(e)),
         };
         if let Err(skipped) = &result {
@@ -219,13 +246,31 @@ impl Devices {
         &self,
         reader: &mut FrameReader,
         bytes: &[u8],
+        report: impl FnMut(Result<Committed, Skipped>),
+    ) {
+        self.feed_from(SourceId::MAIN, reader, bytes, report);
+    }
+
+    /// A new source id, for a connection or a request read at the same time as others.
+    pub fn new_source(&self) -> SourceId {
+        let mut store = self.store();
+        store.sources += 1;
+        SourceId(store.sources)
+    }
+
+    /// [`Devices::feed`] for the bytes of `source` (with a reader of its own).
+    pub fn feed_from(
+        &self,
+        source: SourceId,
+        reader: &mut FrameReader,
+        bytes: &[u8],
         mut report: impl FnMut(Result<Committed, Skipped>),
     ) {
         // Both closures report; the reader's skips are collected and handed over after it.
         let mut dropped = Vec::new();
         reader.feed(
             bytes,
-            |frame| match self.ingest_frame(frame) {
+            |frame| match self.ingest_frame_from(source, frame) {
                 Ok(Some(committed)) => report(Ok(committed)),
                 Ok(None) => {}
                 Err(skipped) => report(Err(skipped)),
@@ -242,21 +287,38 @@ impl Devices {
         *self.store().skipped.entry(skipped.reason()).or_default() += 1;
     }
 
-    /// The source closed or reconnected: the dumps in progress will not be completed. Each is
-    /// counted; the one returned is the one heard from last.
+    /// The main source closed or reconnected: the dumps in progress will not be completed.
+    /// Each is counted; the one returned is the one heard from last.
     pub fn source_closed(&self) -> Option<Skipped> {
-        let mut pending: Vec<Pending> = std::mem::take(&mut self.store().pending).into_values().collect();
-        pending.sort_by_key(|p| p.last);
-        let mut last = None;
-        for p in pending {
-            let skipped = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why: "source closed" };
-            self.count_skipped(&skipped);
-            last = Some(skipped);
-        }
-        last
+        self.closed(SourceId::MAIN).pop()
     }
 
-    fn ingest(&self, stream: Option<StreamId>, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
+    /// `source` closed (a connection ended, a request's body was read): its dumps in progress
+    /// will not be completed; each is counted and returned, the one heard from last at the end.
+    pub fn closed(&self, source: SourceId) -> Vec<Skipped> {
+        let mut pending: Vec<Pending> = {
+            let mut store = self.store();
+            let keys: Vec<StreamKey> = store.pending.keys().filter(|k| k.0 == source).copied().collect();
+            keys.iter().filter_map(|k| store.pending.remove(k)).collect()
+        };
+        pending.sort_by_key(|p| p.last);
+        pending
+            .into_iter()
+            .map(|p| {
+                let skipped = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why: "source closed" };
+                self.count_skipped(&skipped);
+                skipped
+            })
+            .collect()
+    }
+
+    /// Counts a refusal under `reason` in `picometrics_bridge_frames_skipped_total` (e.g. an
+    /// HTTP dump under another device's token).
+    pub fn count_refused(&self, reason: &'static str) {
+        *self.store().skipped.entry(reason).or_default() += 1;
+    }
+
+    fn ingest(&self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
         let mut store = self.store();
         match message {
             Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
@@ -301,12 +363,8 @@ impl Devices {
 impl Store {
     /// Starts a dump on `stream`: one in progress there is cut (a device that restarted its
     /// dump, or another device whose name maps to the same stream id); with `max_streams` in
-    /// progress, the one silent longest makes room.
-    fn begin(
-        &mut self,
-        stream: Option<StreamId>,
-        begin: &frame::Begin<'_>,
-    ) -> Result<Option<Committed>, Skipped> {
+    /// progress on its source (or `max_devices` on all), the one silent longest makes room.
+    fn begin(&mut self, stream: StreamKey, begin: &frame::Begin<'_>) -> Result<Option<Committed>, Skipped> {
         let cut = self.pending.remove(&stream);
         if let Err(why) = check_begin(begin) {
             // The name is hostile: what the log and counters say of it is cut short.
@@ -317,8 +375,14 @@ impl Store {
             let device = begin.device[..end].to_owned();
             return Err(Skipped::Invalid { device, why });
         }
-        while self.pending.len() >= self.limits.max_streams.max(1) {
-            let Some((&oldest, _)) = self.pending.iter().min_by_key(|(_, p)| p.last) else { break };
+        loop {
+            let on_source = self.pending.keys().filter(|k| k.0 == stream.0).count();
+            let crowded = on_source >= self.limits.max_streams.max(1);
+            if !crowded && self.pending.len() < self.limits.max_devices.max(1) {
+                break;
+            }
+            let candidates = self.pending.iter().filter(|(k, _)| !crowded || k.0 == stream.0);
+            let Some((&oldest, _)) = candidates.min_by_key(|(_, p)| p.last) else { break };
             if let Some(p) = self.pending.remove(&oldest) {
                 let why = "more dumps in progress than max_streams";
                 let evicted = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why };
@@ -354,7 +418,7 @@ impl Store {
 /// record over `capacity`, over the device's byte budget or `invalid` drops the whole dump.
 pub(crate) fn receive<T>(
     store: &mut Store,
-    stream: Option<StreamId>,
+    stream: StreamKey,
     capacity: usize,
     list: fn(&mut Dump) -> &mut Vec<T>,
     record: impl FnOnce(&Dump) -> Result<T, Invalid>,

@@ -265,9 +265,10 @@ pub struct MetricDescriptor {
 pub struct Hooks {
     /// Writes every registered user metric (the one writer's grouping, on the registry).
     pub write: crate::model::MetricsWriter,
-    /// Encodes one series as a frame on the stream into the buffer; `None` if it does not fit.
+    /// Encodes one series as a frame on the stream (a `frame::StreamId`'s bits: this module
+    /// stays below `frame`) into the buffer; `None` if it does not fit.
     #[cfg(feature = "frames")]
-    pub encode: for<'b> fn(&MetricSeries<'_>, crate::frame::StreamId, &'b mut [u8]) -> Option<&'b [u8]>,
+    pub encode: for<'b> fn(&MetricSeries<'_>, u16, &'b mut [u8]) -> Option<&'b [u8]>,
 }
 
 /// [`Instrument`] without its associated constant, so descriptors can hold any of them.

@@ -98,10 +98,10 @@ impl Serialize for MetricMessageOut<'_> {
 /// if it does not fit. Reached through the metric descriptors' hooks only.
 pub(crate) fn encode_metric<'b>(
     series: &MetricSeries<'_>,
-    stream: StreamId,
+    stream: u16,
     buf: &'b mut [u8],
 ) -> Option<&'b [u8]> {
-    encode::<(), _>(&MetricMessageOut(series.into()), Some(stream), buf).ok()
+    encode::<(), _>(&MetricMessageOut(series.into()), Some(StreamId(stream)), buf).ok()
 }
 
 /// Why a frame could not be written.
@@ -198,7 +198,7 @@ pub(super) fn write_dump_of_info<'f, E>(
         let mut failed = None;
         for m in crate::registry::metrics() {
             let _ = m.read(&mut |series| {
-                let sent = match encode_metric(series, id, &mut buf) {
+                let sent = match encode_metric(series, id.0, &mut buf) {
                     Some(bytes) => sink(bytes).map_err(FrameError::Write),
                     None => Err(FrameError::TooLarge),
                 };
