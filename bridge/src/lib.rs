@@ -37,11 +37,13 @@
 
 mod checks;
 mod dump;
+mod ingest;
 mod outcome;
 mod reader;
 mod render;
 mod store;
 
+pub use ingest::{DeviceTokens, Refusal};
 pub use outcome::{Committed, Invalid, Skipped};
 pub use picometrics::frame::MAX_FRAME;
 pub use reader::FrameReader;

@@ -5,13 +5,19 @@
 //! and — with `--remote-write URL` or `--otlp URL` — pushes them every `--push-interval` seconds.
 //!
 //! ```text
-//! picometrics-bridge [--listen ADDR] (--stdin | --tcp HOST:PORT | --serial PATH [--baud N])
+//! picometrics-bridge [--listen ADDR] [--stdin | --tcp HOST:PORT | --serial PATH [--baud N]]
+//!                    [--accept ADDR] [--accept-http ADDR [--device-tokens FILE]]
 //! picometrics-bridge --help
 //! ```
+//!
+//! `--accept` and `--accept-http` take devices that connect to the bridge, many at once, beside
+//! (or instead of) the one source it reads.
 //!
 //! A TCP or serial source that closes is reopened every second; stdin is read to its end. The
 //! last complete dump of each device stays served meanwhile. Every skipped frame is logged on
 //! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
+
+mod listen;
 
 use clap::{ArgGroup, Parser};
 use picometrics_bridge::{Committed, Devices, FrameReader, Limits};
@@ -25,18 +31,38 @@ use std::time::Duration;
 /// series with a `device` label.
 #[derive(Debug, Parser)]
 #[command(name = "picometrics-bridge", version)]
-#[command(group = ArgGroup::new("source").required(true).args(["stdin", "tcp", "serial"]))]
+#[command(group = ArgGroup::new("source").required(true).multiple(true).args(["stdin", "tcp", "serial", "accept", "accept_http"]))]
 struct Args {
     /// Address to serve /metrics on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9465")]
     listen: String,
     /// Read frames from standard input (to its end, then keep serving).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["tcp", "serial"])]
     stdin: bool,
     /// Read frames from a TCP server (e.g. QEMU's `-serial tcp::4444,server=on`); reconnects
     /// every second.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "serial")]
     tcp: Option<String>,
+    /// Listen for devices on ADDR (TCP): each connection a stream of frames from one or more
+    /// devices. The listener trusts what it is sent — any connection may send a dump naming any
+    /// device — so use it on a private network only (HTTP with --device-tokens authenticates).
+    #[arg(long, value_name = "ADDR")]
+    accept: Option<String>,
+    /// Take `POST /api/v1/dumps` on ADDR: a body of COBS frames (one or more whole dumps),
+    /// answered 200 once every dump is stored, 4xx with the reason otherwise.
+    #[arg(long, value_name = "ADDR")]
+    accept_http: Option<String>,
+    /// With --accept-http: a file of lines `DEVICE TOKEN`; a dump is taken only with
+    /// `Authorization: Bearer TOKEN` of the device it names (401 without, 403 for another
+    /// device's). Re-read when it changes.
+    #[arg(long, value_name = "FILE", requires = "accept_http")]
+    device_tokens: Option<std::path::PathBuf>,
+    /// With --accept-http: the largest body, in KiB.
+    #[arg(long, value_name = "KIB", default_value_t = 4096, requires = "accept_http")]
+    max_dump_kib: usize,
+    /// With --accept-http: requests taken per second over all devices (beyond: 429).
+    #[arg(long, value_name = "N", default_value_t = 2000, requires = "accept_http")]
+    dumps_per_second: u32,
     /// Read frames from a serial device (e.g. /dev/ttyACM0); reopened every second.
     #[arg(long, value_name = "PATH")]
     serial: Option<String>,
@@ -128,12 +154,12 @@ enum Source {
 }
 
 impl Args {
-    fn source(&self) -> Source {
+    /// The one source read (`None`: only devices that connect).
+    fn source(&self) -> Option<Source> {
         match (&self.tcp, &self.serial) {
-            (Some(addr), _) => Source::Tcp(addr.clone()),
-            (_, Some(path)) => Source::Serial { path: path.clone(), baud: self.baud },
-            // clap's group makes exactly one of the three present.
-            _ => Source::Stdin,
+            (Some(addr), _) => Some(Source::Tcp(addr.clone())),
+            (_, Some(path)) => Some(Source::Serial { path: path.clone(), baud: self.baud }),
+            _ => self.stdin.then_some(Source::Stdin),
         }
     }
 }
@@ -173,7 +199,48 @@ fn main() -> ExitCode {
             server.local_addr()
         ));
     }
-    read_forever(&args.source(), Duration::from_secs(args.read_timeout.max(1)), &devices)
+    let read_timeout = Duration::from_secs(args.read_timeout.max(1));
+    if let Err(e) = start_listeners(&args, &devices, read_timeout) {
+        eprintln!("picometrics-bridge: {e}");
+        return ExitCode::FAILURE;
+    }
+    match args.source() {
+        Some(source) => read_forever(&source, read_timeout, &devices),
+        None => loop {
+            std::thread::park();
+        },
+    }
+}
+
+/// `--accept` and `--accept-http`, when given; each logs the address it took.
+fn start_listeners(args: &Args, devices: &Arc<Devices>, read_timeout: Duration) -> Result<(), String> {
+    if let Some(addr) = &args.accept {
+        let local = listen::accept_tcp(addr, devices.clone(), read_timeout)
+            .map_err(|e| format!("cannot listen for devices on {addr}: {e}"))?;
+        lifecycle(format_args!("accepting frames on tcp://{local}"));
+    }
+    if let Some(addr) = &args.accept_http {
+        let tokens = match &args.device_tokens {
+            Some(path) => Some(listen::watch_tokens(path.clone())?),
+            None => None,
+        };
+        let ingest = listen::HttpIngest {
+            devices: devices.clone(),
+            tokens,
+            max_body: args.max_dump_kib.max(1) << 10,
+            per_second: args.dumps_per_second.max(1),
+        };
+        let local =
+            listen::accept_http(addr, ingest).map_err(|e| format!("cannot take dumps on {addr}: {e}"))?;
+        let auth = if args.device_tokens.is_some() { "with device tokens" } else { "without device tokens" };
+        lifecycle(format_args!("accepting dumps at http://{local}/api/v1/dumps ({auth})"));
+    }
+    Ok(())
+}
+
+/// A skipped frame or dump from `peer`, logged (rate-limited).
+fn log_skipped(skipped: &picometrics_bridge::Skipped, peer: &str) {
+    log(format_args!("{skipped} (from {peer})"));
 }
 
 /// The HTTP endpoint: every device's dump and the pushers' own counts at `/metrics`, the

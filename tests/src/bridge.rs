@@ -56,6 +56,27 @@ impl Bridge {
         self.get("/metrics")
     }
 
+    /// The address in the log line that starts with `prefix` (e.g. `accepting frames on
+    /// tcp://`), waiting up to 30 s for it.
+    pub fn logged_addr(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let found = self.log.lock().unwrap().iter().find_map(|l| {
+                let rest = l.strip_prefix("picometrics-bridge: ")?.strip_prefix(prefix)?;
+                Some(rest.split(['/', ' ']).next()?.to_owned())
+            });
+            if let Some(addr) = found {
+                return addr;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{prefix}` line: {:?}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Whether it logged a line containing `needle`.
     pub fn logged(&self, needle: &str) -> bool {
         self.log.lock().unwrap().iter().any(|l| l.contains(needle))
