@@ -53,20 +53,12 @@ fn explorer_pages_work_in_chromium_for_the_demo_and_the_bridge() {
     }
 
     let out = root().join("target/browser");
-    let output = Command::new("node")
-        .arg(scripts.join("explorer.mjs"))
-        .args(["--demo", &format!("http://{demo}/")])
-        .args(["--bridge", &format!("http://{}/", bridge.addr), "--device", DEVICE])
-        .arg("--out")
-        .arg(&out)
-        .current_dir(&scripts)
-        .output()
-        .expect("node");
-    let report =
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    println!("{report}");
-    assert!(output.status.success(), "browser checks failed:\n{report}");
-    assert!(report.contains("all checks passed"));
+    let bridge_url = format!("http://{}/", bridge.addr);
+    run_checks(
+        &scripts,
+        &["--demo", &format!("http://{demo}/"), "--bridge", &bridge_url, "--device", DEVICE],
+        &out,
+    );
     for shot in ["explorer-demo.png", "explorer-demo-query.png", "explorer-bridge.png"] {
         let png = std::fs::read(out.join(shot)).unwrap_or_else(|e| panic!("{shot}: {e}"));
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{shot} is a real screenshot");
@@ -81,18 +73,22 @@ fn the_explorer_mounted_in_axum_under_a_prefix_works_in_chromium() {
     let scripts = browser_scripts();
     let (_demo, demo) = start_demo_with(120, &["--mount", "/obs"]);
     assert!(demo.ends_with("/obs"), "{demo}");
-    let out = root().join("target/browser/mounted");
+    run_checks(&scripts, &["--demo", &format!("http://{demo}/")], &root().join("target/browser/mounted"));
+}
+
+/// Runs `explorer.mjs` with `args`, screenshots into `out`; fails unless every check passed.
+fn run_checks(scripts: &std::path::Path, args: &[&str], out: &std::path::Path) {
     let output = Command::new("node")
         .arg(scripts.join("explorer.mjs"))
-        .args(["--demo", &format!("http://{demo}/")])
+        .args(args)
         .arg("--out")
-        .arg(&out)
-        .current_dir(&scripts)
+        .arg(out)
+        .current_dir(scripts)
         .output()
         .expect("node");
     let report =
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     println!("{report}");
-    assert!(output.status.success(), "browser checks under /obs/ failed:\n{report}");
+    assert!(output.status.success(), "browser checks failed ({args:?}):\n{report}");
     assert!(report.contains("all checks passed"));
 }
