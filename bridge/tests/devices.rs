@@ -686,3 +686,46 @@ fn colliding_family_names_are_refused_in_a_dump_and_across_devices() {
     assert!(text.contains("level{device=\"b\"} 2\n"), "b's other family is served: {text}");
     assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 }
+
+/// Label values of every length up to the limit, made of characters that double when escaped:
+/// a line's labels may fill its buffer, and the end of the line (`,result="error"} 42`) still
+/// has its room — found by the render_labels fuzzer (a 125-byte escaped caller beside a long
+/// escaped function name made the whole dump "over budget").
+#[test]
+fn labels_that_fill_a_line_still_render() {
+    use picometrics::model::{Caller, Totals};
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    // Escaped, the function name runs from 1 to 511 bytes and the caller is 201: the labels
+    // with the callers end at every length a line can hold, and beyond (written piece by piece).
+    for n in 0..picometrics_bridge::MAX_LABEL {
+        let function = format!("f{}", "\"".repeat(n));
+        let caller = format!("c{}", "\\".repeat(100));
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(Caller { function: &caller, module: "m", calls: Totals { ok: 1, error: 2 } });
+        let f = frame::FunctionRecord {
+            function: &function,
+            module: "m",
+            objective: Some(picometrics::model::ObjectiveLabels {
+                name: "api",
+                success_percentile: Some("99"),
+                latency: Some((20, "99")),
+            }),
+            bounds: heapless::Vec::from_slice(&[10, 20]).unwrap(),
+            counts: heapless::Vec::from_slice(&[1, 1, 1]).unwrap(),
+            sum_nanos: 5,
+            root: Totals::default(),
+            callers,
+            overflow: Totals::default(),
+            concurrent: Some(1),
+            max_nanos: Some(9),
+        };
+        let Some(frames) = std::panic::catch_unwind(|| crafted("long", &f, false)).ok() else {
+            continue; // more than a frame holds: the encoder refuses, nothing to render
+        };
+        let (committed, skipped) = feed(&devices, &mut reader, &frames);
+        assert_eq!((committed.len(), skipped), (1, vec![]), "labels of {n} bytes");
+    }
+    let text = devices.render_to_string();
+    assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
+}

@@ -159,6 +159,17 @@ impl Line {
         Ok(())
     }
 
+    /// Appends part of a line's end (`,result="ok"} `, `} `): into the room [`END_ROOM`] keeps
+    /// free after any prefix, so it fits whatever the labels took.
+    #[inline]
+    pub(crate) fn push_end(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        copy(dst, s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+
     /// Appends a line's end piece: one 32-byte move, whatever its length.
     #[inline(always)]
     pub(crate) fn push_piece(&mut self, piece: &Piece) -> fmt::Result {
@@ -247,6 +258,16 @@ impl Line {
 impl fmt::Write for Line {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.push(s)
+    }
+}
+
+/// A line's end written through `fmt::Write` (a value in seconds): into the room
+/// [`END_ROOM`] keeps free after any prefix, as [`Line::push_end`].
+pub(crate) struct End<'l>(pub(crate) &'l mut Line);
+
+impl fmt::Write for End<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.push_end(s)
     }
 }
 

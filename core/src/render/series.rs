@@ -179,11 +179,12 @@ pub(super) fn write_calls<W: Write + ?Sized>(
                 write_callers(&mut WriteAdapter(&mut *w))?;
                 from = Some(line.len());
             }
-            line.push(",")?;
-            line.push(label::RESULT)?;
-            line.push("=\"")?;
-            line.push(result)?;
-            line.push("\"} ")?;
+            // The line's end: in the room every prefix leaves.
+            line.push_end(",")?;
+            line.push_end(label::RESULT)?;
+            line.push_end("=\"")?;
+            line.push_end(result)?;
+            line.push_end("\"} ")?;
             line.push_u64(value)?;
             line.push_newline()?;
             w.write_str(from.map_or(line.as_str(), |from| line.since(from)))?;
@@ -225,12 +226,12 @@ pub(super) fn write_histogram<W: Write + ?Sized>(
     #[cfg(not(feature = "std"))]
     let _ = format;
     lines.write(w, name, SUM_SUFFIX, |line| {
-        line.push("} ")?;
-        write_seconds(line, series.sum_nanos)?;
+        line.push_end("} ")?;
+        write_seconds(&mut line::End(line), series.sum_nanos)?;
         line.push_newline()
     })?;
     lines.write(w, name, COUNT_SUFFIX, |line| {
-        line.push("} ")?;
+        line.push_end("} ")?;
         line.push_u64(count)?;
         line.push_newline()
     })
@@ -266,7 +267,7 @@ where
                 schema::FUNCTION_CALLS_CONCURRENT.name,
                 "",
                 |line| {
-                    line.push("} ")?;
+                    line.push_end("} ")?;
                     line.push_u64(value)?;
                     line.push_newline()
                 },
@@ -279,8 +280,8 @@ where
                 schema::FUNCTION_CALLS_DURATION_MAX.name,
                 "",
                 |line| {
-                    line.push("} ")?;
-                    write_seconds(line, nanos)?;
+                    line.push_end("} ")?;
+                    write_seconds(&mut line::End(line), nanos)?;
                     line.push_newline()
                 },
             )
