@@ -58,7 +58,7 @@ pub fn build_info() -> &'static BuildInfo {
 }
 
 /// The `service_name` label: the runtime override (std: `PICOMETRICS_SERVICE_NAME`, then
-/// `OTEL_SERVICE_NAME`), else the compile-time one.
+/// `AUTOMETRICS_SERVICE_NAME`, then `OTEL_SERVICE_NAME`), else the compile-time one.
 pub fn service_name() -> &'static str {
     #[cfg(feature = "std")]
     if let Some(name) = crate::build_info::runtime_service_name() {

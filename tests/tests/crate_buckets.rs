@@ -60,3 +60,33 @@ fn a_bad_value_is_a_compile_error_naming_it() {
         "{stderr}"
     );
 }
+
+/// Build facts: `tests/fixtures/plain-crate`'s build script calls `build_info::git()`, so its
+/// functions carry this checkout's commit and branch; `hot-path-crate` sets autometrics'
+/// variables (`AUTOMETRICS_SERVICE_NAME`, `AUTOMETRICS_COMMIT`), which picometrics reads when its
+/// own are not set.
+#[test]
+fn build_facts_come_from_git_and_from_autometrics_variables() {
+    picometrics_fixture_plain::handle();
+    picometrics_fixture_hot_path::flush();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(picometrics_integration_tests::root())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let plain = find("handle", "picometrics_fixture_plain").unwrap().build;
+    assert_eq!(plain.commit, git(&["rev-parse", "HEAD"]), "the checkout's commit");
+    assert_eq!(plain.branch, git(&["rev-parse", "--abbrev-ref", "HEAD"]));
+    assert_eq!(plain.commit.len(), 40);
+    let hot = find("flush", "picometrics_fixture_hot_path").unwrap().build;
+    assert_eq!((hot.service_name, hot.commit), ("hot-service", "0123abc"));
+    // Outside a checkout git has nothing to say, and the build script sets nothing.
+    let outside = std::env::temp_dir().join(format!("picometrics-no-git-{}", std::process::id()));
+    std::fs::create_dir_all(&outside).unwrap();
+    let facts = picometrics::build_info::git_facts(&outside);
+    let _ = std::fs::remove_dir_all(&outside);
+    assert!(facts.is_empty(), "{facts:?}");
+}
