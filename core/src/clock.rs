@@ -127,13 +127,17 @@ mod imp {
         /// Whether the TSC is invariant and `rdtscp` exists (quanta's own test).
         #[cfg(target_arch = "x86_64")]
         fn usable() -> bool {
-            use core::arch::x86_64::__cpuid;
+            // `__cpuid` is an `unsafe fn` in Rust 1.88 (the MSRV) and safe in later releases.
+            #[allow(unused_unsafe)]
+            // SAFETY: CPUID exists on every x86_64 processor and only reads identification
+            // registers.
+            let cpuid = |leaf| unsafe { core::arch::x86_64::__cpuid(leaf) };
             // Leaves above the maximum return other leaves' data: check the maximum first.
-            if __cpuid(0x8000_0000).eax < 0x8000_0007 {
+            if cpuid(0x8000_0000).eax < 0x8000_0007 {
                 return false;
             }
-            let invariant = __cpuid(0x8000_0007).edx & (1 << 8) != 0;
-            let rdtscp = __cpuid(0x8000_0001).edx & (1 << 27) != 0;
+            let invariant = cpuid(0x8000_0007).edx & (1 << 8) != 0;
+            let rdtscp = cpuid(0x8000_0001).edx & (1 << 27) != 0;
             invariant && rdtscp
         }
 
