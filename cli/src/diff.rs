@@ -189,6 +189,19 @@ struct Row {
     /// Whether each test found more than chance (p below `--alpha`).
     latency_significant: bool,
     errors_significant: bool,
+    /// Calls and error ratio by caller (histograms have no caller label: latency is per
+    /// function only).
+    callers: Vec<CallerChange>,
+}
+
+/// One caller's calls of the function in both runs.
+#[derive(Serialize)]
+struct CallerChange {
+    caller_function: String,
+    caller_module: String,
+    calls: [f64; 2],
+    error_ratio: [Option<f64>; 2],
+    error_test: Option<Test>,
 }
 
 impl Row {
@@ -214,7 +227,25 @@ impl Row {
             QuantileChange { base: x.map(Into::into), new: y.map(Into::into), change, same_bucket }
         };
         let [p50, p95, p99] = QUANTILES.map(|(_, q)| change(q));
+        let caller_keys: std::collections::BTreeSet<&(String, String)> =
+            b.callers.keys().chain(n.callers.keys()).collect();
+        let callers = caller_keys
+            .into_iter()
+            .map(|k| {
+                let at = |f: &Function| f.callers.get(k).copied().unwrap_or_default();
+                let ((bo, be), (no, ne)) = (at(b), at(n));
+                let ratio = |ok: f64, error: f64| (ok + error > 0.0).then(|| error / (ok + error));
+                CallerChange {
+                    caller_function: k.0.clone(),
+                    caller_module: k.1.clone(),
+                    calls: [bo + be, no + ne],
+                    error_ratio: [ratio(bo, be), ratio(no, ne)],
+                    error_test: chi_squared(&[bo, be], &[no, ne]),
+                }
+            })
+            .collect();
         Row {
+            callers,
             key: key.clone(),
             device: Some(key.0.clone()).filter(|d| !d.is_empty()),
             module: key.1.clone(),

@@ -17,6 +17,8 @@ pub struct Function {
     /// Calls by result, summed over callers and objectives.
     pub ok: f64,
     pub error: f64,
+    /// The same by caller (`caller_function`, `caller_module`; empty: uninstrumented code).
+    pub callers: BTreeMap<(String, String), (f64, f64)>,
     /// Histogram bounds in nanoseconds (without `+Inf`), and per-bucket counts with `+Inf` last.
     pub bounds: Vec<u64>,
     pub counts: Vec<f64>,
@@ -41,9 +43,18 @@ impl Function {
             // New bounds (a restart with other buckets): what the later scrape says.
             self.counts.clone()
         };
+        let callers = self
+            .callers
+            .iter()
+            .map(|(k, &(ok, error))| {
+                let (was_ok, was_error) = earlier.callers.get(k).copied().unwrap_or_default();
+                (k.clone(), ((ok - was_ok).max(0.0), (error - was_error).max(0.0)))
+            })
+            .collect();
         Function {
             ok: (self.ok - earlier.ok).max(0.0),
             error: (self.error - earlier.error).max(0.0),
+            callers,
             bounds: self.bounds.clone(),
             counts,
         }
@@ -89,9 +100,20 @@ pub fn read(text: &str) -> Result<BTreeMap<Key, Function>, Unreadable> {
         };
         if name == calls {
             let f = functions.entry(key()).or_default();
+            let caller = (
+                get(label::CALLER_FUNCTION).unwrap_or_default().to_owned(),
+                get(label::CALLER_MODULE).unwrap_or_default().to_owned(),
+            );
+            let by_caller = f.callers.entry(caller).or_default();
             match get(label::RESULT) {
-                Some("error") => f.error += value,
-                _ => f.ok += value,
+                Some("error") => {
+                    f.error += value;
+                    by_caller.1 += value;
+                }
+                _ => {
+                    f.ok += value;
+                    by_caller.0 += value;
+                }
             }
         } else if name == bucket {
             let le = get(label::LE).ok_or_else(|| at("a bucket without `le`".into()))?;
@@ -198,6 +220,8 @@ mod tests {
         let functions = read(text).unwrap();
         let f = &functions[&(String::new(), "m".into(), "f".into())];
         assert_eq!((f.ok, f.error), (10.0, 2.0));
+        assert_eq!(f.callers[&("a".to_owned(), String::new())], (7.0, 0.0));
+        assert_eq!(f.callers[&(String::new(), String::new())], (0.0, 2.0));
         assert_eq!(f.bounds, [5_000_000, 10_000_000]);
         assert_eq!(f.counts, [4.0, 6.0, 2.0]);
     }

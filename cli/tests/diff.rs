@@ -139,6 +139,26 @@ fn an_error_ratio_change_is_reported_and_gated() {
 }
 
 #[test]
+fn calls_are_broken_down_by_caller() {
+    let caller = |caller: &str, ok: u64, error: u64| {
+        format!(
+            "function_calls_total{{function=\"db\",module=\"shop\",caller_function=\"{caller}\",caller_module=\"shop\",result=\"ok\"}} {ok}\n\
+             function_calls_total{{function=\"db\",module=\"shop\",caller_function=\"{caller}\",caller_module=\"shop\",result=\"error\"}} {error}\n"
+        )
+    };
+    let base = caller("checkout", 100, 0) + &caller("browse", 100, 0);
+    let new = caller("checkout", 90, 10) + &caller("browse", 100, 0);
+    let doc = json(&diff(&base, &new, &["--format", "json"]));
+    let callers = doc["functions"][0]["callers"].as_array().unwrap();
+    assert_eq!(callers.len(), 2, "{callers:?}");
+    let checkout = callers.iter().find(|c| c["caller_function"] == "checkout").unwrap();
+    assert_eq!(checkout["error_ratio"], serde_json::json!([0.0, 0.1]));
+    assert!(checkout["error_test"]["p"].as_f64().unwrap() < 0.01, "{checkout}");
+    let browse = callers.iter().find(|c| c["caller_function"] == "browse").unwrap();
+    assert_eq!(browse["calls"], serde_json::json!([100.0, 100.0]));
+}
+
+#[test]
 fn unusable_input_exits_2_with_its_line() {
     let mut broken = base();
     broken.push_str("function_calls_total{function=\"x\",result=\"ok} 3\n");
