@@ -2,6 +2,7 @@
 //! report.
 
 pub mod bridge;
+pub mod dumps;
 pub mod firmware;
 pub mod prometheus;
 pub mod size;

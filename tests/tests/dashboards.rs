@@ -4,8 +4,6 @@
 //! `$__range`) — returns data, and the data is right where the workload fixes it (the demo's
 //! ~10 % errors, two devices up, one version across them).
 
-use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
-use picometrics::model::{Build, Totals};
 use picometrics_integration_tests::bridge::Bridge;
 use picometrics_integration_tests::prometheus::{query, run, temp_dir_named, try_query};
 use picometrics_integration_tests::{root, start_demo};
@@ -16,48 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Dump `seq` of `device`: `read` with 9 ok calls and 1 error per dump.
+/// Dump `seq` of `device`: `sensor::read` with 9 ok calls and 1 error per dump so far.
 fn dump(device: &str, seq: u32) -> Vec<u8> {
-    let mut buf = [0u8; MAX_FRAME];
-    let stream = StreamId::of(device);
-    let mut out = vec![0u8];
-    let mut push =
-        |m: &Message<'_>| out.extend_from_slice(frame::encode_message_on(m, stream, &mut buf).unwrap());
-    let build = Build {
-        version: "2.1.0",
-        commit: "f00d",
-        branch: "main",
-        service_name: "sensor",
-        repository_url: "",
-        extra: None,
-    };
-    push(&Message::Begin(Begin {
-        device,
-        seq,
-        build,
-        counter_bits: 32,
-        uptime_nanos: u64::from(seq) * 250_000_000,
-    }));
     let n = u64::from(seq);
-    let mut counts = heapless::Vec::new();
-    for b in 0..=picometrics::buckets::DEFAULT.len() {
-        let _ = counts.push(if b == 0 { n * 10 } else { 0 });
-    }
-    push(&Message::Function(FunctionRecord {
-        function: "read",
-        module: "sensor",
-        objective: None,
-        bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
-        counts,
-        sum_nanos: n * 10_000,
-        root: Totals { ok: n * 9, error: n },
-        callers: heapless::Vec::new(),
-        overflow: Totals::default(),
-        concurrent: None,
-        max_nanos: None,
-    }));
-    push(&Message::End { seq, functions: 1, metrics: 0 });
-    out
+    let stream = Some(picometrics::frame::StreamId::of(device));
+    picometrics_integration_tests::dumps::dump(device, seq, ("sensor", "read"), (n * 9, n), "2.1.0", stream)
+        .concat()
 }
 
 fn post(http: &str, body: &[u8]) -> u16 {

@@ -4,75 +4,17 @@
 //! speaking wire version 4 — a device cannot speak for another, and bad requests get a 4xx and
 //! change nothing.
 
-use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
-use picometrics::model::{Build, Totals};
+use picometrics::frame::StreamId;
 use picometrics_integration_tests::bridge::Bridge;
 use picometrics_test_support::text;
 use std::io::Write;
 use std::process::Stdio;
 
-/// Dump `seq` of `device`: one function `poll` with `seq * 10` ok calls and `seq` errors, its
-/// frames on the device's stream id (`None`: version 4, no stream id).
+/// Dump `seq` of `device`: `fleet::poll` with `seq * 10` ok calls and `seq` errors, on the
+/// device's stream id (`None`: version 4, no stream id).
 fn dump(device: &str, seq: u32, stream: Option<StreamId>) -> Vec<Vec<u8>> {
-    let mut buf = [0u8; MAX_FRAME];
-    let mut frames = vec![vec![0u8]];
-    let mut push = |m: &Message<'_>| {
-        let bytes = match stream {
-            Some(s) => frame::encode_message_on(m, s, &mut buf).unwrap().to_vec(),
-            None => as_version_4(frame::encode_message(m, &mut buf).unwrap()),
-        };
-        frames.push(bytes);
-    };
-    let build = Build {
-        version: "1.0.0",
-        commit: "c",
-        branch: "b",
-        service_name: "fleet",
-        repository_url: "",
-        extra: None,
-    };
-    push(&Message::Begin(Begin {
-        device,
-        seq,
-        build,
-        counter_bits: 32,
-        uptime_nanos: u64::from(seq) * 1_000_000_000,
-    }));
-    let calls = u64::from(seq) * 11;
-    let mut counts = heapless::Vec::new();
-    for b in 0..=picometrics::buckets::DEFAULT.len() {
-        let _ = counts.push(if b == 0 { calls } else { 0 });
-    }
-    push(&Message::Function(FunctionRecord {
-        function: "poll",
-        module: "fleet",
-        objective: None,
-        bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
-        counts,
-        sum_nanos: calls * 1_000,
-        root: Totals { ok: u64::from(seq) * 10, error: u64::from(seq) },
-        callers: heapless::Vec::new(),
-        overflow: Totals::default(),
-        concurrent: None,
-        max_nanos: None,
-    }));
-    push(&Message::End { seq, functions: 1, metrics: 0 });
-    frames
-}
-
-/// A frame as firmware speaking wire version 4 writes it (no stream id).
-fn as_version_4(v5: &[u8]) -> Vec<u8> {
-    let mut raw = vec![0u8; v5.len()];
-    let n = cobs::decode(&v5[..v5.len() - 1], &mut raw).unwrap();
-    raw.truncate(n - 4);
-    raw[0] = frame::OLDEST_VERSION;
-    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&raw);
-    raw.extend_from_slice(&crc.to_le_bytes());
-    let mut out = vec![0u8; raw.len() + raw.len() / 254 + 2];
-    let n = cobs::encode(&raw, &mut out);
-    out.truncate(n);
-    out.push(0);
-    out
+    let n = u64::from(seq);
+    picometrics_integration_tests::dumps::dump(device, seq, ("fleet", "poll"), (n * 10, n), "1.0.0", stream)
 }
 
 /// `POST /api/v1/dumps` with `body`: the status and the answer.

@@ -1,0 +1,77 @@
+//! Dumps written by hand, as firmware writes them: for the tests that feed a bridge devices it
+//! never saw (over `--accept`, `--accept-http`, into dashboards).
+
+use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
+use picometrics::model::{Build, Totals};
+
+/// Dump `seq` of `device`, of build `version`: one function `module::function` with
+/// `ok` and `error` calls, all in the first default bucket. Its frames, each with its `0x00`
+/// (the first a lone `0x00`), on the device's stream id — or with no stream id, as wire version
+/// 4 firmware writes them (`stream: None`).
+pub fn dump(
+    device: &str,
+    seq: u32,
+    (module, function): (&str, &str),
+    (ok, error): (u64, u64),
+    version: &str,
+    stream: Option<StreamId>,
+) -> Vec<Vec<u8>> {
+    let mut buf = [0u8; MAX_FRAME];
+    let mut frames = vec![vec![0u8]];
+    let mut push = |m: &Message<'_>| {
+        frames.push(match stream {
+            Some(s) => frame::encode_message_on(m, s, &mut buf).unwrap().to_vec(),
+            None => as_version_4(frame::encode_message(m, &mut buf).unwrap()),
+        });
+    };
+    let build = Build {
+        version,
+        commit: "f00d",
+        branch: "main",
+        service_name: "fleet",
+        repository_url: "",
+        extra: None,
+    };
+    push(&Message::Begin(Begin {
+        device,
+        seq,
+        build,
+        counter_bits: 32,
+        uptime_nanos: u64::from(seq) * 1_000_000_000,
+    }));
+    let mut counts = heapless::Vec::new();
+    for b in 0..=picometrics::buckets::DEFAULT.len() {
+        let _ = counts.push(if b == 0 { ok + error } else { 0 });
+    }
+    push(&Message::Function(FunctionRecord {
+        function,
+        module,
+        objective: None,
+        bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
+        counts,
+        sum_nanos: (ok + error) * 1_000,
+        root: Totals { ok, error },
+        callers: heapless::Vec::new(),
+        overflow: Totals::default(),
+        concurrent: None,
+        max_nanos: None,
+    }));
+    push(&Message::End { seq, functions: 1, metrics: 0 });
+    frames
+}
+
+/// A version 5 frame as firmware speaking wire version 4 writes it: the same message, no
+/// stream id.
+pub fn as_version_4(v5: &[u8]) -> Vec<u8> {
+    let mut raw = vec![0u8; v5.len()];
+    let n = cobs::decode(&v5[..v5.len() - 1], &mut raw).unwrap();
+    raw.truncate(n - 4);
+    raw[0] = frame::OLDEST_VERSION;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&raw);
+    raw.extend_from_slice(&crc.to_le_bytes());
+    let mut out = vec![0u8; raw.len() + raw.len() / 254 + 2];
+    let n = cobs::encode(&raw, &mut out);
+    out.truncate(n);
+    out.push(0);
+    out
+}
