@@ -71,6 +71,17 @@ impl Quantile {
         }
     }
 
+    /// Its one number in seconds, with no more precision than the buckets hold: the
+    /// interpolation inside a bucket, else the bound that limits it (an upper limit
+    /// [`AtMost`](Self::AtMost), a lower one [`Above`](Self::Above)).
+    pub fn seconds(self) -> f64 {
+        let nanos = match self {
+            Self::AtMost(bound) | Self::Above(bound) => bound as f64,
+            Self::Between { estimate, .. } => estimate,
+        };
+        nanos / 1e9
+    }
+
     /// Which case it is, for machines: `"at_most"`, `"between"` or `"above"`.
     pub fn kind(self) -> &'static str {
         match self {
@@ -347,6 +358,7 @@ mod tests {
         assert_eq!(between, Quantile::Between { lower: 5_000_000, upper: 10_000_000, estimate: 7_500_000.0 });
         assert_eq!((text(between).as_str(), between.kind()), ("7.50 ms", "between"));
         assert_eq!(text(between.bucket()), "5 ms – 10 ms");
+        assert_eq!((q(&[20, 0, 0], 0.5).seconds(), between.seconds()), (0.005, 0.0075));
         assert_eq!(q(&[0, 0, 3], 0.5), Quantile::Above(10_000_000));
         assert_eq!((text(q(&[0, 0, 3], 0.5)).as_str(), q(&[0, 0, 3], 0.5).kind()), ("> 10 ms", "above"));
         assert_eq!(quantile(&bounds, &[0, 0, 0], 0.5), None);

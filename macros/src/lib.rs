@@ -2,6 +2,7 @@
 //! and holds everything the generated code refers to.
 
 mod args;
+mod buckets;
 mod expand;
 mod inline;
 mod metric;

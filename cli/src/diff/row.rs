@@ -28,16 +28,7 @@ pub(super) struct QuantileText {
 
 impl From<Quantile> for QuantileText {
     fn from(q: Quantile) -> Self {
-        Self { text: q.to_string(), kind: q.kind(), bucket: q.bucket().to_string(), seconds: seconds(q) }
-    }
-}
-
-/// One number for a quantile, as honest as the buckets: the interpolation inside a bucket,
-/// else the bound that limits it.
-pub(super) fn seconds(q: Quantile) -> f64 {
-    match q {
-        Quantile::AtMost(b) | Quantile::Above(b) => b as f64 / 1e9,
-        Quantile::Between { estimate, .. } => estimate / 1e9,
+        Self { text: q.to_string(), kind: q.kind(), bucket: q.bucket().to_string(), seconds: q.seconds() }
     }
 }
 
@@ -95,7 +86,9 @@ impl Row {
             let (x, y) = (at(b), at(n));
             let same_bucket = matches!((x, y), (Some(x), Some(y)) if x.range() == y.range());
             let change = match (x, y) {
-                (Some(x), Some(y)) if !same_bucket && seconds(x) > 0.0 => Some(seconds(y) / seconds(x) - 1.0),
+                (Some(x), Some(y)) if !same_bucket && x.seconds() > 0.0 => {
+                    Some(y.seconds() / x.seconds() - 1.0)
+                }
                 _ => None,
             };
             QuantileChange { base: x.map(Into::into), new: y.map(Into::into), change, same_bucket }

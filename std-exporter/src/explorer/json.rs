@@ -63,20 +63,9 @@ impl From<picometrics::report::Quantile> for QuantileRow {
             bucket: q.bucket().to_string(),
             lower: lower as f64 / 1e9,
             upper: upper.map(|u| u as f64 / 1e9),
-            seconds: seconds(q),
+            seconds: q.seconds(),
         }
     }
-}
-
-/// A quantile as one number of seconds, with no more precision than the buckets hold: the
-/// interpolation inside a bucket, else the bound that limits it.
-pub(super) fn seconds(q: picometrics::report::Quantile) -> f64 {
-    use picometrics::report::Quantile;
-    let ns = match q {
-        Quantile::AtMost(bound) | Quantile::Above(bound) => bound as f64,
-        Quantile::Between { estimate, .. } => estimate,
-    };
-    ns / 1e9
 }
 
 /// The share of an objective's error budget spent (1.0: all of it).

@@ -3,6 +3,7 @@
 
 use super::*;
 use picometrics::model::{Build, FunctionSeries, Totals};
+use picometrics::report::Quantile;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -157,8 +158,9 @@ impl Series {
         let now = s.total();
         delta.clear();
         delta.extend(s.counts.iter().zip(&self.counts).map(|(&n, &o)| increase(n, o)));
-        let quantile =
-            |q| picometrics::report::quantile(&self.bounds, delta, q).map_or(f32::NAN, |q| seconds(q) as f32);
+        let quantile = |q| {
+            picometrics::report::quantile(&self.bounds, delta, q).map_or(f32::NAN, |q| q.seconds() as f32)
+        };
         let slow = self
             .objective
             .as_ref()
@@ -257,9 +259,9 @@ impl Series {
             rate,
             error_ratio,
             window,
-            p50: p50.map(seconds),
-            p95: p95.map(seconds),
-            p99: p99.map(seconds),
+            p50: p50.map(Quantile::seconds),
+            p95: p95.map(Quantile::seconds),
+            p99: p99.map(Quantile::seconds),
             quantiles: Quantiles {
                 p50: p50.map(Into::into),
                 p95: p95.map(Into::into),
