@@ -6,7 +6,7 @@
 
 use crate::lifecycle;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};
 use picometrics_bridge::{Committed, DeviceTokens, Devices, FrameReader};
 use std::io::Read;
@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 
 /// Connections (TCP devices) or HTTP connections served at once; beyond, a new one is closed.
 const MAX_CONNECTIONS: usize = 1024;
+
+/// The most of a refused body read (and dropped) before its answer; see [`drain`].
+const DRAIN_BYTES: usize = 64 << 20;
+/// The longest a refused body is read before its answer; see [`drain`].
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// Listens for devices on `addr`: a thread per connection reads its frames (a connection
 /// silent for `read_timeout` is closed). Returns the bound address.
@@ -174,17 +179,41 @@ async fn answer(
             }
         }
     };
-    let body = match Limited::new(req.into_body(), ingest.max_body).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            ingest.devices.count_refused("body_too_large");
-            return reply(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("a body is at most {} bytes\n", ingest.max_body),
-            );
-        }
-        Err(_) => return reply(StatusCode::BAD_REQUEST, "the body could not be read\n".into()),
+    let declared =
+        req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let expects_continue = req
+        .headers()
+        .get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let too_large = || {
+        ingest.devices.count_refused("body_too_large");
+        let mut r =
+            reply(StatusCode::PAYLOAD_TOO_LARGE, format!("a body is at most {} bytes\n", ingest.max_body));
+        r.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        r
     };
+    let mut body = req.into_body();
+    if declared.is_some_and(|n| n > ingest.max_body as u64) {
+        // Refused on its header: a client waiting for `100 Continue` never sends the body (it
+        // is not polled, so none is asked for); one that sends it anyway is drained.
+        if !expects_continue {
+            drain(&mut body).await;
+        }
+        return too_large();
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return reply(StatusCode::BAD_REQUEST, "the body could not be read\n".into());
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        if bytes.len() + data.len() > ingest.max_body {
+            drain(&mut body).await;
+            return too_large();
+        }
+        bytes.extend_from_slice(&data);
+    }
+    let body = bytes;
     match ingest.devices.post_dumps(&body, speaks_for.as_deref()) {
         Ok(stored) => {
             let names: Vec<&str> = stored.iter().map(committed_device).collect();
@@ -195,6 +224,24 @@ async fn answer(
             reply(status, format!("{}\n", refusal.reason))
         }
     }
+}
+
+/// Reads and drops the rest of a refused body — at most [`DRAIN_BYTES`] for at most
+/// [`DRAIN_TIME`] — so that a client still sending reads the answer instead of a reset (the
+/// lingering close of nginx and Apache). Nothing is kept; beyond either bound the connection
+/// closes with the answer and the client may see a reset.
+async fn drain(body: &mut hyper::body::Incoming) {
+    let mut left = DRAIN_BYTES;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let n = frame.data_ref().map_or(0, Bytes::len);
+            left = left.saturating_sub(n);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn committed_device(c: &Committed) -> &str {

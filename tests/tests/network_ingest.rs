@@ -142,7 +142,21 @@ fn devices_over_http_and_tcp_at_once_each_speak_only_for_themselves() {
     assert_eq!(post(&http, &forged, Some("not-a-token")).0, 401);
     assert_eq!(post(&http, b"\x00garbage\x00", Some("token-01-s3cret")).0, 400);
     let huge = vec![1u8; 5 << 20];
-    assert_eq!(post(&http, &huge, Some("token-01-s3cret")).0, 413);
+    assert_eq!(post(&http, &huge, Some("token-01-s3cret")).0, 413, "a client still sending reads the 413");
+    // Refused on its header: a client that waits for `100 Continue` is answered 413 at once,
+    // without being asked for the body (it sends none).
+    let mut waiting = std::net::TcpStream::connect(&http).unwrap();
+    waiting.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    write!(
+        waiting,
+        "POST /api/v1/dumps HTTP/1.1\r\nhost: x\r\nauthorization: Bearer token-01-s3cret\r\n\
+         content-length: 1073741824\r\nexpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut waiting, &mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     assert_eq!(agent.get(&format!("http://{http}/api/v1/dumps")).call().unwrap().status().as_u16(), 405);
     assert_eq!(
@@ -162,7 +176,7 @@ fn devices_over_http_and_tcp_at_once_each_speak_only_for_themselves() {
     };
     assert_eq!(refused("wrong_device"), Some(1.0));
     assert_eq!(refused("unauthorized"), Some(2.0));
-    assert_eq!(refused("body_too_large"), Some(1.0));
+    assert_eq!(refused("body_too_large"), Some(2.0));
 
     // The token file is re-read when it changes: a new device's token works, without
     // dropping the devices there are.
