@@ -18,6 +18,8 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# The fleet tests (tests/tests/fleet_scale_out.rs): VictoriaMetrics and vmalert, one package.
+command -v vmalert >/dev/null 2>&1 || missing+=(victoria-metrics)
 # The explorer's browser tests (tests/tests/explorer.rs): Debian's Chromium and its driver,
 # driven by playwright-core from npm.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

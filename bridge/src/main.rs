@@ -2,7 +2,8 @@
 //! [`picometrics::frame`]s — reads the frames from a serial device, a TCP socket or stdin, keeps
 //! the latest complete dump per device and serves them all at `/metrics` (each series with a
 //! `device` label), with the explorer page at `/` (pick a device; `--no-explorer` turns it off),
-//! and — with `--remote-write URL` or `--otlp URL` — pushes them every `--push-interval` seconds.
+//! and — with `--remote-write URL` or `--otlp URL` — pushes every `--push-interval` seconds the
+//! dumps that arrived since the last push, each once, stamped with the time it arrived.
 //!
 //! ```text
 //! picometrics-bridge [--listen ADDR] [--stdin | --tcp HOST:PORT | --serial PATH [--baud N]]
@@ -111,11 +112,13 @@ struct Args {
     /// A Prometheus the explorer links its queries to (e.g. the one `picometrics up` starts).
     #[arg(long, value_name = "URL")]
     prometheus_url: Option<String>,
-    /// Push every device's latest dump by Prometheus remote write to URL (e.g.
-    /// http://prometheus:9090/api/v1/write, a Mimir's /api/v1/push).
+    /// Push each device's dump once, stamped with the time it arrived, by Prometheus remote
+    /// write to URL (e.g. http://prometheus:9090/api/v1/write, a Mimir's /api/v1/push,
+    /// VictoriaMetrics' /api/v1/write). Bridges sharing a fleet may push to one database: a
+    /// device's series do not depend on the bridge (give no --external-label naming it).
     #[arg(long, value_name = "URL")]
     remote_write: Option<String>,
-    /// Push every device's latest dump by OTLP/HTTP to URL (e.g.
+    /// Push each device's dump once, as it arrived, by OTLP/HTTP to URL (e.g.
     /// http://collector:4318/v1/metrics).
     #[arg(long, value_name = "URL")]
     otlp: Option<String>,
@@ -261,7 +264,8 @@ fn serve(
         })
         .explorer(!args.no_explorer)
         .history(Duration::from_secs(1), 300, args.history_series)
-        .explorer_source(devices.clone());
+        .explorer_source(devices.clone())
+        .rules_source(devices.clone());
     let b = match &args.prometheus_url {
         Some(url) => b.prometheus_url(url.clone()),
         None => b,
@@ -287,7 +291,7 @@ fn start_pushers(args: &Args, devices: &Arc<Devices>) -> Result<Vec<push::Pusher
         let Some(url) = url else { continue };
         let mut b = builder(url.clone())
             .interval(Duration::from_secs(args.push_interval.max(1)))
-            .source(devices.clone());
+            .snapshots(devices.clone());
         for (name, value) in &args.external_label {
             b = b.external_label(name, value);
         }

@@ -1,7 +1,7 @@
 //! A device's dump rendered once when it arrives, and a scrape that joins the stored texts.
 
 use crate::dump::{DeviceView, Dump};
-use crate::store::UserFamily;
+use crate::store::{Device, UserFamily};
 use crate::Devices;
 use picometrics::__private_v1::render::{self, write_header, write_sample, Part};
 use picometrics::model::Build;
@@ -11,6 +11,7 @@ use picometrics::schema::{
     label, Kind, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
     BRIDGE_SOURCE_UP, DUMP_NUMBER, UPTIME,
 };
+use picometrics_exporter::push;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 use std::sync::Arc;
@@ -110,7 +111,7 @@ impl Devices {
         write_header(w, &BRIDGE_DEVICE_LAST_DUMP, Format::Prometheus)?;
         for (name, d) in &store.devices {
             write_device_sample(w, BRIDGE_DEVICE_LAST_DUMP.name, name, |w| {
-                write!(w, "{:.3}", d.last_dump_unix_seconds)
+                write!(w, "{:.3}", unix_seconds(d.taken))
             })?;
         }
         // Each device's own dump number and uptime, as its text dump would show them.
@@ -165,6 +166,26 @@ impl Source for Devices {
             DeviceView { device, dump: &d.dump }.metrics(each)?;
         }
         Ok(())
+    }
+}
+
+fn unix_seconds(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Each device's latest dump once, at the time it arrived: what the bridge pushes, so that
+/// bridges sharing a fleet (a device dumping to any of them) write the same series, and none
+/// re-sends a dump it holds after another bridge has written a newer one.
+impl push::Snapshots for Devices {
+    fn since(&self, cursor: u64, each: &mut dyn FnMut(&dyn Source, std::time::SystemTime)) -> u64 {
+        let store = self.store();
+        let mut fresh: Vec<(&String, &Device)> =
+            store.devices.iter().filter(|(_, d)| d.generation > cursor).collect();
+        fresh.sort_unstable_by_key(|(_, d)| d.generation);
+        for (device, d) in fresh {
+            each(&DeviceView { device, dump: &d.dump }, d.taken);
+        }
+        store.generation
     }
 }
 

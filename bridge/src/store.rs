@@ -60,7 +60,10 @@ pub(crate) struct Device {
     pub(crate) families: Vec<UserFamily>,
     pub(crate) dump: Dump,
     pub(crate) last_dump: Instant,
-    pub(crate) last_dump_unix_seconds: f64,
+    /// When it arrived: the time its samples are pushed at.
+    pub(crate) taken: std::time::SystemTime,
+    /// The store's [`Store::generation`] when it arrived.
+    pub(crate) generation: u64,
     pub(crate) dumps: u64,
 }
 
@@ -98,6 +101,8 @@ pub(crate) struct Store {
     pub(crate) skipped: BTreeMap<&'static str, u64>,
     /// Whether the source is connected and sent something within its read timeout.
     pub(crate) source_up: Option<bool>,
+    /// Dumps committed so far: the cursor of [`Devices::since`].
+    pub(crate) generation: u64,
 }
 
 impl Store {
@@ -155,13 +160,11 @@ impl Store {
                 return Err(Skipped::OverBudget { device });
             }
         }
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
         let seq = dump.seq;
         let dumps = self.devices.get(&device).map_or(0, |d| d.dumps) + 1;
-        let entry =
-            Device { seq, parts, families, dump, last_dump: now, last_dump_unix_seconds: unix, dumps };
+        self.generation += 1;
+        let (taken, generation) = (std::time::SystemTime::now(), self.generation);
+        let entry = Device { seq, parts, families, dump, last_dump: now, taken, generation, dumps };
         let previous = self.devices.insert(device.clone(), entry).map(|d| d.seq);
         Ok(match previous {
             None => Committed::New { device },

@@ -16,7 +16,8 @@
 //! Record names and the `sloth_*` labels follow Sloth, the generator behind the autometrics rules
 //! file, so dashboards built on those keep working.
 
-use picometrics::objectives::{Objective, ObjectivePercentile};
+use picometrics::model::Source;
+use picometrics::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use picometrics::schema::{
     label, BUCKET_SUFFIX, COUNT_SUFFIX, FUNCTION_CALLS, FUNCTION_CALLS_DURATION, RESULT_ERROR,
 };
@@ -46,10 +47,14 @@ enum Kind {
 }
 
 /// One objective part: the SLO the rules are about.
+#[derive(PartialEq)]
 struct Slo {
-    objective: Objective,
+    /// `objective_name`.
+    name: String,
     kind: Kind,
     percentile: ObjectivePercentile,
+    /// The latency part's threshold (for a latency part).
+    latency: Option<ObjectiveLatency>,
 }
 
 impl Slo {
@@ -59,7 +64,7 @@ impl Slo {
             Kind::SuccessRate => "success-rate",
             Kind::Latency => "latency",
         };
-        format!("{}-{kind}", self.objective.name)
+        format!("{}-{kind}", self.name)
     }
 
     fn kind_label(&self) -> &'static str {
@@ -84,11 +89,11 @@ impl Slo {
         let mut m = format!(
             "{}=\"{}\",{}=\"{}\"",
             label::OBJECTIVE_NAME,
-            promql_string(self.objective.name),
+            promql_string(&self.name),
             label::OBJECTIVE_PERCENTILE,
             self.percentile.as_str()
         );
-        if let (Kind::Latency, Some(threshold)) = (self.kind, self.objective.latency_threshold()) {
+        if let (Kind::Latency, Some(threshold)) = (self.kind, self.latency) {
             write!(m, ",{}=\"{threshold}\"", label::OBJECTIVE_LATENCY_THRESHOLD).unwrap();
         }
         m
@@ -136,7 +141,7 @@ impl Slo {
 
     /// The latency threshold's text (the `le` of its bucket); empty for success-rate parts.
     fn threshold(&self) -> String {
-        self.objective.latency_threshold().map(|t| t.to_string()).unwrap_or_default()
+        self.latency.map(|t| t.to_string()).unwrap_or_default()
     }
 
     fn describe(&self) -> String {
@@ -167,13 +172,52 @@ fn slos_in_use() -> Vec<Slo> {
 fn slos(objectives: impl IntoIterator<Item = Objective>) -> Vec<Slo> {
     let mut out = Vec::new();
     for objective in objectives {
+        let name = objective.name;
         if let Some(percentile) = objective.success_rate {
-            out.push(Slo { objective, kind: Kind::SuccessRate, percentile });
+            add(&mut out, Slo { name: name.into(), kind: Kind::SuccessRate, percentile, latency: None });
         }
-        if let Some((_, percentile)) = objective.latency {
-            out.push(Slo { objective, kind: Kind::Latency, percentile });
+        if let Some((threshold, percentile)) = objective.latency {
+            let latency = Some(threshold);
+            add(&mut out, Slo { name: name.into(), kind: Kind::Latency, percentile, latency });
         }
     }
+    out
+}
+
+/// Adds `slo` to `slos` unless it is there.
+fn add(slos: &mut Vec<Slo>, slo: Slo) {
+    if !slos.contains(&slo) {
+        slos.push(slo);
+    }
+}
+
+/// The objective parts `source`'s series carry (their `objective_*` labels), each once; a
+/// percentile that is not one of [`ObjectivePercentile`]'s is left out (it has no budget).
+fn slos_of(source: &dyn Source) -> Vec<Slo> {
+    let percentile = |text: &str| {
+        [
+            ObjectivePercentile::P90,
+            ObjectivePercentile::P95,
+            ObjectivePercentile::P99,
+            ObjectivePercentile::P99_9,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == text)
+    };
+    let mut out = Vec::new();
+    let _ = source.functions(&mut |f| {
+        let Some(o) = f.objective else { return Ok(()) };
+        if let Some(percentile) = o.success_percentile.and_then(percentile) {
+            add(&mut out, Slo { name: o.name.into(), kind: Kind::SuccessRate, percentile, latency: None });
+        }
+        if let Some((nanos, p)) = o.latency {
+            if let Some(percentile) = percentile(p) {
+                let latency = Some(ObjectiveLatency::from_nanos(nanos));
+                add(&mut out, Slo { name: o.name.into(), kind: Kind::Latency, percentile, latency });
+            }
+        }
+        Ok(())
+    });
     out
 }
 
@@ -189,6 +233,16 @@ pub fn write_rules_for_objectives<W: Write + ?Sized>(
     config: &RulesConfig,
 ) -> fmt::Result {
     write_rules_for(w, slos(objectives), config)
+}
+
+/// Writes the rules file for the objectives `source`'s series carry, each once — those of
+/// devices, which only their dumps name (what the bridge serves at `/rules`).
+pub fn write_rules_for_source<W: Write + ?Sized>(
+    w: &mut W,
+    source: &dyn Source,
+    config: &RulesConfig,
+) -> fmt::Result {
+    write_rules_for(w, slos_of(source), config)
 }
 
 fn write_rules_for<W: Write + ?Sized>(w: &mut W, slos: Vec<Slo>, config: &RulesConfig) -> fmt::Result {
@@ -210,7 +264,7 @@ fn write_rules_for<W: Write + ?Sized>(w: &mut W, slos: Vec<Slo>, config: &RulesC
 fn write_labels<W: Write + ?Sized>(w: &mut W, slo: &Slo, window: &str) -> fmt::Result {
     let indent = "        ";
     writeln!(w, "{indent}labels:")?;
-    writeln!(w, "{indent}  objective_name: {}", yaml(slo.objective.name))?;
+    writeln!(w, "{indent}  objective_name: {}", yaml(&slo.name))?;
     writeln!(w, "{indent}  objective_percentile: {}", yaml(slo.percentile.as_str()))?;
     writeln!(w, "{indent}  objective_kind: {}", slo.kind_label())?;
     writeln!(w, "{indent}  sloth_slo: {}", yaml(&slo.id()))?;
@@ -288,7 +342,7 @@ fn write_alerts<W: Write + ?Sized>(w: &mut W, slo: &Slo, min_rate: f64) -> fmt::
         writeln!(w, "        expr: {}", yaml(&expr))?;
         writeln!(w, "        labels:")?;
         writeln!(w, "          severity: {severity}")?;
-        writeln!(w, "          objective_name: {}", yaml(slo.objective.name))?;
+        writeln!(w, "          objective_name: {}", yaml(&slo.name))?;
         writeln!(w, "          objective_percentile: {}", yaml(slo.percentile.as_str()))?;
         writeln!(w, "          objective_kind: {}", slo.kind_label())?;
         writeln!(w, "        annotations:")?;
@@ -297,7 +351,7 @@ fn write_alerts<W: Write + ?Sized>(w: &mut W, slo: &Slo, min_rate: f64) -> fmt::
             "          summary: {}",
             yaml(&format!(
                 "Objective {} ({}) of service {{{{ $labels.service_name }}}} is burning its error budget {speed}",
-                slo.objective.name,
+                slo.name,
                 slo.describe()
             ))
         )?;
@@ -306,7 +360,7 @@ fn write_alerts<W: Write + ?Sized>(w: &mut W, slo: &Slo, min_rate: f64) -> fmt::
             "          description: {}",
             yaml(&format!(
                 "The functions under objective {name} are failing it: at this rate the {pct}% objective's 30-day error budget ({budget}) runs out {when}. Look at the error ratio and latency of the functions with objective_name=\"{name}\" (the rustdoc of each lists its queries), then at what changed ({info_metric} version and commit).",
-                name = slo.objective.name,
+                name = slo.name,
                 info_metric = picometrics::schema::BUILD_INFO.name,
                 pct = slo.percentile.as_str(),
                 budget = slo.budget(),

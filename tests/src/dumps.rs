@@ -2,13 +2,26 @@
 //! never saw (over `--accept`, `--accept-http`, into dashboards).
 
 use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
-use picometrics::model::{Build, Totals};
+use picometrics::model::{Build, ObjectiveLabels, Totals};
 
 /// Dump `seq` of `device`, of build `version`: one function `module::function` with
 /// `ok` and `error` calls, all in the first default bucket. Its frames, each with its `0x00`
 /// (the first a lone `0x00`), on the device's stream id — or with no stream id, as wire version
 /// 4 firmware writes them (`stream: None`).
 pub fn dump(
+    device: &str,
+    seq: u32,
+    function: (&str, &str),
+    calls: (u64, u64),
+    version: &str,
+    stream: Option<StreamId>,
+) -> Vec<Vec<u8>> {
+    dump_for(None, device, seq, function, calls, version, stream)
+}
+
+/// [`dump`] of a function with `objective`.
+pub fn dump_for(
+    objective: Option<ObjectiveLabels<'_>>,
     device: &str,
     seq: u32,
     (module, function): (&str, &str),
@@ -46,7 +59,7 @@ pub fn dump(
     push(&Message::Function(FunctionRecord {
         function,
         module,
-        objective: None,
+        objective,
         bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
         counts,
         sum_nanos: (ok + error) * 1_000,

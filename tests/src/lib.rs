@@ -6,6 +6,7 @@ pub mod dumps;
 pub mod firmware;
 pub mod prometheus;
 pub mod size;
+pub mod victoria;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

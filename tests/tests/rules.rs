@@ -132,3 +132,35 @@ tests:
     assert!(ok, "promtool test rules:\n{out}\n{rules}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bridge's `/rules`: the objectives its devices name in their dumps, each once, however
+/// many devices share one; a percentile with no budget (not 90, 95, 99 or 99.9) and a hostile
+/// name change nothing but their own rules, and the file passes `promtool check rules`.
+#[test]
+fn the_devices_objectives_become_rules_each_once() {
+    use picometrics::model::ObjectiveLabels;
+    use picometrics_bridge::{Devices, FrameReader};
+    use picometrics_exporter::rules::write_rules_for_source;
+    use picometrics_integration_tests::dumps::dump_for;
+    let devices = Devices::new();
+    let objectives = [
+        ObjectiveLabels { name: "fleet", success_percentile: Some("99"), latency: Some((250_000_000, "95")) },
+        ObjectiveLabels { name: "fleet", success_percentile: Some("99"), latency: Some((250_000_000, "95")) },
+        ObjectiveLabels { name: "odd", success_percentile: Some("98"), latency: None },
+        ObjectiveLabels { name: "q\"uote\nd", success_percentile: Some("99.9"), latency: None },
+    ];
+    for (i, objective) in objectives.into_iter().enumerate() {
+        let wire = dump_for(Some(objective), &format!("d{i}"), 1, ("m", "f"), (9, 1), "1", None).concat();
+        devices.feed(&mut FrameReader::new(), &wire, |outcome| assert!(outcome.is_ok(), "{outcome:?}"));
+    }
+    let mut rules = String::new();
+    write_rules_for_source(&mut rules, &devices, &RulesConfig::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("picometrics-rules-devices-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rules.yml"), &rules).unwrap();
+    let (ok, out) = promtool(&["check", "rules", "rules.yml"], &dir);
+    assert!(ok, "promtool check rules:\n{out}\n{rules}");
+    // fleet's two parts and the quoted one's success rate: 3 × 19 rules.
+    assert!(out.contains("SUCCESS: 57 rules found"), "{out}\n{rules}");
+    assert!(!rules.contains("odd"), "{rules}");
+}

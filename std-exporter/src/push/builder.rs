@@ -1,8 +1,8 @@
 //! A pusher's settings, checked by [`Builder::start`], which starts its thread.
 
 use super::stats::{pushers, Stats};
-use super::worker::{unix_nanos, Worker};
-use super::{Protocol, Pusher};
+use super::worker::{unix_nanos, Feed, Worker};
+use super::{Protocol, Pusher, Snapshots};
 use crate::BuildError;
 use picometrics::model::Source;
 use std::collections::VecDeque;
@@ -23,6 +23,7 @@ pub struct Builder {
     pub(super) max_pending: usize,
     pub(super) max_backoff: Duration,
     pub(super) source: Option<Arc<dyn Source + Send + Sync>>,
+    pub(super) snapshots: Option<Arc<dyn Snapshots>>,
     /// PEM file of the certificates to trust instead of the Mozilla roots.
     pub(super) root_certificates: Option<std::path::PathBuf>,
 }
@@ -54,6 +55,7 @@ impl Builder {
             max_pending: 16,
             max_backoff: Duration::from_secs(30),
             source: None,
+            snapshots: None,
             root_certificates: None,
         }
     }
@@ -211,6 +213,16 @@ impl Builder {
     /// Pushes `source` instead of this process's registry (the bridge pushes its devices).
     pub fn source(mut self, source: Arc<dyn Source + Send + Sync>) -> Self {
         self.source = Some(source);
+        self.snapshots = None;
+        self
+    }
+
+    /// Pushes each part of `snapshots` once, at the time it was taken, instead of a whole
+    /// source every interval (an interval with nothing new sends nothing). What the bridge
+    /// does with its devices' dumps; replaces [`Builder::source`].
+    pub fn snapshots(mut self, snapshots: Arc<dyn Snapshots>) -> Self {
+        self.snapshots = Some(snapshots);
+        self.source = None;
         self
     }
 
@@ -278,7 +290,11 @@ impl Builder {
             .build()
             .new_agent();
         let worker = Worker {
-            source: self.source.clone().unwrap_or_else(|| Arc::new(picometrics::registry::Registry)),
+            feed: match (&self.snapshots, &self.source) {
+                (Some(snapshots), _) => Feed::Snapshots { snapshots: snapshots.clone(), cursor: 0 },
+                (None, Some(source)) => Feed::Whole(source.clone()),
+                (None, None) => Feed::Whole(Arc::new(picometrics::registry::Registry)),
+            },
             started_ns: unix_nanos(SystemTime::now()),
             queue: VecDeque::with_capacity(self.max_pending),
             stats: stats.clone(),

@@ -43,6 +43,18 @@ use stats::{pushers, Stats};
 use std::sync::mpsc::{self};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+/// Parts of a source that each carry the time they were taken — a device bridge's dumps. A
+/// pusher given them ([`Builder::snapshots`]) sends each part once, stamped with that time,
+/// instead of the whole source stamped with the time of the push: several pushers (bridges
+/// behind a load balancer, a device landing on any of them) then write one series per device
+/// whichever took a dump, and none re-sends an older dump as new.
+pub trait Snapshots: Send + Sync {
+    /// Calls `each` with every part taken after `cursor` (0 the first time), oldest first,
+    /// with the time it was taken; returns the cursor to pass next time.
+    fn since(&self, cursor: u64, each: &mut dyn FnMut(&dyn picometrics::model::Source, SystemTime)) -> u64;
+}
 
 /// Where and how requests are encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +75,6 @@ impl Protocol {
     }
 }
 
-/// [`Pusher::shutdown`] pushes once more and stops it.
 /// A running pusher. Dropping it leaves it running for the life of the program;
 /// [`Pusher::shutdown`] pushes once more and stops it.
 #[derive(Debug)]

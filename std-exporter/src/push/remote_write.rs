@@ -212,8 +212,23 @@ pub fn request(source: &dyn Source, external: &[(String, String)], timestamp: i6
 /// The request body: `request` encoded and snappy-compressed (block format, as the protocol
 /// says).
 pub fn encode(source: &dyn Source, external: &[(String, String)], timestamp: i64) -> Vec<u8> {
-    let bytes = prost::Message::encode_to_vec(&request(source, external, timestamp));
+    compress(&request(source, external, timestamp))
+}
+
+/// `request` encoded and snappy-compressed.
+pub fn compress(request: &WriteRequest) -> Vec<u8> {
+    let bytes = prost::Message::encode_to_vec(request);
     snap::raw::Encoder::new().compress_vec(&bytes).expect("snappy compresses any input under 4 GiB")
+}
+
+/// Adds `part`'s series to `request`, and its metadata that `request` does not have yet.
+pub fn extend(request: &mut WriteRequest, part: WriteRequest) {
+    request.timeseries.extend(part.timeseries);
+    for m in part.metadata {
+        if !request.metadata.iter().any(|have| have.metric_family_name == m.metric_family_name) {
+            request.metadata.push(m);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The pusher's thread: read the source, encode, queue, deliver with retries.
 
 use super::stats::{Failure, Stats};
-use super::{otlp, remote_write, Builder, Protocol};
+use super::{otlp, remote_write, Builder, Protocol, Snapshots};
 use picometrics::model::Source;
 use std::collections::VecDeque;
 use std::io;
@@ -14,10 +14,29 @@ pub(super) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
+fn unix_millis(t: SystemTime) -> i64 {
+    (unix_nanos(t) / 1_000_000) as i64
+}
+
+/// What a pusher reads.
+pub(super) enum Feed {
+    /// A whole source, read at every push and stamped with its time.
+    Whole(Arc<dyn Source + Send + Sync>),
+    /// The parts taken after `cursor`, each stamped with the time it was taken.
+    Snapshots { snapshots: Arc<dyn Snapshots>, cursor: u64 },
+}
+
+/// Series in one request of snapshots at most (a part is never split): a fleet's new dumps
+/// go out in requests of a size receivers take (Prometheus and Mimir reject tens of MB).
+const SERIES_PER_REQUEST: usize = 50_000;
+
+/// Parts in one OTLP request of snapshots at most (each a resource of its own).
+const PARTS_PER_OTLP_REQUEST: usize = 1_000;
+
 /// The pusher's thread.
 pub(super) struct Worker {
     pub(super) settings: Builder,
-    pub(super) source: Arc<dyn Source + Send + Sync>,
+    pub(super) feed: Feed,
     pub(super) started_ns: u64,
     pub(super) queue: VecDeque<Vec<u8>>,
     pub(super) stats: Arc<Stats>,
@@ -71,21 +90,62 @@ impl Worker {
         }
     }
 
-    /// Encodes the source now and queues it, dropping the oldest request if the queue is full.
+    /// Encodes what is to be pushed now and queues it, dropping the oldest request if the
+    /// queue is full.
     pub(super) fn enqueue(&mut self) {
         let now = SystemTime::now();
-        let body = match self.settings.protocol {
-            Protocol::RemoteWrite => {
-                let ms = (unix_nanos(now) / 1_000_000) as i64;
-                remote_write::encode(&*self.source, &self.settings.external_labels, ms)
+        let external = &self.settings.external_labels;
+        let mut bodies = Vec::new();
+        match (&mut self.feed, self.settings.protocol) {
+            (Feed::Whole(source), Protocol::RemoteWrite) => {
+                bodies.push(remote_write::encode(&**source, external, unix_millis(now)));
             }
-            Protocol::Otlp => otlp::encode(&*self.source, self.started_ns, unix_nanos(now)),
-        };
-        if self.queue.len() == self.settings.max_pending {
-            self.queue.pop_front();
-            self.stats.fail(Failure::Dropped);
+            (Feed::Whole(source), Protocol::Otlp) => {
+                bodies.push(otlp::encode(&**source, self.started_ns, unix_nanos(now)));
+            }
+            (Feed::Snapshots { snapshots, cursor }, Protocol::RemoteWrite) => {
+                let mut request = remote_write::WriteRequest::default();
+                *cursor = snapshots.since(*cursor, &mut |part, taken| {
+                    remote_write::extend(
+                        &mut request,
+                        remote_write::request(part, external, unix_millis(taken)),
+                    );
+                    if request.timeseries.len() >= SERIES_PER_REQUEST {
+                        bodies.push(remote_write::compress(&std::mem::take(&mut request)));
+                    }
+                });
+                if !request.timeseries.is_empty() {
+                    bodies.push(remote_write::compress(&request));
+                }
+            }
+            (Feed::Snapshots { snapshots, cursor }, Protocol::Otlp) => {
+                let mut request =
+                    opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::default(
+                    );
+                let mut parts = 0;
+                *cursor = snapshots.since(*cursor, &mut |part, taken| {
+                    // The start of a device's counters is not known here, and must not
+                    // depend on which bridge pushes them: 0, "unknown", as OTLP allows.
+                    let part = otlp::request(part, 0, unix_nanos(taken));
+                    parts += 1;
+                    request.resource_metrics.extend(part.resource_metrics);
+                    if parts == PARTS_PER_OTLP_REQUEST {
+                        bodies.push(prost::Message::encode_to_vec(&std::mem::take(&mut request)));
+                        parts = 0;
+                    }
+                });
+                if !request.resource_metrics.is_empty() {
+                    bodies.push(prost::Message::encode_to_vec(&request));
+                }
+            }
         }
-        self.queue.push_back(body);
+        for body in bodies {
+            if self.queue.len() == self.settings.max_pending {
+                self.queue.pop_front();
+                self.stats.fail(Failure::Dropped);
+            }
+            self.queue.push_back(body);
+        }
     }
 
     /// The wait before retry `n` (1, 2, …): 500 ms doubling up to `max_backoff`, ±50 %.

@@ -116,7 +116,10 @@ pub(super) fn answer<B>(endpoint: &Endpoint, req: &Request<B>) -> Response<Piece
         Route::Rules => {
             let mut rules = String::new();
             // Writing into a `String` cannot fail.
-            let _ = crate::rules::write_rules(&mut rules, &config.rules);
+            let _ = match &config.rules_source {
+                Some(source) => crate::rules::write_rules_for_source(&mut rules, &**source, &config.rules),
+                None => crate::rules::write_rules(&mut rules, &config.rules),
+            };
             let mut r = Response::new(body(rules.into()));
             r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/yaml; charset=utf-8"));
             r

@@ -27,6 +27,8 @@ pub struct Builder {
     pub(super) connection_timeout: Duration,
     pub(super) max_header_bytes: usize,
     pub(super) rules: crate::rules::RulesConfig,
+    /// Whose objectives `/rules` is for, when not the registry's.
+    pub(super) rules_source: Option<Arc<dyn picometrics::model::Source + Send + Sync>>,
     /// Whether `/` serves the explorer page (and `/api/v1/…` its JSON).
     pub(super) explorer: bool,
     pub(super) history: explorer::Settings,
@@ -56,6 +58,7 @@ impl Default for Builder {
             connection_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             rules: crate::rules::RulesConfig::default(),
+            rules_source: None,
             explorer: true,
             history: explorer::Settings::default(),
             #[cfg(feature = "tls")]
@@ -203,6 +206,13 @@ impl Builder {
     /// Settings of the rules served at `/rules`.
     pub fn rules_config(mut self, config: crate::rules::RulesConfig) -> Self {
         self.rules = config;
+        self
+    }
+
+    /// Serves at `/rules` the rules for the objectives `source`'s series carry instead of the
+    /// registry's — e.g. the device bridge's, whose devices name theirs in their dumps.
+    pub fn rules_source(mut self, source: Arc<dyn picometrics::model::Source + Send + Sync>) -> Self {
+        self.rules_source = Some(source);
         self
     }
 
