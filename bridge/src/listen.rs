@@ -8,12 +8,13 @@ use crate::lifecycle;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};
-use picometrics_bridge::{Committed, DeviceTokens, Devices, FrameReader};
+use picometrics_bridge::{Committed, DeviceTokens, Devices, FrameReader, SourceId};
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use tokio_rustls::rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// Connections (TCP devices) or HTTP connections served at once; beyond, a new one is closed.
 const MAX_CONNECTIONS: usize = 1024;
@@ -24,8 +25,15 @@ const DRAIN_BYTES: usize = 64 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// Listens for devices on `addr`: a thread per connection reads its frames (a connection
-/// silent for `read_timeout` is closed). Returns the bound address.
-pub fn accept_tcp(addr: &str, devices: Arc<Devices>, read_timeout: Duration) -> std::io::Result<SocketAddr> {
+/// silent for `read_timeout` is closed). With `tls`, each connection is TLS; when that config
+/// verifies client certificates, a connection speaks only for the devices its certificate
+/// names. Returns the bound address.
+pub fn accept_tcp(
+    addr: &str,
+    devices: Arc<Devices>,
+    read_timeout: Duration,
+    tls: Option<Arc<ServerConfig>>,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     let open = Arc::new(AtomicUsize::new(0));
@@ -35,9 +43,14 @@ pub fn accept_tcp(addr: &str, devices: Arc<Devices>, read_timeout: Duration) -> 
                 open.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
-            let (devices, open) = (devices.clone(), open.clone());
+            let (devices, open, tls) = (devices.clone(), open.clone(), tls.clone());
             let spawned = std::thread::Builder::new().name("device".into()).spawn(move || {
-                read_connection(stream, &devices, read_timeout);
+                let peer = stream.peer_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
+                let _ = stream.set_read_timeout(Some(read_timeout));
+                match tls {
+                    None => read_connection(stream, devices.new_source(), &devices, &peer),
+                    Some(config) => read_tls_connection(stream, config, &devices, &peer),
+                }
                 open.fetch_sub(1, Ordering::Relaxed);
             });
             if spawned.is_err() {
@@ -49,11 +62,38 @@ pub fn accept_tcp(addr: &str, devices: Arc<Devices>, read_timeout: Duration) -> 
     Ok(local)
 }
 
+/// A TLS connection: the handshake, then its frames, as the devices its client certificate
+/// names (any device without client certificates).
+fn read_tls_connection(
+    stream: std::net::TcpStream,
+    config: Arc<ServerConfig>,
+    devices: &Devices,
+    peer: &str,
+) {
+    let Ok(connection) = ServerConnection::new(config) else { return };
+    let mut tls = StreamOwned::new(connection, stream);
+    while tls.conn.is_handshaking() {
+        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+            lifecycle(format_args!("a TLS handshake from {peer} failed: {e}"));
+            return;
+        }
+    }
+    let source = match tls.conn.peer_certificates().and_then(<[_]>::first) {
+        Some(cert) => {
+            let names = crate::tls::device_names(cert);
+            if names.is_empty() {
+                lifecycle(format_args!("{peer}'s client certificate names no device; closed"));
+                return;
+            }
+            devices.new_source_for(names)
+        }
+        None => devices.new_source(),
+    };
+    read_connection(tls, source, devices, peer);
+}
+
 /// One device connection's frames, until it closes or goes silent.
-fn read_connection(mut stream: std::net::TcpStream, devices: &Devices, read_timeout: Duration) {
-    let peer = stream.peer_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string());
-    let _ = stream.set_read_timeout(Some(read_timeout));
-    let source = devices.new_source();
+fn read_connection(mut stream: impl Read, source: SourceId, devices: &Devices, peer: &str) {
     let mut reader = FrameReader::new();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -61,13 +101,13 @@ fn read_connection(mut stream: std::net::TcpStream, devices: &Devices, read_time
             Ok(0) | Err(_) => break,
             Ok(n) => devices.feed_from(source, &mut reader, &buf[..n], |outcome| {
                 if let Err(skipped) = outcome {
-                    crate::log_skipped(&skipped, &peer);
+                    crate::log_skipped(&skipped, peer);
                 }
             }),
         }
     }
     for skipped in devices.closed(source) {
-        crate::log_skipped(&skipped, &peer);
+        crate::log_skipped(&skipped, peer);
     }
 }
 
@@ -87,7 +127,12 @@ struct Rate {
 }
 
 /// Serves `POST /api/v1/dumps` on `addr` from a thread of its own. Returns the bound address.
-pub fn accept_http(addr: &str, ingest: HttpIngest) -> std::io::Result<SocketAddr> {
+/// With `tls`, HTTPS (devices authenticate with their tokens).
+pub fn accept_http(
+    addr: &str,
+    ingest: HttpIngest,
+    tls: Option<Arc<ServerConfig>>,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
@@ -105,16 +150,38 @@ pub fn accept_http(addr: &str, ingest: HttpIngest) -> std::io::Result<SocketAddr
                     continue;
                 }
                 let (ingest, rate, open) = (ingest.clone(), rate.clone(), open.clone());
+                let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         let (ingest, rate) = (ingest.clone(), rate.clone());
                         async move { Ok::<_, std::convert::Infallible>(answer(&ingest, &rate, req).await) }
                     });
-                    let connection = hyper::server::conn::http1::Builder::new()
+                    let http = hyper::server::conn::http1::Builder::new()
                         .timer(hyper_util::rt::TokioTimer::new())
                         .header_read_timeout(Duration::from_secs(10))
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                    let _ = tokio::time::timeout(Duration::from_secs(60), connection).await;
+                        .clone();
+                    // The whole connection, handshake included, within 60 s.
+                    let _ = tokio::time::timeout(Duration::from_secs(60), async move {
+                        match acceptor {
+                            None => {
+                                let _ = http
+                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                    .await;
+                            }
+                            Some(acceptor) => {
+                                let Ok(Ok(stream)) =
+                                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                                        .await
+                                else {
+                                    return;
+                                };
+                                let _ = http
+                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                    .await;
+                            }
+                        }
+                    })
+                    .await;
                     open.fetch_sub(1, Ordering::Relaxed);
                 });
             }
@@ -266,8 +333,9 @@ fn take_token(rate: &Mutex<Rate>, per_second: u32) -> bool {
     }
 }
 
-/// Reads the token file, then re-reads it whenever it changes (checked every second), without
-/// dropping devices; a file that no longer parses keeps the tokens before it, and says why.
+/// Reads the token file, then re-reads it whenever it changes (checked every second) or the
+/// bridge gets SIGHUP, without dropping devices; a file that no longer parses keeps the tokens
+/// before it, and says why.
 pub fn watch_tokens(path: std::path::PathBuf) -> Result<Arc<RwLock<DeviceTokens>>, String> {
     let read = |path: &std::path::Path| -> Result<DeviceTokens, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -275,20 +343,26 @@ pub fn watch_tokens(path: std::path::PathBuf) -> Result<Arc<RwLock<DeviceTokens>
     };
     let tokens = Arc::new(RwLock::new(read(&path)?));
     let watched = tokens.clone();
+    let hangup = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone())
+        .map_err(|e| format!("cannot take SIGHUP: {e}"))?;
     let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let mut last = modified(&path);
     std::thread::Builder::new()
         .name("device-tokens".into())
         .spawn(move || loop {
+            // A change or a SIGHUP is seen within a second.
             std::thread::sleep(Duration::from_secs(1));
             let now = modified(&path);
-            if now == last {
+            let asked = hangup.swap(false, Ordering::Relaxed);
+            if now == last && !asked {
                 continue;
             }
             last = now;
             match read(&path) {
                 Ok(fresh) => {
-                    lifecycle(format_args!("device tokens re-read: {} token(s)", fresh.len()));
+                    let why = if asked { "SIGHUP" } else { "changed" };
+                    lifecycle(format_args!("device tokens re-read ({why}): {} token(s)", fresh.len()));
                     if let Ok(mut tokens) = watched.write() {
                         *tokens = fresh;
                     }

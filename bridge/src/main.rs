@@ -19,6 +19,7 @@
 //! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
 
 mod listen;
+mod tls;
 
 use clap::{ArgGroup, Parser};
 use picometrics_bridge::{Committed, Devices, FrameReader, Limits};
@@ -44,18 +45,25 @@ struct Args {
     /// every second.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "serial")]
     tcp: Option<String>,
-    /// Listen for devices on ADDR (TCP): each connection a stream of frames from one or more
-    /// devices. The listener trusts what it is sent — any connection may send a dump naming any
-    /// device — so use it on a private network only (HTTP with --device-tokens authenticates).
+    /// Listen for devices on ADDR (TCP; TLS with --tls-cert): each connection a stream of
+    /// frames from one or more devices. Without --accept-client-ca the listener trusts what it
+    /// is sent — any connection may send a dump naming any device — so use it on a private
+    /// network only.
     #[arg(long, value_name = "ADDR")]
     accept: Option<String>,
-    /// Take `POST /api/v1/dumps` on ADDR: a body of COBS frames (one or more whole dumps),
-    /// answered 200 once every dump is stored, 4xx with the reason otherwise.
+    /// With --accept and --tls-cert: require a client certificate signed by one in this PEM
+    /// file; a connection then speaks only for the devices its certificate names (subject
+    /// common name, DNS names). A dump naming another device is refused and counted
+    /// (`wrong_device`).
+    #[arg(long, value_name = "PEM", requires_all = ["accept", "tls_cert"])]
+    accept_client_ca: Option<std::path::PathBuf>,
+    /// Take `POST /api/v1/dumps` on ADDR (HTTPS with --tls-cert): a body of COBS frames (one or
+    /// more whole dumps), answered 200 once every dump is stored, 4xx with the reason otherwise.
     #[arg(long, value_name = "ADDR")]
     accept_http: Option<String>,
     /// With --accept-http: a file of lines `DEVICE TOKEN`; a dump is taken only with
     /// `Authorization: Bearer TOKEN` of the device it names (401 without, 403 for another
-    /// device's). Re-read when it changes.
+    /// device's). Re-read when it changes and on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "accept_http")]
     device_tokens: Option<std::path::PathBuf>,
     /// With --accept-http: the largest body, in KiB.
@@ -77,7 +85,8 @@ struct Args {
     /// Require `Authorization: Bearer TOKEN` on /metrics.
     #[arg(long, value_name = "TOKEN")]
     bearer_token: Option<String>,
-    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key), and TLS on --accept and
+    /// --accept-http.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
     /// The private key of --tls-cert (PEM).
@@ -217,10 +226,22 @@ fn main() -> ExitCode {
 
 /// `--accept` and `--accept-http`, when given; each logs the address it took.
 fn start_listeners(args: &Args, devices: &Arc<Devices>, read_timeout: Duration) -> Result<(), String> {
+    let tls = |client_ca: Option<&std::path::Path>| match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => tls::server_config(cert, key, client_ca).map(Some),
+        _ => Ok(None),
+    };
     if let Some(addr) = &args.accept {
-        let local = listen::accept_tcp(addr, devices.clone(), read_timeout)
+        let tls = tls(args.accept_client_ca.as_deref())?;
+        let how = match (&tls, &args.accept_client_ca) {
+            (None, _) => "plain TCP, trusting every connection",
+            (Some(_), None) => "TLS, trusting every connection",
+            (Some(_), Some(_)) => {
+                "TLS, each connection speaking for the devices its client certificate names"
+            }
+        };
+        let local = listen::accept_tcp(addr, devices.clone(), read_timeout, tls)
             .map_err(|e| format!("cannot listen for devices on {addr}: {e}"))?;
-        lifecycle(format_args!("accepting frames on tcp://{local}"));
+        lifecycle(format_args!("accepting frames on tcp://{local} ({how})"));
     }
     if let Some(addr) = &args.accept_http {
         let tokens = match &args.device_tokens {
@@ -233,10 +254,12 @@ fn start_listeners(args: &Args, devices: &Arc<Devices>, read_timeout: Duration) 
             max_body: args.max_dump_kib.max(1) << 10,
             per_second: args.dumps_per_second.max(1),
         };
-        let local =
-            listen::accept_http(addr, ingest).map_err(|e| format!("cannot take dumps on {addr}: {e}"))?;
+        let tls = tls(None)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let local = listen::accept_http(addr, ingest, tls)
+            .map_err(|e| format!("cannot take dumps on {addr}: {e}"))?;
         let auth = if args.device_tokens.is_some() { "with device tokens" } else { "without device tokens" };
-        lifecycle(format_args!("accepting dumps at http://{local}/api/v1/dumps ({auth})"));
+        lifecycle(format_args!("accepting dumps at {scheme}://{local}/api/v1/dumps ({auth})"));
     }
     Ok(())
 }

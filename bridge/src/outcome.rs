@@ -29,6 +29,14 @@ pub enum Skipped {
         /// The device whose dump was refused.
         device: String,
     },
+    /// A dump of another device than the one its source speaks for (a TLS client certificate
+    /// names the device); the whole dump is dropped.
+    WrongDevice {
+        /// The device the dump named.
+        device: String,
+        /// The one its source speaks for.
+        speaks_for: String,
+    },
     /// A function whose series would break the exposition rules; its whole dump is dropped.
     Invalid {
         /// The device whose dump was dropped.
@@ -107,6 +115,7 @@ impl Skipped {
             Self::OutsideDump => "outside_dump",
             Self::Incomplete { .. } => "incomplete_dump",
             Self::OverCapacity => "over_capacity",
+            Self::WrongDevice { .. } => "wrong_device",
             Self::Invalid { why, .. } => why.reason(),
             Self::OverBudget { .. } => "over_budget",
         }
@@ -122,6 +131,9 @@ impl fmt::Display for Skipped {
             Self::Incomplete { device, seq, why } => write!(f, "discarded dump {seq} of {device:?}: {why}"),
             Self::Invalid { device, why } => write!(f, "discarded a dump of {device:?}: {why:?}"),
             Self::OverBudget { device } => write!(f, "refused a dump of {device:?}: over the byte budget"),
+            Self::WrongDevice { device, speaks_for } => {
+                write!(f, "refused a dump of {device:?}: the connection speaks for {speaks_for:?}")
+            }
             Self::OverCapacity => {
                 write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_METRICS} user metrics")
             }

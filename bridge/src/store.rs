@@ -103,6 +103,11 @@ pub(crate) struct Store {
     pub(crate) source_up: Option<bool>,
     /// Dumps committed so far: the cursor of [`Devices::since`].
     pub(crate) generation: u64,
+    /// The devices a source may speak for, when it is bound to some ([`Devices::new_source_for`]).
+    pub(crate) speakers: BTreeMap<SourceId, Vec<String>>,
+    /// Streams whose dump in progress was refused: their frames are dropped until its `End`
+    /// or the next `Begin`.
+    pub(crate) refused: std::collections::BTreeSet<StreamKey>,
 }
 
 impl Store {
@@ -261,6 +266,16 @@ impl Devices {
         SourceId(store.sources)
     }
 
+    /// A source that may speak only for `devices` (the names of a TLS client certificate): a
+    /// dump naming another device is refused whole and counted (`wrong_device`).
+    pub fn new_source_for(&self, devices: Vec<String>) -> SourceId {
+        let mut store = self.store();
+        store.sources += 1;
+        let source = SourceId(store.sources);
+        store.speakers.insert(source, devices);
+        source
+    }
+
     /// [`Devices::feed`] for the bytes of `source` (with a reader of its own).
     pub fn feed_from(
         &self,
@@ -301,6 +316,8 @@ impl Devices {
     pub fn closed(&self, source: SourceId) -> Vec<Skipped> {
         let mut pending: Vec<Pending> = {
             let mut store = self.store();
+            store.speakers.remove(&source);
+            store.refused.retain(|k| k.0 != source);
             let keys: Vec<StreamKey> = store.pending.keys().filter(|k| k.0 == source).copied().collect();
             keys.iter().filter_map(|k| store.pending.remove(k)).collect()
         };
@@ -323,6 +340,18 @@ impl Devices {
 
     fn ingest(&self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
         let mut store = self.store();
+        if store.refused.contains(&stream) {
+            match message {
+                Message::Begin(_) => {
+                    store.refused.remove(&stream);
+                }
+                Message::End { .. } => {
+                    store.refused.remove(&stream);
+                    return Ok(None);
+                }
+                _ => return Ok(None),
+            }
+        }
         match message {
             Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
                 // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
@@ -377,6 +406,15 @@ impl Store {
             }
             let device = begin.device[..end].to_owned();
             return Err(Skipped::Invalid { device, why });
+        }
+        if let Some(speaks_for) = self.speakers.get(&stream.0) {
+            if !speaks_for.iter().any(|d| d == begin.device) {
+                self.refused.insert(stream);
+                return Err(Skipped::WrongDevice {
+                    device: begin.device.into(),
+                    speaks_for: speaks_for.join(", "),
+                });
+            }
         }
         loop {
             let on_source = self.pending.keys().filter(|k| k.0 == stream.0).count();

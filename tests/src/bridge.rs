@@ -46,6 +46,11 @@ impl Bridge {
         Self { stdin: child.stdin.take(), _child: Running(child), addr, log }
     }
 
+    /// Its process id (`cargo run` execs the bridge in its own process).
+    pub fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
     /// `GET path` on it: the body.
     pub fn get(&self, path: &str) -> String {
         ureq::get(&format!("http://{}{path}", self.addr)).call().unwrap().body_mut().read_to_string().unwrap()
