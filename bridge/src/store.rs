@@ -65,13 +65,9 @@ pub(crate) struct Device {
     /// The store's [`Store::generation`] when it arrived.
     pub(crate) generation: u64,
     pub(crate) dumps: u64,
-}
-
-impl Device {
-    /// Its rendered text and (about) its decoded dump: what counts against the limits.
-    pub(crate) fn bytes(&self) -> usize {
-        rendered_bytes(&self.parts, &self.families) + self.dump.bytes()
-    }
+    /// Its rendered text and (about) its decoded dump: what counts against the limits,
+    /// reckoned once when it arrived.
+    pub(crate) bytes: usize,
 }
 
 /// One user metric family of a device's dump: its header facts and its rendered samples.
@@ -105,6 +101,10 @@ pub(crate) struct Store {
     pub(crate) generation: u64,
     /// The devices a source may speak for, when it is bound to some ([`Devices::new_source_for`]).
     pub(crate) speakers: BTreeMap<SourceId, Vec<String>>,
+    /// The [`Device::bytes`] of all devices together.
+    pub(crate) bytes: usize,
+    /// When silent devices were last looked for on a commit (at most once a second there).
+    pub(crate) forgot_at: Option<Instant>,
     /// Streams whose dump in progress was refused: their frames are dropped until its `End`
     /// or the next `Begin`.
     pub(crate) refused: std::collections::BTreeSet<StreamKey>,
@@ -114,7 +114,16 @@ impl Store {
     /// Forgets devices silent for longer than `forget_after`.
     pub(crate) fn forget_silent(&mut self, now: Instant) {
         let forget_after = self.limits.forget_after;
-        self.devices.retain(|_, d| now.duration_since(d.last_dump) < forget_after);
+        let mut forgotten = 0;
+        self.devices.retain(|_, d| {
+            let keep = now.duration_since(d.last_dump) < forget_after;
+            if !keep {
+                forgotten += d.bytes;
+            }
+            keep
+        });
+        self.bytes -= forgotten;
+        self.forgot_at = Some(now);
     }
 
     /// Drops the device silent longest, except `keep`; false if there was none.
@@ -125,13 +134,18 @@ impl Store {
             .filter(|(name, _)| name.as_str() != keep)
             .min_by_key(|(_, d)| d.last_dump)
             .map(|(name, _)| name.clone());
-        oldest.is_some_and(|name| self.devices.remove(&name).is_some())
+        let Some(dropped) = oldest.and_then(|name| self.devices.remove(&name)) else { return false };
+        self.bytes -= dropped.bytes;
+        true
     }
 
     /// Leaves out the user metric families of `device` that would write a sample name another
     /// device's family owns: the family there first wins, the late one is counted
     /// (`colliding_family`), and the scrape stays one valid exposition.
     fn drop_colliding(&mut self, device: &str, families: &mut Vec<UserFamily>) {
+        if families.is_empty() {
+            return;
+        }
         let before = families.len();
         let others = self.devices.iter().filter(|(name, _)| name.as_str() != device);
         let taken: Vec<(&str, Kind)> =
@@ -152,12 +166,13 @@ impl Store {
         let (parts, mut families) = render_device(&device, &dump, self.limits.max_device_bytes)
             .ok_or_else(|| Skipped::OverBudget { device: device.clone() })?;
         let now = Instant::now();
-        self.forget_silent(now);
+        // Every device is looked at: not on every one of thousands of dumps a second.
+        if self.forgot_at.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
+            self.forget_silent(now);
+        }
         self.drop_colliding(&device, &mut families);
         let bytes = rendered_bytes(&parts, &families) + dump.bytes();
-        let others = |store: &Self| -> usize {
-            store.devices.iter().filter(|(n, _)| **n != device).map(|(_, d)| d.bytes()).sum()
-        };
+        let others = |store: &Self| -> usize { store.bytes - store.devices.get(&device).map_or(0, |d| d.bytes) };
         while (!self.devices.contains_key(&device) && self.devices.len() >= self.limits.max_devices)
             || others(self) + bytes > self.limits.max_total_bytes
         {
@@ -169,8 +184,13 @@ impl Store {
         let dumps = self.devices.get(&device).map_or(0, |d| d.dumps) + 1;
         self.generation += 1;
         let (taken, generation) = (std::time::SystemTime::now(), self.generation);
-        let entry = Device { seq, parts, families, dump, last_dump: now, taken, generation, dumps };
-        let previous = self.devices.insert(device.clone(), entry).map(|d| d.seq);
+        let entry = Device { seq, parts, families, dump, last_dump: now, taken, generation, dumps, bytes };
+        self.bytes += bytes;
+        let previous = self.devices.insert(device.clone(), entry).map(|d| {
+            self.bytes -= d.bytes;
+            d.seq
+        });
+        debug_assert_eq!(self.bytes, self.devices.values().map(|d| d.bytes).sum::<usize>(), "bytes kept in step");
         Ok(match previous {
             None => Committed::New { device },
             Some(previous_seq) if seq < previous_seq => Committed::Restarted { device, previous_seq, seq },
