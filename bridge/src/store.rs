@@ -172,7 +172,8 @@ impl Store {
         }
         self.drop_colliding(&device, &mut families);
         let bytes = rendered_bytes(&parts, &families) + dump.bytes();
-        let others = |store: &Self| -> usize { store.bytes - store.devices.get(&device).map_or(0, |d| d.bytes) };
+        let others =
+            |store: &Self| -> usize { store.bytes - store.devices.get(&device).map_or(0, |d| d.bytes) };
         while (!self.devices.contains_key(&device) && self.devices.len() >= self.limits.max_devices)
             || others(self) + bytes > self.limits.max_total_bytes
         {
@@ -190,7 +191,11 @@ impl Store {
             self.bytes -= d.bytes;
             d.seq
         });
-        debug_assert_eq!(self.bytes, self.devices.values().map(|d| d.bytes).sum::<usize>(), "bytes kept in step");
+        debug_assert_eq!(
+            self.bytes,
+            self.devices.values().map(|d| d.bytes).sum::<usize>(),
+            "bytes kept in step"
+        );
         Ok(match previous {
             None => Committed::New { device },
             Some(previous_seq) if seq < previous_seq => Committed::Restarted { device, previous_seq, seq },
