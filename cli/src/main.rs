@@ -279,8 +279,8 @@ mod tests {
     #[test]
     fn flags_become_rules() {
         let out = run_args("rules --objective api:success=99.9 --objective api:latency=250ms@99").unwrap();
-        assert!(out.contains("sloth_slo: 'api-success-rate'"));
-        assert!(out.contains("objective_latency_threshold=\"0.25\",le=\"0.25\""));
+        assert!(out.contains("sloth_slo: success-rate-99_9\n"), "{out}");
+        assert!(out.contains("- alert: High Latency SLO - 99%\n"), "{out}");
         assert!(out.contains(">= 0.016666"), "default minimum rate: {out}");
         let out = run_args("rules --objective x:success=95 --min-requests-per-hour 7200").unwrap();
         assert!(out.contains(">= 2)"), "{out}");
@@ -310,8 +310,13 @@ mod tests {
         ] {
             assert_eq!(latency(text).unwrap().as_nanos(), nanos, "{text}");
         }
+        // The file holds no threshold: the bucket is the one whose `le` equals the series'
+        // `objective_latency_threshold` (tests/tests/rules.rs pages on a 50 µs objective).
         let out = run_args("rules --objective hot:latency=50us@99").unwrap();
-        assert!(out.contains("objective_latency_threshold=\"0.00005\",le=\"0.00005\""), "{out}");
+        assert!(
+            out.contains("sloth_slo: latency-99\n") && out.contains("autometrics_check_label_equality"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod bridge;
 pub mod dumps;
 pub mod firmware;
+pub mod fleet;
 pub mod prometheus;
 pub mod size;
 pub mod victoria;

@@ -6,6 +6,7 @@
 //! Prometheus' own parser (a target whose output fails to parse has `up == 0`).
 
 use picometrics::queries::Query;
+use picometrics_exporter::rules;
 use picometrics_integration_tests::prometheus::{query, run, temp_dir_named, try_query};
 use picometrics_integration_tests::{start_demo, Running};
 use std::path::{Path, PathBuf};
@@ -134,19 +135,60 @@ fn prometheus_scrapes_the_demo_and_every_generated_query_answers() {
         "count(function_calls_duration_seconds_bucket{function=\"handle_request\",objective_latency_threshold=\"0.25\",le=\"0.25\"})",
     );
     assert_eq!(threshold[0].1, 1.0);
-    // The generated recording rules produce series for each declared objective part.
-    for slo in ["api-success-rate", "api-latency"] {
-        let ratio = query(&base, &format!("slo:sli_error:ratio_rate5m{{sloth_slo=\"{slo}\"}}"));
-        assert_eq!(ratio.len(), 1, "{slo}: {ratio:?}");
-        assert!((0.0..=1.0).contains(&ratio[0].1), "{slo}: {ratio:?}");
-        let requests = query(&base, &format!("slo:requests:rate5m{{sloth_slo=\"{slo}\"}}"));
-        assert!(requests[0].1 > 10.0, "{slo}: {requests:?}");
+    // The demo's `/rules` record every series of the official autometrics rules file for its
+    // two objective parts, under the official names and `sloth_*` labels.
+    for slo in ["success-rate-99", "latency-95"] {
+        let sloth =
+            format!("sloth_id=\"autometrics-{slo}\",sloth_service=\"autometrics\",sloth_slo=\"{slo}\"");
+        let records =
+            rules::WINDOWS.iter().chain(&["30d"]).map(|w| format!("slo:sli_error:ratio_rate{w}")).chain(
+                [
+                    "slo:objective:ratio",
+                    "slo:error_budget:ratio",
+                    "slo:time_period:days",
+                    "slo:current_burn_rate:ratio",
+                    "slo:period_burn_rate:ratio",
+                    "slo:period_error_budget_remaining:ratio",
+                    "sloth_slo_info",
+                ]
+                .map(str::to_owned),
+            );
+        for record in records {
+            let promql = format!("{record}{{{sloth}}}");
+            // A meta record reads the error ratio recorded by another group: it may take an
+            // evaluation more.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let series = loop {
+                let series = query(&base, &promql);
+                if !series.is_empty() || Instant::now() > deadline {
+                    break series;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            };
+            assert_eq!(series.len(), 1, "{promql}: {series:?}");
+        }
     }
-    let success = query(&base, "slo:sli_error:ratio_rate5m{sloth_slo=\"api-success-rate\"}");
-    assert!((success[0].1 - 0.1).abs() < 0.03, "{success:?}");
+    let sloth = |slo: &str| format!("sloth_slo=\"{slo}\",objective_name=\"api\"");
+    let one = |promql: String| {
+        let r = query(&base, &promql);
+        assert_eq!(r.len(), 1, "{promql}: {r:?}");
+        r[0].1
+    };
+    // 1 in 10 calls fails: an error ratio of 0.1 against a budget of 0.01, a burn rate of 10.
+    let success = one(format!("slo:sli_error:ratio_rate5m{{{}}}", sloth("success-rate-99")));
+    assert!((success - 0.1).abs() < 0.03, "{success}");
+    let burn = one(format!("slo:current_burn_rate:ratio{{{}}}", sloth("success-rate-99")));
+    assert!((burn - 10.0).abs() < 3.0, "burn rate {burn}");
+    assert_eq!(one("slo:objective:ratio{sloth_slo=\"success-rate-99\"}".into()), 0.99);
+    assert_eq!(one("slo:error_budget:ratio{sloth_slo=\"latency-95\"}".into()), 1.0 - 0.95);
+    assert_eq!(one("slo:time_period:days{sloth_slo=\"latency-95\"}".into()), 30.0);
+    let info = query(
+        &base,
+        "sloth_slo_info{sloth_slo=\"latency-95\",sloth_objective=\"95\",sloth_mode=\"cli-gen-prom\"}",
+    );
+    assert_eq!(info.len(), 1, "{info:?}");
     // Every demo call finishes far below 250 ms.
-    let latency = query(&base, "slo:sli_error:ratio_rate5m{sloth_slo=\"api-latency\"}");
-    assert_eq!(latency[0].1, 0.0);
+    assert_eq!(one(format!("slo:sli_error:ratio_rate5m{{{}}}", sloth("latency-95"))), 0.0);
     // Exemplars (the demo runs each request under a trace) made it through OpenMetrics into
     // Prometheus' exemplar storage, with their trace and span ids.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();

@@ -93,7 +93,7 @@ fn a_process_pushes_what_metrics_shows_and_the_slo_rules_evaluate_on_it() {
     }
     let mut rules = String::new();
     picometrics_exporter::rules::write_rules(&mut rules, &Default::default()).unwrap();
-    assert!(rules.contains("pushed-success-rate"));
+    assert!(rules.contains("sloth_slo: success-rate-99\n") && rules.contains("sloth_slo: latency-95\n"));
     let (_prometheus, base) = receiver("remote-write", &rules);
     wait_for(&base, "vector(1)", Duration::from_secs(30));
 
@@ -143,12 +143,15 @@ fn a_process_pushes_what_metrics_shows_and_the_slo_rules_evaluate_on_it() {
     // The SLO rules evaluate on pushed data: the error ratio of rw_live is its one in four.
     let ratio = wait_for(
         &base,
-        r#"slo:sli_error:ratio_rate5m{sloth_slo="pushed-success-rate"} > 0"#,
+        r#"slo:sli_error:ratio_rate5m{objective_name="pushed",sloth_slo="success-rate-99"} > 0"#,
         Duration::from_secs(90),
     );
     assert!((ratio[0].1 - 0.25).abs() < 0.05, "error ratio {}", ratio[0].1);
-    let latency =
-        wait_for(&base, r#"slo:sli_error:ratio_rate5m{sloth_slo="pushed-latency"}"#, Duration::from_secs(30));
+    let latency = wait_for(
+        &base,
+        r#"slo:sli_error:ratio_rate5m{objective_name="pushed",sloth_slo="latency-95"}"#,
+        Duration::from_secs(30),
+    );
     assert!(latency[0].1 < 0.01, "no call is slower than 250 ms: {}", latency[0].1);
     stop.store(true, Ordering::Relaxed);
     live.join().unwrap();

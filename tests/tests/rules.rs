@@ -36,8 +36,18 @@ fn generated_rules_pass_promtool_check_and_unit_tests() {
 
     let (ok, out) = promtool(&["check", "rules", "rules.yml"], &dir);
     assert!(ok, "promtool check rules:\n{out}\n{rules}");
-    // 3 objective parts × (7 windows × 2 + 3 budget records + 2 alerts).
-    assert!(out.contains("SUCCESS: 57 rules found"), "{out}");
+    // 3 SLOs (success-rate-99_9, latency-99, success-rate-99) × (8 error ratios + 7 meta
+    // records + 2 alerts), as in the official file.
+    assert!(out.contains("SUCCESS: 51 rules found"), "{out}");
+    for group in [
+        "sloth-slo-sli-recordings-autometrics-success-rate-99_9",
+        "sloth-slo-meta-recordings-autometrics-success-rate-99_9",
+        "sloth-slo-alerts-autometrics-success-rate-99_9",
+        "sloth-slo-sli-recordings-autometrics-success-rate-99",
+        "sloth-slo-alerts-autometrics-latency-99",
+    ] {
+        assert!(rules.contains(&format!("- name: {group}\n")), "{group}:\n{rules}");
+    }
     let (ok, out) = promtool(&["test", "rules", "alerts.test.yml"], &dir);
     assert!(ok, "promtool test rules:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -94,7 +104,9 @@ fn a_50_microsecond_objective_pages_when_calls_exceed_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut rules = String::new();
     picometrics_exporter::rules::write_rules(&mut rules, &RulesConfig::default()).unwrap();
-    assert!(rules.contains(r#"le="0.00005""#), "{rules}");
+    // No threshold in the file: the bucket is the one whose `le` equals the series' own
+    // `objective_latency_threshold`, whatever it is.
+    assert!(!rules.contains("0.00005") && rules.contains("autometrics_check_label_equality"), "{rules}");
     std::fs::write(dir.join("rules.yml"), &rules).unwrap();
     let service = picometrics::registry::service_name();
     // 600 calls a minute; from minute 60 on, half of them take longer than 50 µs.
@@ -110,21 +122,14 @@ tests:
         values: '0+600x60 36300+300x60'
     alert_rule_test:
       - eval_time: 59m
-        alertname: PicometricsErrorBudgetBurnPage
+        alertname: High Latency SLO - 99%
         exp_alerts: []
-      - eval_time: 75m
-        alertname: PicometricsErrorBudgetBurnPage
-        exp_alerts:
-          - exp_labels:
-              severity: page
-              service_name: {service}
-              objective_name: hot
-              objective_percentile: '99'
-              objective_kind: latency
-              sloth_slo: hot-latency
-            exp_annotations:
-              summary: 'Objective hot (99% of calls finish within 0.00005 s) of service {service} is burning its error budget fast'
-              description: 'The functions under objective hot are failing it: at this rate the 99% objective''s 30-day error budget (0.01) runs out within days. Look at the error ratio and latency of the functions with objective_name="hot" (the rustdoc of each lists its queries), then at what changed (build_info version and commit).'
+    promql_expr_test:
+      - expr: ALERTS{{alertname="High Latency SLO - 99%",severity="page"}}
+        eval_time: 75m
+        exp_samples:
+          - labels: 'ALERTS{{alertname="High Latency SLO - 99%",alertstate="firing",category="latency",severity="page",sloth_severity="page",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",service_name="{service}",objective_name="hot",objective_percentile="99"}}'
+            value: 1
 "#
     );
     std::fs::write(dir.join("hot.test.yml"), test).unwrap();
@@ -133,9 +138,9 @@ tests:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The bridge's `/rules`: the objectives its devices name in their dumps, each once, however
-/// many devices share one; a percentile with no budget (not 90, 95, 99 or 99.9) and a hostile
-/// name change nothing but their own rules, and the file passes `promtool check rules`.
+/// The bridge's `/rules`: the SLOs of the objectives its devices name in their dumps, each
+/// once, however many devices share one; a percentile with no budget (not 90, 95, 99 or 99.9)
+/// has none, a hostile name cannot reach the file, and it passes `promtool check rules`.
 #[test]
 fn the_devices_objectives_become_rules_each_once() {
     use picometrics::model::ObjectiveLabels;
@@ -160,7 +165,10 @@ fn the_devices_objectives_become_rules_each_once() {
     std::fs::write(dir.join("rules.yml"), &rules).unwrap();
     let (ok, out) = promtool(&["check", "rules", "rules.yml"], &dir);
     assert!(ok, "promtool check rules:\n{out}\n{rules}");
-    // fleet's two parts and the quoted one's success rate: 3 × 19 rules.
-    assert!(out.contains("SUCCESS: 57 rules found"), "{out}\n{rules}");
-    assert!(!rules.contains("odd"), "{rules}");
+    // fleet's two parts and the quoted one's success rate: 3 SLOs × 17 rules; 98 % none.
+    assert!(out.contains("SUCCESS: 51 rules found"), "{out}\n{rules}");
+    for slo in ["success-rate-99", "latency-95", "success-rate-99_9"] {
+        assert!(rules.contains(&format!("sloth_slo: {slo}\n")), "{slo}:\n{rules}");
+    }
+    assert!(!rules.contains("98"), "{rules}");
 }

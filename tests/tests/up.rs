@@ -28,7 +28,8 @@ fn wait_for_rules_and_scrape(base: &str) {
         assert!(Instant::now() < deadline, "rules loaded: {rules_loaded}, scraped: {scraped}");
         std::thread::sleep(Duration::from_millis(500));
         rules_loaded = get(base, "/api/v1/rules").is_some_and(|r| {
-            r.contains("PicometricsErrorBudgetBurnPage") && r.contains(r#"objective_name=\"api\""#)
+            r.contains("sloth-slo-alerts-autometrics-success-rate-99")
+                && r.contains("High Error Rate SLO - 99%")
         });
         scraped = get(base, "/api/v1/query?query=up%7Bjob%3D%22picometrics%22%7D")
             .is_some_and(|r| r.contains(r#""value":["#) && r.contains(r#","1"]"#))

@@ -7,94 +7,15 @@
 //!
 //! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
 
-use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
-use picometrics::model::Build;
-use picometrics::model::Totals;
+use picometrics::frame::MAX_FRAME;
+use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, rss_kib};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
-}
-
 /// Devices on one bus: their frames interleave (the bridge's default `--max-streams`).
 const BUS: usize = 16;
-
-/// One device's dump number `seq`, frame by frame: every function with `seq`-dependent counts.
-fn dump(device: &str, functions: &[String], seq: u32, buf: &mut [u8; MAX_FRAME]) -> Vec<Vec<u8>> {
-    let stream = StreamId::of(device);
-    let mut out = Vec::with_capacity(functions.len() + 2);
-    let mut frame = |m: &Message<'_>| out.push(frame::encode_message_on(m, stream, buf).unwrap().to_vec());
-    let build = Build {
-        version: "1.0.0",
-        commit: "abc",
-        branch: "main",
-        service_name: "fleet",
-        repository_url: "",
-        extra: None,
-    };
-    let begin = Message::Begin(Begin {
-        device,
-        seq,
-        build,
-        counter_bits: 32,
-        uptime_nanos: u64::from(seq) * 1_000_000_000,
-    });
-    frame(&begin);
-    let calls = u64::from(seq) * 10;
-    for (i, name) in functions.iter().enumerate() {
-        let mut counts = heapless::Vec::new();
-        for b in 0..=picometrics::buckets::DEFAULT.len() {
-            let _ = counts.push(if b == i % 4 { calls } else { 0 });
-        }
-        let f = Message::Function(FunctionRecord {
-            function: name,
-            module: "fleet",
-            objective: None,
-            bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
-            counts,
-            sum_nanos: calls * 1_000,
-            root: Totals { ok: calls - calls / 10, error: calls / 10 },
-            callers: heapless::Vec::new(),
-            overflow: Totals::default(),
-            concurrent: None,
-            max_nanos: None,
-        });
-        frame(&f);
-    }
-    frame(&Message::End { seq, functions: functions.len() as u16, metrics: 0 });
-    out
-}
-
-/// The CPU seconds (user and system) the bridge has used, from `/proc` (clock ticks of 10 ms,
-/// as Linux reports them to processes).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    (ticks(11) + ticks(12)) as f64 / 100.0
-}
-
-/// The bridge's resident and peak resident memory, KiB.
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 fn main() {
     let (devices, functions, seconds) =
