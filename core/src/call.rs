@@ -203,11 +203,30 @@ impl<F: Future> Future for WithCaller<F> {
     }
 }
 
-/// Autoref-specialised classification: `Result::Err` is an error, anything else is ok.
+/// Autoref-specialised classification: an `Err` whose type implements
+/// [`ResultLabels`](crate::ResultLabels) is what its variant says, any other `Err` is an
+/// error, anything that is not a `Result` is ok.
 ///
-/// `(&Classify(&value)).is_error()` resolves to [`ClassifyResult`] when `value` is a `Result`
-/// and falls back to [`ClassifyOther`] otherwise.
+/// `(&&&Classify(&value)).is_error()` resolves, in that order of preference, to
+/// [`ClassifyLabels`] (receiver `&&&Classify`), [`ClassifyResult`] (one dereference further)
+/// and [`ClassifyOther`] (two).
 pub struct Classify<'a, T>(pub &'a T);
+
+/// Classification of `Result`s whose error type labels its own variants.
+pub trait ClassifyLabels {
+    /// Whether the value is an `Err` its variant calls an error.
+    fn is_error(&self) -> bool;
+}
+
+impl<T, E: crate::ResultLabels> ClassifyLabels for &&Classify<'_, Result<T, E>> {
+    #[inline(always)]
+    fn is_error(&self) -> bool {
+        match self.0 {
+            Ok(_) => false,
+            Err(e) => e.is_error(),
+        }
+    }
+}
 
 /// Classification of `Result`s.
 pub trait ClassifyResult {
@@ -215,7 +234,7 @@ pub trait ClassifyResult {
     fn is_error(&self) -> bool;
 }
 
-impl<T, E> ClassifyResult for Classify<'_, Result<T, E>> {
+impl<T, E> ClassifyResult for &Classify<'_, Result<T, E>> {
     #[inline(always)]
     fn is_error(&self) -> bool {
         self.0.is_err()
@@ -228,7 +247,7 @@ pub trait ClassifyOther {
     fn is_error(&self) -> bool;
 }
 
-impl<T> ClassifyOther for &Classify<'_, T> {
+impl<T> ClassifyOther for Classify<'_, T> {
     #[inline(always)]
     fn is_error(&self) -> bool {
         false

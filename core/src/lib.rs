@@ -101,18 +101,20 @@ pub mod queries;
 pub mod registry;
 pub mod render;
 pub mod report;
+mod result_labels;
 mod slot;
 pub mod snapshot;
 mod sync;
 
 pub use descriptor::FunctionDescriptor;
 pub use objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
-pub use picometrics_macros::{metric, picometrics};
+pub use picometrics_macros::{metric, picometrics, ResultLabels};
 /// The exposition schema: metric and label names, HELP text, query templates, limits.
 pub use picometrics_schema as schema;
 pub use queries::Queries;
 pub use registry::functions;
 pub use render::{render_openmetrics, render_prometheus};
+pub use result_labels::ResultLabels;
 
 /// Declares a static whose memory survives a warm reset with feature `persist` on bare metal
 /// (in cortex-m-rt's `.uninit`, which startup code does not zero; see [`persist`]), else an
@@ -158,8 +160,8 @@ pub mod __private_v1 {
         encode: crate::frame::encode_metric,
     };
     pub use crate::call::{
-        classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyOther, ClassifyResult,
-        FromResidual, WithCaller,
+        classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyLabels, ClassifyOther,
+        ClassifyResult, FromResidual, WithCaller,
     };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};

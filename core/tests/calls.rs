@@ -419,3 +419,61 @@ fn a_full_buffer_is_an_error_not_a_silent_truncation() {
     let mut small = heapless::String::<64>::new();
     assert!(picometrics::render_prometheus(&mut small).is_err());
 }
+
+// The fields are there for the derive's patterns (named, tuple, unit), never read.
+#[allow(dead_code)]
+#[derive(Debug, picometrics::ResultLabels)]
+enum LookupError {
+    #[label(result = "ok")]
+    NotFound,
+    #[label(result = "error")]
+    Timeout {
+        after_ms: u32,
+    },
+    Database(&'static str),
+}
+
+/// Not an error whatever the variant: a label on the type is every variant's default.
+#[derive(Debug, picometrics::ResultLabels)]
+#[label(result = "ok")]
+struct Declined;
+
+#[picometrics]
+fn lookup(i: u32) -> Result<u32, LookupError> {
+    match i % 4 {
+        0 => Err(LookupError::NotFound),
+        1 => Err(LookupError::Timeout { after_ms: i }),
+        2 => Err(LookupError::Database("down")),
+        _ => Ok(i),
+    }
+}
+
+#[picometrics]
+fn decline() -> Result<(), Declined> {
+    Err(Declined)
+}
+
+/// Returned as is (not in a `Result`): a value is never an error, whatever its labels say.
+#[picometrics]
+fn returns_the_error_itself() -> LookupError {
+    LookupError::Database("not in a Result")
+}
+
+#[test]
+fn result_labels_classify_by_variant() {
+    use picometrics::ResultLabels as _;
+    for i in 0..8 {
+        let _ = lookup(i);
+    }
+    let _ = decline();
+    let _ = returns_the_error_itself();
+    let samples = parse(&render());
+    // 2 × Ok, 2 × NotFound (ok); 2 × Timeout, 2 × Database (errors).
+    assert_eq!(calls(&samples, "lookup", "ok"), 4.0);
+    assert_eq!(calls(&samples, "lookup", "error"), 4.0);
+    assert_eq!(calls(&samples, "decline", "ok"), 1.0);
+    assert_eq!(calls(&samples, "returns_the_error_itself", "ok"), 1.0);
+    assert_eq!(LookupError::NotFound.result_label(), "ok");
+    assert_eq!(LookupError::Timeout { after_ms: 1 }.result_label(), "error");
+    assert_eq!(LookupError::Database("x").result_label(), "error");
+}

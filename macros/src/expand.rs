@@ -287,8 +287,8 @@ impl Parts {
         let is_error = match args.classifier.as_ref().map(|(_, c)| c) {
             None => quote! {{
                 #[allow(unused_imports)]
-                use #private::{ClassifyOther as _, ClassifyResult as _};
-                (&#private::Classify(&__picometrics_result)).is_error()
+                use #private::{ClassifyLabels as _, ClassifyOther as _, ClassifyResult as _};
+                (&&&#private::Classify(&__picometrics_result)).is_error()
             }},
             // Spanned at the predicate, so a type mismatch points at it.
             Some(Classifier::OkIf(p)) => {

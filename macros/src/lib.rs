@@ -7,6 +7,7 @@ mod expand;
 mod inline;
 mod metric;
 mod queries;
+mod result_labels;
 
 use proc_macro::TokenStream;
 
@@ -54,4 +55,22 @@ pub fn picometrics(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn metric(args: TokenStream, item: TokenStream) -> TokenStream {
     metric::expand(args.into(), item.into()).into()
+}
+
+/// Derives `picometrics::ResultLabels` for an error type: `#[label(result = "ok")]` on a
+/// variant counts an `Err` of it as ok, `#[label(result = "error")]` (or no label) as an error;
+/// a label on the type is the default of its variants (and the value of a struct). The
+/// generated impl names `::picometrics::ResultLabels`.
+///
+/// ```ignore
+/// #[derive(Debug, picometrics::ResultLabels)]
+/// enum LookupError {
+///     #[label(result = "ok")]
+///     NotFound,
+///     Database(String),
+/// }
+/// ```
+#[proc_macro_derive(ResultLabels, attributes(label))]
+pub fn derive_result_labels(item: TokenStream) -> TokenStream {
+    result_labels::derive(item.into()).into()
 }

@@ -1,0 +1,9 @@
+#[derive(picometrics::ResultLabels)]
+enum Failure {
+    #[label(result = "maybe")]
+    Flaky,
+    #[label(outcome = "ok")]
+    Other,
+}
+
+fn main() {}

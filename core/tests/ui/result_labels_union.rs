@@ -1,0 +1,6 @@
+#[derive(picometrics::ResultLabels)]
+union Bits {
+    a: u32,
+}
+
+fn main() {}
