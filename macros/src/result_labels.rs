@@ -19,17 +19,18 @@ fn label(attrs: &[Attribute]) -> syn::Result<Option<bool>> {
                 return Err(meta.error("expected `result = \"ok\"` or `result = \"error\"`"));
             }
             let value: LitStr = meta.value()?.parse()?;
-            found =
-                Some(match value.value().as_str() {
-                    RESULT_OK => false,
-                    RESULT_ERROR => true,
-                    other => return Err(syn::Error::new(
+            found = Some(match value.value().as_str() {
+                RESULT_OK => false,
+                RESULT_ERROR => true,
+                other => {
+                    return Err(syn::Error::new(
                         value.span(),
                         format!(
                             "`{other}` is not a result label: expected \"{RESULT_OK}\" or \"{RESULT_ERROR}\""
                         ),
-                    )),
-                });
+                    ))
+                }
+            });
             Ok(())
         })?;
     }

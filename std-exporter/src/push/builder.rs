@@ -169,7 +169,8 @@ impl Builder {
     }
 
     /// Requests held while the receiver is unreachable (1 to 10,000; default 16): the oldest is
-    /// dropped beyond, and counted.
+    /// dropped beyond, and counted. One push is never cut: a push of [`Builder::snapshots`]
+    /// split into more requests than this keeps them all, dropping only older ones.
     pub fn max_pending(mut self, n: usize) -> Self {
         self.max_pending = n;
         self

@@ -139,13 +139,13 @@ impl Worker {
                 }
             }
         }
-        for body in bodies {
-            if self.queue.len() == self.settings.max_pending {
-                self.queue.pop_front();
-                self.stats.fail(Failure::Dropped);
-            }
-            self.queue.push_back(body);
+        // Room is made from older pushes only: the requests of one push (snapshots split into
+        // many) are all kept, so the queue holds at most `max_pending` or one push's worth.
+        while !self.queue.is_empty() && self.queue.len() + bodies.len() > self.settings.max_pending {
+            self.queue.pop_front();
+            self.stats.fail(Failure::Dropped);
         }
+        self.queue.extend(bodies);
     }
 
     /// The wait before retry `n` (1, 2, …): 500 ms doubling up to `max_backoff`, ±50 %.

@@ -213,6 +213,11 @@ fn main() {
         .iter()
         .map(|b| sum_of(&format!("http://{}/metrics", b.1[0]), "picometrics_bridge_device_dumps_total"))
         .sum();
+    let metrics = |name: &str| -> f64 {
+        bridges.iter().map(|b| sum_of(&format!("http://{}/metrics", b.1[0]), name)).sum()
+    };
+    let (pushes, failed) =
+        (metrics("picometrics_push_requests_total"), metrics("picometrics_push_failures_total"));
     let rows = sum_of(&format!("{vm}/metrics"), "vm_rows_inserted_total{type=\"promremotewrite\"}");
     let last_rss = sampler.join().unwrap();
     for (i, r) in last_rss.iter().enumerate() {
@@ -232,7 +237,8 @@ fn main() {
          | dumps sent / taken in (both bridges) | {sent} / {taken:.0} |\n\
          | dumps sent more than 1 s late | {late} |\n\
          | bridge CPU (both) / dumps per bridge CPU-second | {:.1} s / {per_core:.0} |\n\
-         | remote-write samples into VictoriaMetrics / per second of the run | {rows:.0} / {:.0} |\n\
+         | remote-write samples into VictoriaMetrics / per second of the run / per dump taken | {rows:.0} / {:.0} / {:.0} |\n\
+         | remote-write requests / failed (both bridges) | {pushes:.0} / {failed:.0} |\n\
          | bridge peak RSS (each) | {} / {} MiB |\n\
          | devices whose last dump is queryable / lag from the last dump sent | {visible:.0} of {devices} / {lag:.1} s |\n\n\
          - {}: ≥ 10,000 dumps per bridge CPU-second\n\
@@ -240,6 +246,7 @@ fn main() {
          - {}: RSS ≤ 1 GiB per bridge\n",
         cpu.iter().sum::<f64>(),
         rows / span,
+        rows / taken.max(1.0),
         rss_peak[0] / 1024,
         rss_peak[1] / 1024,
         verdict(per_core >= 10_000.0),
