@@ -308,3 +308,61 @@ fn a_redirect_is_a_failed_push_and_credentials_stay_with_the_configured_url() {
     pusher.shutdown();
     assert_eq!(elsewhere.count(), 0, "the redirect was followed at shutdown");
 }
+
+/// Parts taken at their own times, handed over once: the first call has them all.
+struct Parts {
+    parts: u64,
+    given: std::sync::atomic::AtomicBool,
+    t0: std::time::SystemTime,
+}
+
+impl push::Snapshots for Parts {
+    fn since(
+        &self,
+        cursor: u64,
+        each: &mut dyn FnMut(&dyn picometrics::model::Source, std::time::SystemTime),
+    ) -> u64 {
+        if !self.given.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            for i in 0..self.parts {
+                each(&picometrics::registry::Registry, self.t0 + Duration::from_millis(i));
+            }
+        }
+        cursor + 1
+    }
+}
+
+/// Snapshots go out once each, at their own times, however many requests they take: a push
+/// split into more requests than `max_pending` keeps them all; an interval with nothing new
+/// sends nothing.
+#[test]
+fn snapshots_are_pushed_once_at_their_times_in_as_many_requests_as_they_take() {
+    let _ = pushed(1);
+    let receiver = Receiver::start("127.0.0.1:0", Mode::Ok);
+    let t0 = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let parts = 3000;
+    let pusher = builder(receiver.url())
+        .max_pending(1)
+        .snapshots(Arc::new(Parts { parts, given: false.into(), t0 }))
+        .start()
+        .unwrap();
+    // The registry's series per part, as one whole-registry request has them.
+    let per_part =
+        picometrics_exporter::push::remote_write::request(&picometrics::registry::Registry, &[], 0)
+            .timeseries
+            .len();
+    let total = parts as usize * per_part;
+    let series = || -> usize { receiver.requests().iter().map(|(_, b)| decode(b).timeseries.len()).sum() };
+    wait_until("every part", Duration::from_secs(20), || series() >= total);
+    std::thread::sleep(Duration::from_millis(700));
+    let requests = receiver.requests();
+    assert!(requests.len() >= 2, "{total} series in one request");
+    assert_eq!(series(), total, "each part once, none after");
+    assert_eq!(pusher.stats().failed(Failure::Dropped), 0);
+    let stamps: Vec<i64> = requests
+        .iter()
+        .flat_map(|(_, b)| decode(b).timeseries.into_iter().map(|t| t.samples[0].timestamp))
+        .collect();
+    let first = 1_700_000_000_000;
+    assert_eq!((stamps.iter().min(), stamps.iter().max()), (Some(&first), Some(&(first + parts as i64 - 1))));
+    pusher.shutdown();
+}
