@@ -75,6 +75,46 @@ mod profile {
     }
 }
 
+/// A price list whose method and trait method are instrumented: they report as
+/// `Catalog::price` and `<Catalog as Quote>::quote` (the quote calls the price, its caller).
+mod pricing {
+    use picometrics::picometrics;
+
+    /// Quotes prices.
+    pub trait Quote {
+        /// The price of `id` with its margin.
+        fn quote(&self, id: u64) -> u64;
+    }
+
+    /// The prices of the items.
+    pub struct Catalog;
+
+    #[picometrics]
+    impl Catalog {
+        /// The list price of `id`.
+        pub fn price(&self, id: u64) -> u64 {
+            100 + id % 7
+        }
+    }
+
+    #[picometrics]
+    impl Quote for Catalog {
+        fn quote(&self, id: u64) -> u64 {
+            self.price(id) * 11 / 10
+        }
+    }
+
+    /// Quotes a price every millisecond until `stop`.
+    pub fn run(stop: &std::sync::atomic::AtomicBool) {
+        let mut id = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::hint::black_box(Catalog.quote(id));
+            id += 1;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
+
 mod cache {
     use picometrics::picometrics;
 
@@ -180,6 +220,8 @@ fn main() -> std::io::Result<()> {
         .collect();
     let client_stop = stop.clone();
     workers.push(std::thread::spawn(move || profile::run(&client_stop)));
+    let pricing_stop = stop.clone();
+    workers.push(std::thread::spawn(move || pricing::run(&pricing_stop)));
     while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
         std::thread::sleep(Duration::from_millis(100));
     }

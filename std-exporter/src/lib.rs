@@ -7,7 +7,7 @@
 #[cfg(feature = "prometheus")]
 mod collector;
 mod error;
-#[cfg(feature = "opentelemetry")]
+#[cfg(any(feature = "opentelemetry", feature = "tracing"))]
 pub mod exemplars;
 mod explorer;
 #[cfg(feature = "push")]
