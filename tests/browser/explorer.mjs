@@ -73,7 +73,9 @@ const chartPoints = (page) =>
 
 async function demo(url) {
   const { page, problems } = await open(url);
-  const expected = ["handle_request", "query", "render", "fetch_profile"];
+  // The method and the trait method under their names — `<Catalog as Quote>::quote` shown as
+  // text, not taken for markup.
+  const expected = ["handle_request", "query", "render", "fetch_profile", "Catalog::price", "<Catalog as Quote>::quote"];
   const table = await waitFor("the table lists every demo function with a non-zero rate", async () => {
     const r = await rows(page);
     return expected.every((f) => r.some((x) => x.function === f && number(x.rate) > 0)) && r;
@@ -95,7 +97,7 @@ async function demo(url) {
     const slow = table.find((x) => x.function === "query").quantiles;
     check(slow.some((q) => /^\d/.test(q.text) && q.title.startsWith("interpolated inside")), `query's are interpolated: ${JSON.stringify(slow)}`);
     const modules = await page.$$eval("#functions tbody", (b) => b.map((x) => x.dataset.module));
-    check(modules.join() === "demo,demo::cache,demo::db,demo::profile", `grouped by module: ${modules}`);
+    check(modules.join() === "demo,demo::cache,demo::db,demo::pricing,demo::profile", `grouped by module: ${modules}`);
   }
   check((await page.textContent("#service")).length > 0, "the header shows the service name");
   check(/v\d/.test(await page.textContent("#build")), "the header shows the build's version");
