@@ -82,3 +82,15 @@ pub fn rss_kib(pid: u32) -> (u64, u64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// Builds the release `picometrics-bridge` (as users run it in production) and returns its path.
+pub fn release_bridge() -> std::path::PathBuf {
+    let root = crate::root();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "-q", "-p", "picometrics-bridge"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build --release -p picometrics-bridge");
+    root.join("target/release/picometrics-bridge")
+}

@@ -8,7 +8,7 @@
 //! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
 
 use picometrics::frame::MAX_FRAME;
-use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, rss_kib};
+use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, release_bridge, rss_kib};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -20,17 +20,11 @@ const BUS: usize = 16;
 fn main() {
     let (devices, functions, seconds) =
         (arg("--devices", 1000), arg("--functions", 50), arg("--seconds", 30));
-    let root = picometrics_integration_tests::root();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "picometrics-bridge"])
-        .current_dir(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let bridge_binary = release_bridge();
     let source = TcpListener::bind("127.0.0.1:0").unwrap();
     // Room for every device: ~0.2 MiB each at 50 functions (text and decoded dump).
     let mib = (devices * functions * 5 / 1024).max(64).to_string();
-    let mut bridge = Command::new(root.join("target/release/picometrics-bridge"))
+    let mut bridge = Command::new(&bridge_binary)
         .args([
             "--listen",
             "127.0.0.1:0",

@@ -11,7 +11,7 @@
 //! (defaults 1000, 50, 30, 5, 4). A client process is the same binary with `--client`.
 
 use picometrics::frame::MAX_FRAME;
-use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, rss_kib};
+use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, release_bridge, rss_kib};
 use picometrics_integration_tests::prometheus::{temp_dir_named, try_query};
 use picometrics_integration_tests::{victoria, Running};
 use std::io::{BufRead, BufReader, Write};
@@ -79,12 +79,12 @@ fn client(kind: &str) {
 /// A release bridge taking devices on both listeners and pushing to `write_url`: the child,
 /// its `/metrics` address, its TCP and HTTP ingest addresses.
 fn start_bridge(
-    root: &std::path::Path,
+    binary: &std::path::Path,
     write_url: &str,
     devices: usize,
     mib: &str,
 ) -> (Running, [String; 3]) {
-    let mut child = Command::new(root.join("target/release/picometrics-bridge"))
+    let mut child = Command::new(binary)
         .args(["--listen", "127.0.0.1:0", "--no-explorer", "--accept", "127.0.0.1:0"])
         .args(["--accept-http", "127.0.0.1:0", "--dumps-per-second", "1000000"])
         .args(["--remote-write", write_url, "--push-interval", &PUSH_INTERVAL.to_string()])
@@ -127,20 +127,14 @@ fn main() {
         (arg("--devices", 1000), arg("--functions", 50), arg("--seconds", 30));
     let (every, clients) = (arg("--every", 5).max(1), arg("--clients", 4).max(2));
     let rounds = (seconds / every).max(1);
-    let root = picometrics_integration_tests::root();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-q", "-p", "picometrics-bridge"])
-        .current_dir(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let bridge_binary = release_bridge();
     let dir = temp_dir_named("fleet-network");
     let (_vm, vm) = victoria::run(&dir);
     let write_url = format!("{vm}/api/v1/write");
     // Room for every device in each bridge (a device lands on both).
     let mib = (devices * functions * 5 / 1024).max(64).to_string();
     let bridges: Vec<(Running, [String; 3])> =
-        (0..2).map(|_| start_bridge(&root, &write_url, devices, &mib)).collect();
+        (0..2).map(|_| start_bridge(&bridge_binary, &write_url, devices, &mib)).collect();
     let pids: Vec<u32> = bridges.iter().map(|b| b.0 .0.id()).collect();
     let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
 
