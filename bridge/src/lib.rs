@@ -38,16 +38,18 @@
 mod checks;
 mod dump;
 mod ingest;
+mod limits;
 mod outcome;
 mod reader;
 mod render;
 mod store;
 
 pub use ingest::{DeviceTokens, Refusal};
+pub use limits::Limits;
 pub use outcome::{Committed, Invalid, Skipped};
 pub use picometrics::frame::MAX_FRAME;
 pub use reader::FrameReader;
-pub use store::{Devices, Limits, SourceId};
+pub use store::{Devices, SourceId};
 
 /// Function frames one dump may hold; a longer dump is discarded.
 pub const MAX_FUNCTIONS: usize = 4096;
