@@ -217,7 +217,7 @@ fn two_bridges_write_one_fleet_into_victoriametrics_each_dump_once() {
 
     // vmalert evaluates the rules the bridge generates for its devices' objectives.
     let rules = bridges[0].get("/rules");
-    assert!(rules.contains("objective_name=\"fleet\""), "{rules}");
+    assert!(rules.contains("sloth_slo: success-rate-99\n"), "the devices' objective: {rules}");
     let rules_path = dir.join("rules.yml");
     std::fs::write(&rules_path, &rules).unwrap();
     let (_vmalert, vmalert) = victoria::vmalert(&rules_path, &vm, &notifier());
