@@ -155,7 +155,7 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let mut listen = "127.0.0.1:9464".to_owned();
-    let (mut duration, mut mount) = (None, None);
+    let (mut duration, mut mount, mut grafana) = (None, None, None::<String>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -166,7 +166,8 @@ fn main() -> std::io::Result<()> {
                 ))
             }
             "--mount" => mount = Some(args.next().expect("--mount PREFIX (e.g. /obs)")),
-            other => panic!("unknown argument {other}; use --listen ADDR --duration SECONDS --mount PREFIX"),
+            "--grafana-url" => grafana = Some(args.next().expect("--grafana-url URL")),
+            other => panic!("unknown argument {other}; use --listen ADDR --duration SECONDS --mount PREFIX --grafana-url URL"),
         }
     }
 
@@ -176,6 +177,9 @@ fn main() -> std::io::Result<()> {
     let mut builder = picometrics_exporter::Builder::new().addr(listen.as_str())?;
     if let Some(url) = &prometheus {
         builder = builder.prometheus_url(url.clone());
+    }
+    if let Some(url) = &grafana {
+        builder = builder.grafana_url(url.clone());
     }
     let (server, base) = match &mount {
         None => {

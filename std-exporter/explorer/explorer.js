@@ -161,6 +161,10 @@ function renderHeader() {
   const prometheus = $("prometheus");
   prometheus.hidden = !o.prometheus_url;
   if (o.prometheus_url) prometheus.href = o.prometheus_url;
+  // The dashboards of `dashboards/`: the fleet's when there are devices, else the overview.
+  const grafana = $("grafana");
+  grafana.hidden = !o.grafana;
+  if (o.grafana) grafana.href = o.devices.length ? o.grafana.devices : o.grafana.overview;
   $("interval").textContent = duration(o.interval_seconds);
   $("history").textContent = duration(o.history_seconds);
   $("window").textContent = duration(o.window_seconds);
@@ -333,6 +337,9 @@ function renderDetail(detail) {
   callGraph($("graph"), detail);
   renderObjective(detail);
   renderQueries(detail);
+  const dashboard = $("dashboard");
+  dashboard.hidden = !detail.dashboard;
+  if (detail.dashboard) dashboard.href = detail.dashboard;
 }
 
 // ---- state and refresh ----

@@ -121,6 +121,16 @@ async function demo(url) {
   const graph = await page.textContent("#graph");
   check(graph.includes("handle_request"), "its callers include handle_request");
   check((await page.$$("#queries li")).length === 8, "its eight generated queries are listed (no concurrency query: it has no track_concurrency)");
+  // The demo runs with --grafana-url http://grafana.test:3000: the header links the overview
+  // dashboard, the detail the function's own with its variables set.
+  check(
+    (await page.getAttribute("#grafana", "href")) === "http://grafana.test:3000/d/picometrics-overview" && (await page.isVisible("#grafana")),
+    `the header links Grafana's overview: ${await page.getAttribute("#grafana", "href")}`,
+  );
+  check(
+    (await page.getAttribute("#dashboard", "href")) === "http://grafana.test:3000/d/picometrics-function?var-function=query&var-module=demo::db",
+    `query's detail links its dashboard: ${await page.getAttribute("#dashboard", "href")}`,
+  );
   await page.screenshot({ path: join(out, "explorer-demo-query.png"), fullPage: true });
 
   await page.click("#functions tr.function[data-function=handle_request]");

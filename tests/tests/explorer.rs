@@ -5,7 +5,7 @@
 //! the queries, and that the console stayed clean; its screenshots go to `target/browser/`.
 
 use picometrics_integration_tests::bridge::Bridge;
-use picometrics_integration_tests::{firmware, root, start_demo, start_demo_with, Running};
+use picometrics_integration_tests::{firmware, root, start_demo_with, Running};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,7 +30,8 @@ fn browser_scripts() -> std::path::PathBuf {
 #[test]
 fn explorer_pages_work_in_chromium_for_the_demo_and_the_bridge() {
     let scripts = browser_scripts();
-    let (_demo, demo) = start_demo(180);
+    // A Grafana to link to (the page's links are checked; nothing is fetched from it).
+    let (_demo, demo) = start_demo_with(180, &["--grafana-url", "http://grafana.test:3000"]);
 
     // The firmware's frames reach the bridge over QEMU's serial port.
     let elf = firmware::build(TARGET, &["text", "frames"]);
@@ -71,7 +72,8 @@ fn explorer_pages_work_in_chromium_for_the_demo_and_the_bridge() {
 #[test]
 fn the_explorer_mounted_in_axum_under_a_prefix_works_in_chromium() {
     let scripts = browser_scripts();
-    let (_demo, demo) = start_demo_with(120, &["--mount", "/obs"]);
+    let (_demo, demo) =
+        start_demo_with(120, &["--mount", "/obs", "--grafana-url", "http://grafana.test:3000"]);
     assert!(demo.ends_with("/obs"), "{demo}");
     run_checks(&scripts, &["--demo", &format!("http://{demo}/")], &root().join("target/browser/mounted"));
 }

@@ -86,6 +86,8 @@ pub(super) struct Overview<'a> {
     pub(super) window_seconds: f64,
     pub(super) history_seconds: f64,
     pub(super) prometheus_url: Option<&'a str>,
+    /// Links to the dashboards of `dashboards/`, when a Grafana is configured.
+    pub(super) grafana: Option<GrafanaLinks>,
     pub(super) untracked: u64,
     pub(super) functions: Vec<Row<'a>>,
 }
@@ -125,6 +127,16 @@ pub(super) struct Detail<'a> {
     pub(super) callees: Vec<EdgeRow<'a>>,
     pub(super) budget: Budget,
     pub(super) queries: Vec<QueryRow>,
+    /// The function's Grafana dashboard, when a Grafana is configured.
+    pub(super) dashboard: Option<String>,
+}
+
+/// The overview's links to the dashboards.
+#[derive(Serialize)]
+pub(super) struct GrafanaLinks {
+    pub(super) overview: String,
+    pub(super) slo: String,
+    pub(super) devices: String,
 }
 
 /// An answer of the JSON endpoints: status and body.

@@ -57,6 +57,8 @@ pub(crate) struct Settings {
     pub window: Duration,
     /// Prometheus to link the queries to.
     pub prometheus_url: Option<String>,
+    /// Grafana (with `dashboards/` imported) to link the page to.
+    pub grafana_url: Option<String>,
     /// The source, when it is not this process's registry.
     pub source: Option<Arc<dyn Source + Send + Sync>>,
 }
@@ -69,6 +71,7 @@ impl Default for Settings {
             max_series: 1024,
             window: Duration::from_secs(30),
             prometheus_url: None,
+            grafana_url: None,
             source: None,
         }
     }
@@ -155,6 +158,11 @@ impl History {
             window_seconds: window.as_secs_f64(),
             history_seconds: self.settings.interval.as_secs_f64() * self.settings.points as f64,
             prometheus_url: self.settings.prometheus_url.as_deref(),
+            grafana: self.settings.grafana_url.as_deref().map(|g| json::GrafanaLinks {
+                overview: grafana_link(g, "picometrics-overview", &[]),
+                slo: grafana_link(g, "picometrics-slo", &[]),
+                devices: grafana_link(g, "picometrics-devices", &[]),
+            }),
             untracked: self.untracked,
             functions: self.series.iter().map(|(k, s)| s.row(k, window)).collect(),
         };
@@ -246,6 +254,9 @@ impl History {
             callees,
             budget: series.budget(),
             queries,
+            dashboard: self.settings.grafana_url.as_deref().map(|g| {
+                grafana_link(g, "picometrics-function", &[("function", &key.2), ("module", &key.1)])
+            }),
         };
         (200, serde_json::to_string(&detail).unwrap_or_default())
     }
@@ -436,5 +447,38 @@ mod tests {
             .map(|s| std::mem::size_of::<Series>() + s.points.capacity() * std::mem::size_of::<Point>())
             .sum();
         assert!(held <= h.bound(4), "{held} > {}", h.bound(4));
+    }
+}
+
+/// `GRAFANA/d/UID?var-NAME=VALUE…`: a dashboard of `dashboards/` with its variables set.
+fn grafana_link(grafana: &str, uid: &str, vars: &[(&str, &str)]) -> String {
+    let mut link = format!("{}/d/{uid}", grafana.trim_end_matches('/'));
+    for (i, (name, value)) in vars.iter().enumerate() {
+        link.push(if i == 0 { '?' } else { '&' });
+        link.push_str("var-");
+        link.push_str(name);
+        link.push('=');
+        // Writing into a `String` cannot fail.
+        let _ = picometrics::schema::write_url_encoded(&mut link, value);
+    }
+    link
+}
+
+#[cfg(test)]
+mod grafana_tests {
+    #[test]
+    fn dashboard_links_encode_the_names() {
+        assert_eq!(
+            super::grafana_link("http://g:3000/", "picometrics-slo", &[]),
+            "http://g:3000/d/picometrics-slo"
+        );
+        assert_eq!(
+            super::grafana_link(
+                "http://g",
+                "picometrics-function",
+                &[("function", "<Catalog as Quote>::quote"), ("module", "demo::pricing")]
+            ),
+            "http://g/d/picometrics-function?var-function=%3CCatalog%20as%20Quote%3E::quote&var-module=demo::pricing"
+        );
     }
 }

@@ -247,6 +247,14 @@ impl Builder {
         self
     }
 
+    /// The Grafana, with the dashboards of `dashboards/` imported, that the explorer links to:
+    /// its header to the overview, SLO and devices dashboards, each function to its own
+    /// dashboard (`GRAFANA/d/picometrics-function?var-function=…&var-module=…`).
+    pub fn grafana_url(mut self, url: impl Into<String>) -> Self {
+        self.history.grafana_url = Some(url.into());
+        self
+    }
+
     /// What the explorer shows when it is not this process's registry: e.g. the device
     /// bridge's store, whose series carry a `device` label (the page then has a device picker).
     pub fn explorer_source(mut self, source: Arc<dyn picometrics::model::Source + Send + Sync>) -> Self {
