@@ -121,6 +121,10 @@ struct Args {
     /// A Prometheus the explorer links its queries to (e.g. the one `picometrics up` starts).
     #[arg(long, value_name = "URL")]
     prometheus_url: Option<String>,
+    /// A Grafana with the project's dashboards/ imported: the explorer links the devices
+    /// dashboard and each function's.
+    #[arg(long, value_name = "URL")]
+    grafana_url: Option<String>,
     /// Push each device's dump once, stamped with the time it arrived, by Prometheus remote
     /// write to URL (e.g. http://prometheus:9090/api/v1/write, a Mimir's /api/v1/push,
     /// VictoriaMetrics' /api/v1/write). Bridges sharing a fleet may push to one database: a
@@ -291,6 +295,10 @@ fn serve(
         .rules_source(devices.clone());
     let b = match &args.prometheus_url {
         Some(url) => b.prometheus_url(url.clone()),
+        None => b,
+    };
+    let b = match &args.grafana_url {
+        Some(url) => b.grafana_url(url.clone()),
         None => b,
     };
     let b = match &args.bearer_token {

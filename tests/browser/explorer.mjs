@@ -165,6 +165,11 @@ async function bridge(url, device) {
   if (table) {
     await page.click(`#functions tr.function[data-device='${device}']`);
     await waitFor("a device function's detail opens", () => page.isVisible("#detail"));
+    // --grafana-url: on a bridge the header links the devices dashboard.
+    check(
+      (await page.getAttribute("#grafana", "href")) === "http://grafana.test:3000/d/picometrics-devices",
+      `the bridge's header links Grafana's devices dashboard: ${await page.getAttribute("#grafana", "href")}`,
+    );
   }
   await page.screenshot({ path: join(out, "explorer-bridge.png"), fullPage: true });
   check(problems.length === 0, `bridge page: no console errors, exceptions or failed requests: ${JSON.stringify(problems)}`);

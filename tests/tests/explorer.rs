@@ -42,7 +42,10 @@ fn explorer_pages_work_in_chromium_for_the_demo_and_the_bridge() {
         .spawn()
         .expect("qemu-system-arm");
     let _qemu = Running(qemu);
-    let bridge = Bridge::start(&["--tcp", &format!("127.0.0.1:{port}")], Stdio::null());
+    let bridge = Bridge::start(
+        &["--tcp", &format!("127.0.0.1:{port}"), "--grafana-url", "http://grafana.test:3000"],
+        Stdio::null(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while !bridge.get("/api/v1/overview").contains(&format!("\"devices\":[\"{DEVICE}\"]")) {
         assert!(
