@@ -89,7 +89,7 @@ impl Devices {
         }
         if let Some(device) = speaks_for {
             if let Some(other) = named.iter().find(|n| *n != device) {
-                self.count_refused("wrong_device");
+                self.count_refused(crate::outcome::WRONG_DEVICE);
                 return Err(Refusal {
                     status: 403,
                     reason: format!("the body holds a dump of {other:?}; the token speaks for {device:?}"),

@@ -103,6 +103,10 @@ impl Invalid {
     }
 }
 
+/// The `reason` of a dump naming another device than its source speaks for: a connection's
+/// certificate ([`Skipped::WrongDevice`]) or an HTTP request's token alike.
+pub(crate) const WRONG_DEVICE: &str = "wrong_device";
+
 impl Skipped {
     /// The `reason` label of `picometrics_bridge_frames_skipped_total`.
     pub fn reason(&self) -> &'static str {
@@ -115,7 +119,7 @@ impl Skipped {
             Self::OutsideDump => "outside_dump",
             Self::Incomplete { .. } => "incomplete_dump",
             Self::OverCapacity => "over_capacity",
-            Self::WrongDevice { .. } => "wrong_device",
+            Self::WrongDevice { .. } => WRONG_DEVICE,
             Self::Invalid { why, .. } => why.reason(),
             Self::OverBudget { .. } => "over_budget",
         }
