@@ -2,8 +2,9 @@
 //! [`picometrics::frame`]s — reads the frames from a serial device, a TCP socket or stdin, keeps
 //! the latest complete dump per device and serves them all at `/metrics` (each series with a
 //! `device` label), with the explorer page at `/` (pick a device; `--no-explorer` turns it off),
-//! and — with `--remote-write URL` or `--otlp URL` — pushes every `--push-interval` seconds the
-//! dumps that arrived since the last push, each once, stamped with the time it arrived.
+//! and — with `--remote-write URL`, `--otlp URL` or `--otlp-grpc URL` — pushes every
+//! `--push-interval` seconds the dumps that arrived since the last push, each once, stamped with
+//! the time it arrived.
 //!
 //! ```text
 //! picometrics-bridge [--listen ADDR] [--stdin | --tcp HOST:PORT | --serial PATH [--baud N]]
@@ -135,6 +136,10 @@ struct Args {
     /// http://collector:4318/v1/metrics).
     #[arg(long, value_name = "URL")]
     otlp: Option<String>,
+    /// Push each device's dump once, as it arrived, by OTLP/gRPC to URL, the receiver's
+    /// address (e.g. http://collector:4317; https:// for TLS).
+    #[arg(long, value_name = "URL")]
+    otlp_grpc: Option<String>,
     /// Seconds between two pushes.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     push_interval: u64,
@@ -312,12 +317,14 @@ fn serve(
     .serve()
 }
 
-/// A pusher for each of `--remote-write` and `--otlp` given, sending every device's dump.
+/// A pusher for each of `--remote-write`, `--otlp` and `--otlp-grpc` given, sending every
+/// device's dump.
 fn start_pushers(args: &Args, devices: &Arc<Devices>) -> Result<Vec<push::Pusher>, String> {
     let mut pushers = Vec::new();
     for (url, builder) in [
         (&args.remote_write, push::Builder::remote_write as fn(String) -> push::Builder),
         (&args.otlp, push::Builder::otlp as fn(String) -> push::Builder),
+        (&args.otlp_grpc, push::Builder::otlp_grpc as fn(String) -> push::Builder),
     ] {
         let Some(url) = url else { continue };
         let mut b = builder(url.clone())

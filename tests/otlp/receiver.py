@@ -1,13 +1,17 @@
-"""An OTLP/HTTP metrics receiver for tests/tests/otlp.rs.
+"""An OTLP metrics receiver for tests/tests/otlp.rs: OTLP/HTTP, or OTLP/gRPC with `--grpc`.
 
-Decodes each POST /v1/metrics with the `opentelemetry-proto` Python package (the official
-schema, independent of the Rust crates that encoded it) and prints one JSON line per request:
-resources with their attributes, and every metric with its kind, unit, temporality and points.
-The first line printed is `listening PORT`.
+Decodes each POST /v1/metrics (or each gRPC `MetricsService/Export` call, served by the `grpcio`
+package with the service stubs `opentelemetry-proto` ships) with the official schema's Python
+package — independent of the Rust crates that encoded it — and prints one JSON line per request:
+resources with their attributes, and every metric with its kind, unit, temporality and points;
+over gRPC also the call's metadata. `--unavailable N` answers the first N gRPC calls
+`UNAVAILABLE`, a status the pusher must retry; `--tls-cert PEM --tls-key PEM` serves gRPC over
+TLS. The first line printed is `listening PORT`.
 """
 
+import argparse
 import json
-import sys
+from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -84,6 +88,46 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
-print(f"listening {server.server_address[1]}", flush=True)
-server.serve_forever()
+def serve_grpc(port, unavailable, tls):
+    import grpc
+    from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
+
+    class Service(metrics_service_pb2_grpc.MetricsServiceServicer):
+        refused = 0
+
+        def Export(self, request, context):
+            if Service.refused < unavailable:
+                Service.refused += 1
+                print(json.dumps({"refused": "UNAVAILABLE"}), flush=True)
+                context.abort(grpc.StatusCode.UNAVAILABLE, "try again")
+            summary = summarize(request)
+            summary["metadata"] = {k: v for k, v in context.invocation_metadata()}
+            print(json.dumps(summary), flush=True)
+            return ExportMetricsServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Service(), server)
+    if tls:
+        with open(tls[0], "rb") as cert, open(tls[1], "rb") as key:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        bound = server.add_secure_port(f"127.0.0.1:{port}", credentials)
+    else:
+        bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    print(f"listening {bound}", flush=True)
+    server.wait_for_termination()
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("port", nargs="?", type=int, default=0)
+parser.add_argument("--grpc", action="store_true")
+parser.add_argument("--unavailable", type=int, default=0)
+parser.add_argument("--tls-cert")
+parser.add_argument("--tls-key")
+args = parser.parse_args()
+if args.grpc:
+    serve_grpc(args.port, args.unavailable, args.tls_cert and (args.tls_cert, args.tls_key))
+else:
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"listening {server.server_address[1]}", flush=True)
+    server.serve_forever()

@@ -158,3 +158,218 @@ fn otlp_requests_decode_with_the_official_schema_and_match_the_snapshot() {
         assert_eq!(attr(&build["points"][0], "version"), picometrics::registry::build_info().version);
     }
 }
+
+#[picometrics]
+fn grpc_call(i: u64) -> Result<u64, u64> {
+    if i.is_multiple_of(5) {
+        Err(i)
+    } else {
+        Ok(i)
+    }
+}
+
+/// The receiver's next JSON line.
+fn next(lines: &mut impl Iterator<Item = String>) -> Value {
+    serde_json::from_str(&lines.next().expect("a line from the receiver")).unwrap()
+}
+
+#[test]
+fn otlp_grpc_calls_decode_with_the_official_schema_retry_unavailable_and_carry_metadata() {
+    for i in 0..25 {
+        let _ = grpc_call(i);
+    }
+    let mut child = Command::new(python())
+        .arg(root().join("tests/otlp/receiver.py"))
+        .args(["--grpc", "--unavailable", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the OTLP/gRPC receiver");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let _receiver = Running(child);
+    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let pusher = push::Builder::otlp_grpc(format!("http://127.0.0.1:{port}"))
+        .interval(Duration::from_millis(300))
+        .header("X-Tenant", "t1")
+        .bearer_token("s3cret")
+        .start()
+        .unwrap();
+    // The first call is refused UNAVAILABLE; the pusher retries it, and goes on.
+    assert_eq!(next(&mut lines)["refused"], "UNAVAILABLE");
+    let first = next(&mut lines);
+    let second = next(&mut lines);
+    // Counted once the answer is read, a moment after the receiver printed the request.
+    let started = Instant::now();
+    while pusher.stats().delivered < 2 {
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", pusher.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = pusher.stats();
+    pusher.shutdown();
+    assert_eq!(stats.failed(push::Failure::ServerError), 1, "{stats:?}");
+
+    for request in [&first, &second] {
+        let metadata = &request["metadata"];
+        assert_eq!(metadata["x-tenant"], "t1", "headers go as metadata: {metadata}");
+        assert_eq!(metadata["authorization"], "Bearer s3cret");
+        assert!(metadata["user-agent"].as_str().unwrap().starts_with("picometrics/"), "{metadata}");
+        let resource = &request["resources"][0];
+        assert_eq!(resource["attributes"]["service.name"], picometrics::registry::service_name());
+        let metric = |name: &str| {
+            resource["metrics"].as_array().unwrap().iter().find(|m| m["name"] == name).cloned().unwrap()
+        };
+        let calls = metric("function_calls");
+        assert_eq!((calls["kind"].as_str(), calls["temporality"].as_i64()), (Some("sum"), Some(2)));
+        let sum = |result: &str| -> i64 {
+            calls["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| attr(p, "function") == "grpc_call" && attr(p, "result") == result)
+                .map(|p| p["value"].as_i64().unwrap())
+                .sum()
+        };
+        assert_eq!((sum("ok"), sum("error")), (20, 5));
+        let h = metric("function_calls_duration")["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| attr(p, "function") == "grpc_call")
+            .cloned()
+            .unwrap();
+        assert_eq!(h["count"], 25);
+    }
+}
+
+#[test]
+fn otlp_grpc_without_a_receiver_counts_connection_failures() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let pusher = push::Builder::otlp_grpc(format!("http://127.0.0.1:{port}"))
+        .interval(Duration::from_millis(200))
+        .timeout(Duration::from_secs(2))
+        .start()
+        .unwrap();
+    let started = Instant::now();
+    while pusher.stats().failed(push::Failure::Connection) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", pusher.stats());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = pusher.stats();
+    assert_eq!(stats.delivered, 0);
+    assert_eq!(stats.failed(push::Failure::Rejected), 0, "a refused connection is retried: {stats:?}");
+    pusher.shutdown();
+}
+
+#[test]
+fn otlp_grpc_over_tls_trusts_the_configured_roots_only() {
+    let dir = std::env::temp_dir().join(format!("picometrics-otlp-grpc-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let mut child = Command::new(python())
+        .arg(root().join("tests/otlp/receiver.py"))
+        .arg("--grpc")
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the OTLP/gRPC receiver");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let _receiver = Running(child);
+    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let url = format!("https://127.0.0.1:{port}");
+
+    // With the Mozilla roots, the self-signed receiver is not trusted: nothing delivered.
+    let untrusting = push::Builder::otlp_grpc(&url).interval(Duration::from_millis(200)).start().unwrap();
+    let started = Instant::now();
+    while untrusting.stats().failed(push::Failure::Connection) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", untrusting.stats());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(untrusting.stats().delivered, 0);
+    untrusting.shutdown();
+
+    // Trusting its certificate: the request arrives, decoded.
+    let pusher = push::Builder::otlp_grpc(&url)
+        .interval(Duration::from_millis(200))
+        .root_certificates(&cert)
+        .start()
+        .unwrap();
+    let request = next(&mut lines);
+    pusher.shutdown();
+    let names: Vec<&str> = request["resources"][0]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"function_calls") && names.contains(&"function_calls_duration"), "{names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_bridge_pushes_each_device_as_a_resource_over_otlp_grpc() {
+    use picometrics::frame::StreamId;
+    use std::io::Write;
+    let mut child = Command::new(python())
+        .arg(root().join("tests/otlp/receiver.py"))
+        .arg("--grpc")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the OTLP/gRPC receiver");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let _receiver = Running(child);
+    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let url = format!("http://127.0.0.1:{port}");
+    let mut bridge = picometrics_integration_tests::bridge::Bridge::start(
+        &["--stdin", "--otlp-grpc", &url, "--push-interval", "1"],
+        Stdio::piped(),
+    );
+    let mut stdin = bridge.stdin.take().unwrap();
+    for (device, calls) in [("grpc-a", (7, 1)), ("grpc-b", (3, 2))] {
+        let frames = picometrics_integration_tests::dumps::dump(
+            device,
+            1,
+            ("relay", "send"),
+            calls,
+            "3.0.0",
+            Some(StreamId::of(device)),
+        );
+        stdin.write_all(&frames.concat()).unwrap();
+    }
+    stdin.flush().unwrap();
+    // Both dumps, each once, as one resource per device (in one request or two).
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < 2 {
+        let request = next(&mut lines);
+        for resource in request["resources"].as_array().unwrap() {
+            let calls = resource["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "function_calls")
+                .unwrap();
+            // Every point of a resource is one device's.
+            let devices: std::collections::BTreeSet<&str> =
+                calls["points"].as_array().unwrap().iter().map(|p| attr(p, "device")).collect();
+            assert_eq!(devices.len(), 1, "{devices:?}");
+            let device = devices.first().unwrap().to_string();
+            let by = |result: &str| -> i64 {
+                calls["points"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| attr(p, "function") == "send" && attr(p, "result") == result)
+                    .map(|p| p["value"].as_i64().unwrap())
+                    .sum()
+            };
+            assert!(seen.insert(device.clone(), (by("ok"), by("error"))).is_none(), "{device} pushed twice");
+        }
+    }
+    assert_eq!(seen["grpc-a"], (7, 1));
+    assert_eq!(seen["grpc-b"], (3, 2));
+}

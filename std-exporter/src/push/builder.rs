@@ -1,7 +1,7 @@
 //! A pusher's settings, checked by [`Builder::start`], which starts its thread.
 
 use super::stats::{pushers, Stats};
-use super::worker::{unix_nanos, Feed, Worker};
+use super::worker::{unix_nanos, Feed, Transport, Worker};
 use super::{Protocol, Pusher, Snapshots};
 use crate::BuildError;
 use picometrics::model::Source;
@@ -71,14 +71,24 @@ impl Builder {
         Self::new(Protocol::Otlp, url)
     }
 
-    /// OTLP/HTTP configured by the standard environment variables:
+    /// OTLP/gRPC (feature `grpc`) to `url`, the receiver's address (e.g.
+    /// `http://collector:4317`; `https://` for TLS, with [`Builder::root_certificates`] if the
+    /// receiver's CA is private). Headers go as metadata; the retried codes are those the OTLP
+    /// specification calls retryable.
+    #[cfg(feature = "grpc")]
+    pub fn otlp_grpc(url: impl Into<String>) -> Self {
+        Self::new(Protocol::OtlpGrpc, url)
+    }
+
+    /// OTLP configured by the standard environment variables:
+    /// `OTEL_EXPORTER_OTLP_METRICS_PROTOCOL` or `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf`,
+    /// the default, or `grpc` with the feature `grpc`; anything else is an error),
     /// `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT`
-    /// (`/v1/metrics` appended; default `http://localhost:4318`),
-    /// `OTEL_EXPORTER_OTLP_METRICS_HEADERS` or `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`,
-    /// values percent-decoded), `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT` or
-    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) and `OTEL_METRIC_EXPORT_INTERVAL` (ms). Only
-    /// `http/protobuf` is spoken: `OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL` set to anything else
-    /// is an error.
+    /// (over HTTP `/v1/metrics` appended; default `http://localhost:4318`, or
+    /// `http://localhost:4317` for gRPC), `OTEL_EXPORTER_OTLP_METRICS_HEADERS` or
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`, values percent-decoded),
+    /// `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT` or `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) and
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms).
     pub fn otlp_from_env() -> Result<Self, BuildError> {
         Self::otlp_from(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -87,21 +97,35 @@ impl Builder {
     fn otlp_from(var: impl Fn(&str) -> Option<String>) -> Result<Self, BuildError> {
         let either = |specific: &str, general: &str| var(specific).or_else(|| var(general));
         let invalid = |variable, why: String| BuildError::Environment { variable, why };
-        if let Some(p) = either("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") {
-            if p.trim() != "http/protobuf" {
-                let why = format!("OTLP protocol {p:?}: only http/protobuf is supported");
-                return Err(invalid("OTEL_EXPORTER_OTLP_PROTOCOL", why));
+        let protocol = match either("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") {
+            None => Protocol::Otlp,
+            Some(p) => match p.trim() {
+                "http/protobuf" => Protocol::Otlp,
+                "grpc" if cfg!(feature = "grpc") => Protocol::OtlpGrpc,
+                "grpc" => {
+                    let why = "OTLP protocol \"grpc\": picometrics-exporter is built without its \
+                               feature `grpc`"
+                        .to_owned();
+                    return Err(invalid("OTEL_EXPORTER_OTLP_PROTOCOL", why));
+                }
+                other => {
+                    let why = format!("OTLP protocol {other:?}: http/protobuf and grpc are supported");
+                    return Err(invalid("OTEL_EXPORTER_OTLP_PROTOCOL", why));
+                }
+            },
+        };
+        let url = match (var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), protocol) {
+            (Some(url), _) => url,
+            (None, Protocol::OtlpGrpc) => {
+                var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| "http://localhost:4317".into())
             }
-        }
-        let url = match var("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
-            Some(url) => url,
-            None => {
+            (None, _) => {
                 let base =
                     var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| "http://localhost:4318".into());
                 format!("{}/v1/metrics", base.trim_end_matches('/'))
             }
         };
-        let mut b = Self::otlp(url.trim());
+        let mut b = Self::new(protocol, url.trim());
         if let Some(headers) = either("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS") {
             for pair in headers.split(',').filter(|p| !p.trim().is_empty()) {
                 let (k, v) = pair.split_once('=').ok_or_else(|| {
@@ -280,16 +304,22 @@ impl Builder {
         self.validate()?;
         let stats = Arc::new(Stats::new(self.protocol));
         let (stop, stopped) = mpsc::channel();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(self.tls()?)
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            // A redirect is a failed push (`Failure::Redirected`), never followed: the
-            // credentials and custom headers must reach the configured URL only.
-            .max_redirects(0)
-            .user_agent(concat!("picometrics/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+        let transport = match self.protocol {
+            #[cfg(feature = "grpc")]
+            Protocol::OtlpGrpc => Transport::Grpc(super::grpc::Client::new(&self)?),
+            _ => Transport::Http(
+                ureq::Agent::config_builder()
+                    .tls_config(self.tls()?)
+                    .timeout_global(Some(self.timeout))
+                    .http_status_as_error(false)
+                    // A redirect is a failed push (`Failure::Redirected`), never followed: the
+                    // credentials and custom headers must reach the configured URL only.
+                    .max_redirects(0)
+                    .user_agent(concat!("picometrics/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .new_agent(),
+            ),
+        };
         let worker = Worker {
             feed: match (&self.snapshots, &self.source) {
                 (Some(snapshots), _) => Feed::Snapshots { snapshots: snapshots.clone(), cursor: 0 },
@@ -299,7 +329,7 @@ impl Builder {
             started_ns: unix_nanos(SystemTime::now()),
             queue: VecDeque::with_capacity(self.max_pending),
             stats: stats.clone(),
-            agent,
+            transport,
             settings: self,
         };
         let thread = std::thread::Builder::new()
@@ -342,7 +372,21 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(b.url, "https://otlp.example/custom/path", "the metrics endpoint is used as is");
-        assert!(Builder::otlp_from(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])).is_err());
+        let grpc = Builder::otlp_from(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]));
+        if cfg!(feature = "grpc") {
+            let b = grpc.unwrap();
+            assert_eq!((b.protocol, b.url.as_str()), (Protocol::OtlpGrpc, "http://localhost:4317"));
+            let b = Builder::otlp_from(env(&[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317"),
+            ]))
+            .unwrap();
+            assert_eq!((b.protocol, b.url.as_str()), (Protocol::OtlpGrpc, "https://collector:4317"));
+        } else {
+            assert!(grpc.unwrap_err().to_string().contains("feature `grpc`"));
+        }
+        assert!(Builder::otlp_from(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")])).is_err());
         assert!(Builder::otlp_from(env(&[("OTEL_METRIC_EXPORT_INTERVAL", "soon")])).is_err());
     }
 

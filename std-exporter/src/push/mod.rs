@@ -1,6 +1,7 @@
 //! Push (feature `push`): the registry — or any [`Source`](picometrics::model::Source), such as the device bridge's store —
 //! sent to a Prometheus remote-write receiver (Prometheus, Mimir, Thanos Receive, Cortex,
-//! VictoriaMetrics) or an OTLP/HTTP receiver (an OpenTelemetry Collector) every interval.
+//! VictoriaMetrics) or an OTLP receiver (an OpenTelemetry Collector; HTTP, or gRPC with the
+//! feature `grpc`) every interval.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -33,6 +34,8 @@ pub(crate) mod otlp;
 pub mod remote_write;
 
 mod builder;
+#[cfg(feature = "grpc")]
+mod grpc;
 mod stats;
 mod worker;
 
@@ -63,6 +66,8 @@ pub enum Protocol {
     RemoteWrite,
     /// OTLP/HTTP metrics, protobuf.
     Otlp,
+    /// OTLP/gRPC metrics (feature `grpc`): the same protobuf request, as a unary call.
+    OtlpGrpc,
 }
 
 impl Protocol {
@@ -71,6 +76,7 @@ impl Protocol {
         match self {
             Self::RemoteWrite => "remote_write",
             Self::Otlp => "otlp",
+            Self::OtlpGrpc => "otlp_grpc",
         }
     }
 }

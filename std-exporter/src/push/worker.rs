@@ -40,7 +40,16 @@ pub(super) struct Worker {
     pub(super) started_ns: u64,
     pub(super) queue: VecDeque<Vec<u8>>,
     pub(super) stats: Arc<Stats>,
-    pub(super) agent: ureq::Agent,
+    pub(super) transport: Transport,
+}
+
+/// How a request goes out.
+pub(super) enum Transport {
+    /// A `POST` (remote write, OTLP/HTTP).
+    Http(ureq::Agent),
+    /// An OTLP/gRPC `Export` call.
+    #[cfg(feature = "grpc")]
+    Grpc(super::grpc::Client),
 }
 
 impl Worker {
@@ -100,7 +109,7 @@ impl Worker {
             (Feed::Whole(source), Protocol::RemoteWrite) => {
                 bodies.push(remote_write::encode(&**source, external, unix_millis(now)));
             }
-            (Feed::Whole(source), Protocol::Otlp) => {
+            (Feed::Whole(source), Protocol::Otlp | Protocol::OtlpGrpc) => {
                 bodies.push(otlp::encode(&**source, self.started_ns, unix_nanos(now)));
             }
             (Feed::Snapshots { snapshots, cursor }, Protocol::RemoteWrite) => {
@@ -118,7 +127,7 @@ impl Worker {
                     bodies.push(remote_write::compress(&request));
                 }
             }
-            (Feed::Snapshots { snapshots, cursor }, Protocol::Otlp) => {
+            (Feed::Snapshots { snapshots, cursor }, Protocol::Otlp | Protocol::OtlpGrpc) => {
                 let mut request =
                     opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::default(
                     );
@@ -156,8 +165,26 @@ impl Worker {
 
     /// One attempt; counts its outcome.
     pub(super) fn send(&self, body: &[u8]) -> Result<(), Failure> {
+        let outcome = match &self.transport {
+            Transport::Http(agent) => self.post(agent, body),
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(client) => client.send(body),
+        };
+        match outcome {
+            Ok(()) => {
+                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                let ms = unix_nanos(SystemTime::now()) / 1_000_000;
+                self.stats.last_success_ms.store(ms, Ordering::Relaxed);
+            }
+            Err(f) => self.stats.fail(f),
+        }
+        outcome
+    }
+
+    /// One `POST`.
+    fn post(&self, agent: &ureq::Agent, body: &[u8]) -> Result<(), Failure> {
         let s = &self.settings;
-        let mut request = self.agent.post(&s.url).header("Content-Type", "application/x-protobuf");
+        let mut request = agent.post(&s.url).header("Content-Type", "application/x-protobuf");
         if s.protocol == Protocol::RemoteWrite {
             request = request
                 .header("Content-Encoding", "snappy")
@@ -166,7 +193,7 @@ impl Worker {
         for (name, value) in &s.headers {
             request = request.header(name, value);
         }
-        let outcome = match request.send(body) {
+        match request.send(body) {
             Ok(response) => match response.status().as_u16() {
                 200..=299 => Ok(()),
                 300..=399 => {
@@ -191,15 +218,6 @@ impl Worker {
                 Err(Failure::Timeout)
             }
             Err(_) => Err(Failure::Connection),
-        };
-        match outcome {
-            Ok(()) => {
-                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
-                let ms = unix_nanos(SystemTime::now()) / 1_000_000;
-                self.stats.last_success_ms.store(ms, Ordering::Relaxed);
-            }
-            Err(f) => self.stats.fail(f),
         }
-        outcome
     }
 }
