@@ -17,6 +17,8 @@ step "installing test prerequisites"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v qemu-system-arm >/dev/null 2>&1 || missing+=(qemu-system-arm)
+# The RISC-V firmware (tests/tests/firmware_riscv.rs): qemu-system-riscv32.
+command -v qemu-system-riscv32 >/dev/null 2>&1 || missing+=(qemu-system-misc)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 # The fleet tests (tests/tests/fleet_scale_out.rs): VictoriaMetrics and vmalert, one package.
 command -v vmalert >/dev/null 2>&1 || missing+=(victoria-metrics)
@@ -34,7 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 rustup component add clippy rustfmt
-rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf
+rustup target add thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf \
+  riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf
 rustup component add miri rust-src --toolchain nightly
 # Runs the fuzz targets in fuzz/.
 command -v cargo-fuzz >/dev/null 2>&1 || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz" ] \
@@ -76,6 +79,12 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   unset RUSTFLAGS
   for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     for features in text,frames defmt text,embassy uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,embassy-periodic text,frames,extra-metrics defmt,user-metrics text,frames,persist instructions instructions,inline-calls; do
+      cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
+    done
+  done
+  # RISC-V (QEMU virt): the features that are not Cortex-M only.
+  for target in riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
+    for features in text,frames uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,extra-metrics instructions instructions,inline-calls; do
       cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
     done
   done

@@ -10,7 +10,10 @@ pub const DEVICE: &str = "microbit";
 #[cfg(nrf52840)]
 pub const DEVICE: &str = "nrf52840-dk";
 /// The name the frames carry (`device` label on the host).
-#[cfg(not(any(microbit, nrf52840)))]
+#[cfg(riscv_virt)]
+pub const DEVICE: &str = "riscv32-virt";
+/// The name the frames carry (`device` label on the host).
+#[cfg(not(any(microbit, nrf52840, riscv_virt)))]
 pub const DEVICE: &str = "lm3s6965evb";
 
 /// Nordic UART0: the nRF51's (micro:bit) and the nRF52840's legacy, non-DMA UART have the same
@@ -59,8 +62,28 @@ mod regs {
     }
 }
 
+/// The `virt` machine's UART0, a 16550 (QEMU needs no rate or line setup).
+#[cfg(riscv_virt)]
+mod regs {
+    const BASE: usize = 0x1000_0000;
+    const THR: *mut u8 = BASE as *mut u8;
+    const LSR: *const u8 = (BASE + 5) as *const u8;
+    /// Line status: the transmit holding register is empty.
+    const THRE: u8 = 1 << 5;
+
+    pub fn init() {}
+
+    pub fn write_byte(b: u8) {
+        // SAFETY: fixed MMIO registers of the virt machine's 16550; nothing else uses it.
+        unsafe {
+            while LSR.read_volatile() & THRE == 0 {}
+            THR.write_volatile(b);
+        }
+    }
+}
+
 /// Stellaris UART0 (LM3S6965), a PL011.
-#[cfg(not(any(microbit, nrf52840)))]
+#[cfg(not(any(microbit, nrf52840, riscv_virt)))]
 mod regs {
     const BASE: usize = 0x4000_C000;
     const DR: *mut u32 = BASE as *mut u32;

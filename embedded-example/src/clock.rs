@@ -16,6 +16,8 @@ pub const SYSTICK_HZ: u32 = 12_000_000;
 /// SysTick on the nRF52840 runs at the 64 MHz core clock.
 #[cfg(nrf52840)]
 pub const SYSTICK_HZ: u32 = 64_000_000;
+/// The clock's rate, whatever the core (`mtime.rs` on RISC-V has its own).
+pub const HZ: u32 = SYSTICK_HZ;
 /// SysTick reload: wraps every 2^24 ticks; the interrupt extends it to 64 bits.
 const RELOAD: u32 = 0x00FF_FFFF;
 
@@ -51,7 +53,7 @@ fn SysTick() {
 }
 
 #[cfg(not(feature = "embassy"))]
-picometrics::clock!(SYSTICK_HZ as u64, ticks());
+picometrics::clock!(HZ as u64, ticks());
 
 /// An embassy-time driver on SysTick at 12 MHz (feature `tick-hz-12_000_000`).
 #[cfg(feature = "embassy")]
@@ -73,7 +75,7 @@ mod embassy {
         }
     }
 
-    const _: () = assert!(embassy_time_driver::TICK_HZ == super::SYSTICK_HZ as u64);
+    const _: () = assert!(embassy_time_driver::TICK_HZ == super::HZ as u64);
 
     embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver);
 }

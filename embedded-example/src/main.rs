@@ -9,7 +9,11 @@
 //! semihosting. Targets: thumbv7em-none-eabihf (Cortex-M4F on QEMU's lm3s6965evb, default),
 //! thumbv7m-none-eabi (Cortex-M3, same board), thumbv6m-none-eabi (Cortex-M0 on QEMU's micro:bit:
 //! no atomic read-modify-write, so counters go through `critical_section`, implemented here by
-//! cortex-m's single-core feature). `cargo run --release [--target …] [--features …]`.
+//! cortex-m's single-core feature), riscv32imc-unknown-none-elf (RISC-V without atomics, the
+//! ESP32-C3's ISA, on QEMU's `virt` machine; the riscv crate's critical section) and
+//! riscv32imac-unknown-none-elf (with 32-bit atomics). On RISC-V a machine timer interrupt also
+//! calls `heartbeat` while the loop does: counts exact under preemption.
+//! `cargo run --release [--target …] [--features …]`.
 #![no_std]
 #![no_main]
 
@@ -18,18 +22,29 @@ compile_error!("`text` and `defmt` both write to semihosting's stdout: pick one"
 #[cfg(all(feature = "uninstrumented", any(feature = "text", feature = "frames", feature = "defmt")))]
 compile_error!("`uninstrumented` has nothing to dump: build it with --no-default-features");
 
+#[cfg(all(
+    target_arch = "riscv32",
+    any(feature = "defmt", feature = "embassy", feature = "persist", feature = "nrf52840")
+))]
+compile_error!("defmt, embassy, persist and nrf52840 are Cortex-M features of this firmware");
+
 #[cfg(feature = "frames")]
 mod board;
+/// SysTick on the Cortex-M, the CLINT's `mtime` on RISC-V: `ticks()`, `start()`, the `clock!`.
+#[cfg_attr(target_arch = "riscv32", path = "mtime.rs")]
 mod clock;
 mod stack;
 
-use cortex_m_rt::entry;
-use cortex_m_semihosting::debug;
+#[cfg(target_arch = "arm")]
+use cortex_m_semihosting as semihosting;
 #[cfg(not(feature = "uninstrumented"))]
 use picometrics::{
     objectives::{Objective, ObjectiveLatency, ObjectivePercentile},
     picometrics,
 };
+#[cfg(target_arch = "riscv32")]
+use riscv_semihosting as semihosting;
+use semihosting::debug;
 
 #[cfg(feature = "defmt")]
 use defmt_semihosting as _;
@@ -61,6 +76,18 @@ fn sample(i: u32) -> Result<u32, ChecksumError> {
 #[cfg_attr(not(feature = "uninstrumented"), picometrics)]
 fn never_called() {}
 
+/// Called by the loop and, on RISC-V, by the machine timer interrupt in between: one slot
+/// updated from two contexts, the interrupt preempting the loop's call anywhere.
+#[cfg(target_arch = "riscv32")]
+#[cfg_attr(not(feature = "uninstrumented"), picometrics)]
+fn heartbeat() {
+    core::hint::black_box(());
+}
+
+/// `heartbeat` calls the loop makes while the timer interrupt runs.
+#[cfg(target_arch = "riscv32")]
+const HEARTBEATS: u32 = 2_000;
+
 /// Fast, but every tenth call waits on the clock for 1 ms (`WORST_CASE_TICKS`): the slow path
 /// whose duration `track_max` must report.
 #[cfg(feature = "worst-case")]
@@ -72,9 +99,9 @@ fn flush(i: u32) {
     }
 }
 
-/// `flush`'s slow path: 1 ms of SysTick ticks.
+/// `flush`'s slow path: 1 ms of clock ticks.
 #[cfg(feature = "worst-case")]
-const WORST_CASE_TICKS: u64 = clock::SYSTICK_HZ as u64 / 1000;
+const WORST_CASE_TICKS: u64 = clock::HZ as u64 / 1000;
 
 /// Functions that exist for the size report: each does a little different work so the
 /// compiler cannot merge them.
@@ -164,15 +191,18 @@ fn hardware_reset_reason() -> picometrics::persist::ResetReason {
     bits.into_iter().find(|&(bit, _)| cause & (1 << bit) != 0).map_or(ResetReason::Unknown, |(_, r)| r)
 }
 
-#[entry]
+#[cfg_attr(target_arch = "arm", cortex_m_rt::entry)]
+#[cfg_attr(target_arch = "riscv32", riscv_rt::entry)]
 // The embassy variant's executor never returns: what follows is the other variants'.
 #[cfg_attr(feature = "embassy-periodic", allow(unreachable_code, unused_mut))]
 fn main() -> ! {
     // Before anything is counted: keep the counts a warm reset left, or start over.
     #[cfg(feature = "persist")]
     let boot = picometrics::persist::boot(hardware_reset_reason());
-    let core = cortex_m::Peripherals::take().unwrap();
-    clock::start(core.SYST);
+    #[cfg(target_arch = "arm")]
+    clock::start(cortex_m::Peripherals::take().unwrap().SYST);
+    #[cfg(target_arch = "riscv32")]
+    clock::start();
     #[cfg(feature = "frames")]
     let mut uart = board::Uart::take();
 
@@ -202,6 +232,20 @@ fn main() -> ! {
     }
 
     stack::paint();
+    // First, so that every dump carries the final count.
+    #[cfg(target_arch = "riscv32")]
+    {
+        clock::start_interrupts();
+        for _ in 0..HEARTBEATS {
+            heartbeat();
+        }
+        let interrupts = clock::stop_interrupts();
+        semihosting::hprint!(
+            "# interrupts: {} heartbeat calls from the loop, {} from the timer\n",
+            HEARTBEATS,
+            interrupts
+        );
+    }
     let mut errors = 0;
     #[cfg_attr(not(feature = "extra-functions"), allow(unused_mut))]
     let mut extra = 0;
@@ -234,7 +278,7 @@ fn main() -> ! {
     instructions::report();
     #[cfg(feature = "persist")]
     {
-        cortex_m_semihosting::hprint!(
+        semihosting::hprint!(
             "# boot {}: restored {}, reason {}\n",
             boot.boots,
             boot.restored,
@@ -254,8 +298,16 @@ fn main() -> ! {
 
     summary(ROUNDS * PER_ROUND, errors, extra, loop_stack, stack::peak());
     debug::exit(debug::EXIT_SUCCESS);
+    halt()
+}
+
+/// Waits for ever (after QEMU's exit, which does not return).
+fn halt() -> ! {
     loop {
+        #[cfg(target_arch = "arm")]
         cortex_m::asm::wfi();
+        #[cfg(target_arch = "riscv32")]
+        riscv::asm::wfi();
     }
 }
 
@@ -299,7 +351,7 @@ fn summary(calls: u32, errors: u32, extra: u32, loop_stack: u32, peak_stack: u32
         peak_stack
     );
     #[cfg(not(feature = "defmt"))]
-    cortex_m_semihosting::hprint!(
+    semihosting::hprint!(
         "# firmware: {} calls, {} errors, extra {}, stack {} B, dumps {} B\n",
         calls,
         errors,
@@ -313,11 +365,9 @@ fn fail(why: core::fmt::Arguments<'_>) -> ! {
     #[cfg(feature = "defmt")]
     defmt::error!("{}", defmt::Display2Format(&why));
     #[cfg(not(feature = "defmt"))]
-    cortex_m_semihosting::hprint!("error: {}\n", why);
+    semihosting::hprint!("error: {}\n", why);
     debug::exit(debug::EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    halt()
 }
 
 #[panic_handler]

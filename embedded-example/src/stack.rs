@@ -7,7 +7,7 @@ use core::ptr::addr_of;
 const PAINT: u32 = 0xDEAD_BEEF;
 
 extern "C" {
-    /// The end of `.bss`/`.uninit`, where cortex-m-rt's stack may grow down to.
+    /// The end of `.bss`/`.uninit`, where cortex-m-rt's (and riscv-rt's) stack may grow down to.
     static __sheap: u32;
 }
 
@@ -19,7 +19,15 @@ fn bottom() -> *mut u32 {
 
 /// Paints from the end of static RAM up to just below the current stack pointer.
 pub fn paint() {
+    #[cfg(target_arch = "arm")]
     let sp = cortex_m::register::msp::read() as usize;
+    #[cfg(target_arch = "riscv32")]
+    let sp = {
+        let sp: usize;
+        // SAFETY: copies the stack pointer into a register; no memory or flag is touched.
+        unsafe { core::arch::asm!("mv {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags)) };
+        sp
+    };
     let mut p = bottom();
     while (p as usize) < sp - 64 {
         // SAFETY: between the end of `.bss` and the stack pointer (minus a margin for this

@@ -25,7 +25,7 @@ pub async fn metrics(#[cfg(feature = "frames")] mut uart: super::board::Uart) {
             super::fail(format_args!("frames: {e}"));
         }
         if info.seq == 2 {
-            cortex_m_semihosting::debug::exit(cortex_m_semihosting::debug::EXIT_SUCCESS);
+            crate::semihosting::debug::exit(crate::semihosting::debug::EXIT_SUCCESS);
         }
     })
     .await

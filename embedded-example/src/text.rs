@@ -1,5 +1,5 @@
+use crate::semihosting::hprint;
 use core::fmt::Write;
-use cortex_m_semihosting::hprint;
 
 /// The registry, and for a periodic dump its number and uptime.
 pub fn dump(info: Option<picometrics::periodic::DumpInfo>) {

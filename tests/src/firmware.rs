@@ -70,13 +70,26 @@ pub fn machine(target: &str) -> &'static [&'static str] {
         "thumbv6m-none-eabi" => &["-machine", "microbit"],
         "thumbv7m-none-eabi" => &["-cpu", "cortex-m3", "-machine", "lm3s6965evb"],
         "thumbv7em-none-eabihf" => &["-cpu", "cortex-m4", "-machine", "lm3s6965evb"],
+        "riscv32imc-unknown-none-elf" | "riscv32imac-unknown-none-elf" => {
+            &["-machine", "virt", "-bios", "none"]
+        }
         other => panic!("no QEMU board for {other}"),
+    }
+}
+
+/// The QEMU system emulator for a target: Debian's `qemu-system-arm` for the Cortex-M,
+/// `qemu-system-riscv32` (package `qemu-system-misc`) for RISC-V.
+pub fn emulator(target: &str) -> &'static str {
+    if target.starts_with("riscv32") {
+        "qemu-system-riscv32"
+    } else {
+        "qemu-system-arm"
     }
 }
 
 /// A QEMU command for `elf`, its UART0 on `serial` (a QEMU `-serial` value).
 pub fn qemu(target: &str, elf: &Path, serial: &str) -> Command {
-    let mut cmd = Command::new("qemu-system-arm");
+    let mut cmd = Command::new(emulator(target));
     cmd.args(machine(target))
         .args(["-nographic", "-monitor", "none", "-serial", serial, "-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
@@ -100,7 +113,7 @@ pub fn run(target: &str, elf: &Path) -> Run {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("qemu-system-arm (install Debian's qemu-system-arm)");
+        .unwrap_or_else(|e| panic!("{} (Debian's qemu-system-arm, qemu-system-misc): {e}", emulator(target)));
     let status = wait(&mut child, Duration::from_secs(60));
     let out = child.wait_with_output().unwrap();
     assert!(

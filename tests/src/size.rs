@@ -5,8 +5,15 @@ use crate::firmware;
 use object::{Object, ObjectSection, SectionFlags};
 use std::path::Path;
 
-/// RAM starts here on both boards (`embedded-example/memory-*.x`).
-const RAM: u64 = 0x2000_0000;
+/// Where static RAM starts for a target's board (`embedded-example/memory-*.x`): at
+/// 0x2000_0000 on the Cortex-M boards, after the 256 KiB "flash" of QEMU virt's DRAM on RISC-V.
+fn ram_start(target: &str) -> u64 {
+    if target.starts_with("riscv32") {
+        0x8004_0000
+    } else {
+        0x2000_0000
+    }
+}
 
 /// Flash and static RAM of one firmware build.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,8 +31,8 @@ impl std::ops::Sub for Size {
     }
 }
 
-/// Reads the allocated sections of an ELF.
-pub fn of_elf(path: &Path) -> Size {
+/// Reads the allocated sections of an ELF built for `target`.
+pub fn of_elf(target: &str, path: &Path) -> Size {
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();
     let mut size = Size::default();
@@ -36,7 +43,7 @@ pub fn of_elf(path: &Path) -> Size {
             continue;
         }
         let initialized = s.kind() != object::SectionKind::UninitializedData;
-        if s.address() >= RAM {
+        if s.address() >= ram_start(target) {
             size.ram += s.size();
             if initialized {
                 size.flash += s.size(); // `.data`'s load image
@@ -50,7 +57,7 @@ pub fn of_elf(path: &Path) -> Size {
 
 /// Builds one variant and reads its size.
 pub fn build(target: &str, features: &[&str]) -> Size {
-    of_elf(&firmware::build(target, features))
+    of_elf(target, &firmware::build(target, features))
 }
 
 /// What one instrumented function adds: the difference that eight more functions make when
@@ -74,11 +81,22 @@ pub fn per_track_max(target: &str) -> (f64, f64) {
     (with.0 as f64 / 8.0, with.1 as f64 / 8.0)
 }
 
-/// Bytes of one registry entry: the registry section of the 3-function build over 3.
+/// The firmware's instrumented functions without extras: `sample`, `validate`, `never_called`,
+/// and on RISC-V `heartbeat` (called from the timer interrupt too).
+pub fn functions(target: &str) -> u64 {
+    if target.starts_with("riscv32") {
+        4
+    } else {
+        3
+    }
+}
+
+/// Bytes of one registry entry: the registry section of the build without extras over its
+/// [`functions`].
 pub fn descriptor(target: &str) -> u64 {
     let data = std::fs::read(firmware::build(target, &[])).unwrap();
     let file = object::File::parse(&*data).unwrap();
-    file.section_by_name("linkme_PICOMETRICS_FUNCTIONS").map_or(0, |s| s.size()) / 3
+    file.section_by_name("linkme_PICOMETRICS_FUNCTIONS").map_or(0, |s| s.size()) / functions(target)
 }
 
 /// What user metrics cost with the default channels (`text`, `frames`): the firmware's three

@@ -1,11 +1,25 @@
 //! Writes `embedded-example/SIZE.md`: the firmware's flash and RAM with and without
 //! instrumentation, per instrumented function, per dump channel (static and peak stack, measured
-//! in QEMU), on thumbv7em and thumbv6m. `scripts/size.sh` runs it.
+//! in QEMU), on thumbv7em, thumbv6m, riscv32imc and riscv32imac. `scripts/size.sh` runs it.
 
 use picometrics_integration_tests::{firmware, size};
 use std::fmt::Write;
 
-const TARGETS: [&str; 2] = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi"];
+const TARGETS: [&str; 4] = [
+    "thumbv7em-none-eabihf",
+    "thumbv6m-none-eabi",
+    "riscv32imc-unknown-none-elf",
+    "riscv32imac-unknown-none-elf",
+];
+
+/// What the firmware's two clock reads are on a target.
+fn clock_reads(target: &str) -> &'static str {
+    if target.starts_with("riscv32") {
+        "the CLINT's 64-bit `mtime` read as two halves and a re-read of the high one, this firmware's `clock!`"
+    } else {
+        "SysTick extended to 64 bits in a critical section, this firmware's `clock!`"
+    }
+}
 
 /// Peak stack (bytes) of a variant's run: the larger of the loop's and the dumps' marks.
 fn stack(target: &str, features: &[&str]) -> u64 {
@@ -69,13 +83,22 @@ fn main() {
         writeln!(md, "\n## {target}\n").unwrap();
         writeln!(md, "| build | flash | static RAM | peak stack |").unwrap();
         writeln!(md, "|---|---:|---:|---:|").unwrap();
-        writeln!(md, "| without instrumentation (3 plain functions) | {} | {} | – |", base.flash, base.ram)
-            .unwrap();
+        writeln!(
+            md,
+            "| without instrumentation ({} plain functions) | {} | {} | – |",
+            size::functions(target),
+            base.flash,
+            base.ram
+        )
+        .unwrap();
         writeln!(md, "| instrumented, no dump channel | {} | {} | {base_stack} |", none.flash, none.ram)
             .unwrap();
         let mut channels = vec![("Prometheus text over semihosting (`text`)", vec!["text"])];
         channels.push(("postcard/COBS frames on the UART (`frames`)", vec!["frames"]));
-        channels.push(("defmt over semihosting (`defmt`)", vec!["defmt"]));
+        // defmt-semihosting is a Cortex-M crate.
+        if !target.starts_with("riscv32") {
+            channels.push(("defmt over semihosting (`defmt`)", vec!["defmt"]));
+        }
         for (name, features) in &channels {
             let s = size::build(target, features);
             let (flash, ram) = s - none;
@@ -129,11 +152,11 @@ fn main() {
             md,
             "\nInstructions per call (QEMU `-icount shift=0`, calibrated by 100 `nop`s; firmware \
              feature `instructions`): an instrumented call executes **{instr:.1}** instructions more \
-             than the same empty call; **{reads:.1}** of them are the two clock reads (SysTick \
-             extended to 64 bits in a critical section, this firmware's `clock!`), **{beyond:.1}** \
-             are picometrics' own (goal on the Cortex-M4F: ≤ 40 — {}). With the call path inlined \
+             than the same empty call; **{reads:.1}** of them are the two clock reads ({}), \
+             **{beyond:.1}** are picometrics' own (goal on the Cortex-M4F: ≤ 40 — {}). With the call path inlined \
              into each function (`picometrics/inline-calls`): **{:.1}** beyond the clock reads \
              ({}), for **{inline_flash:.0} B** of flash per function instead of {fn_flash:.0} B.",
+            clock_reads(target),
             verdict(beyond),
             inline_beyond,
             verdict(inline_beyond),
@@ -153,6 +176,10 @@ fn main() {
             frames as f64 / frame_bytes as f64,
         )
         .unwrap();
+        // `persist` reads the Cortex-M boards' reset-cause registers and resets through the SCB.
+        if target.starts_with("riscv32") {
+            continue;
+        }
         let (persist_flash, persist_ram) = size::persist(target);
         writeln!(
             md,
