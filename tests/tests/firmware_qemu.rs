@@ -572,7 +572,7 @@ fn nrf52840_dk_build_is_linked_for_the_board() {
 #[test]
 fn instructions_per_dump_on_the_cortex_m4f() {
     const TEXT_BOUND: u64 = 100_000;
-    const FRAMES_BOUND: u64 = 55_000;
+    const FRAMES_BOUND: u64 = 43_000;
     let ((text, text_bytes), (frames, frame_bytes)) =
         picometrics_integration_tests::size::dump_instructions("thumbv7em-none-eabihf");
     eprintln!("text: {text} instructions for {text_bytes} bytes; frames: {frames} for {frame_bytes}");
@@ -581,7 +581,8 @@ fn instructions_per_dump_on_the_cortex_m4f() {
         "implausible dumps: {text_bytes} and {frame_bytes} bytes"
     );
     // At least an instruction per byte written; the upper bounds are ~1.25× what was measured
-    // when they were set (text 77.4 k, frames 42.4 k; 110.7 k and 42.4 k before issue #17).
+    // when they were set (text 77.4 k; 110.7 k before issue #17 — frames 34.6 k, 45.0 k with
+    // postcard's CRC and COBS flavors before issue #27).
     assert!(text >= text_bytes && frames >= frame_bytes, "implausible: text {text}, frames {frames}");
     assert!(
         text <= TEXT_BOUND && frames <= FRAMES_BOUND,

@@ -229,32 +229,111 @@ pub fn encode_message_on<'b>(message: &Message<'_>, stream: StreamId, buf: &'b m
     encode::<(), _>(message, Some(stream), buf).ok()
 }
 
-/// Bytes serialized as they are (a postcard tuple has no length prefix).
-struct Raw<'a>(&'a [u8]);
-
-impl Serialize for Raw<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut tuple = serializer.serialize_tuple(self.0.len())?;
-        for b in self.0 {
-            tuple.serialize_element(b)?;
-        }
-        tuple.end()
-    }
-}
-
 /// `version ‖ postcard(message) ‖ stream ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
+///
+/// One pass per stage over one buffer: postcard writes the payload behind room left at the
+/// front for COBS' code bytes, the CRC runs over it in one call (table-driven, a tight loop),
+/// and COBS encodes it forward in place into the front. Postcard's stacked flavors (CRC and
+/// COBS modifiers) instead pushed every byte through three layers: 61 instructions per byte on
+/// the Cortex-M4F.
 pub(super) fn encode<'b, E, M: Serialize>(
     message: &M,
     stream: Option<StreamId>,
     buf: &'b mut [u8],
 ) -> Result<&'b [u8], FrameError<E>> {
-    use postcard::ser_flavors::{crc::CrcModifier, Cobs, Slice};
-    let flavor = Cobs::try_new(Slice::new(buf)).map_err(|_| FrameError::TooLarge)?;
-    let flavor = CrcModifier::new(flavor, CRC.digest());
-    let trailer = stream.map(|s| s.0.to_le_bytes());
-    let trailer = Raw(trailer.as_ref().map_or(&[], |t| t.as_slice()));
-    let out = postcard::serialize_with_flavor(&(VERSION, message, trailer), flavor)
-        .map_err(|_| FrameError::TooLarge)?;
-    Ok(out)
+    // COBS adds one code byte per 254 bytes and one; the payload is shorter than `buf`.
+    let head = buf.len() / 254 + 1;
+    // The payload goes between the head room and the delimiter's byte.
+    let room = buf.get_mut(head..buf.len().saturating_sub(1)).ok_or(FrameError::TooLarge)?;
+    let (version, body) = room.split_first_mut().ok_or(FrameError::TooLarge)?;
+    *version = VERSION;
+    let mut len = 1 + postcard::to_slice(message, body).map_err(|_| FrameError::TooLarge)?.len();
+    if let Some(stream) = stream {
+        len = append(room, len, &stream.0.to_le_bytes()).ok_or(FrameError::TooLarge)?;
+    }
+    let crc = CRC.checksum(&room[..len]);
+    len = append(room, len, &crc.to_le_bytes()).ok_or(FrameError::TooLarge)?;
+    let end = cobs_in_place(buf, head, len);
+    buf[end] = 0;
+    Ok(&buf[..=end])
+}
+
+/// Copies `bytes` to `room[len..]`; the new length, or `None` if they do not fit.
+fn append(room: &mut [u8], len: usize, bytes: &[u8]) -> Option<usize> {
+    room.get_mut(len..len + bytes.len())?.copy_from_slice(bytes);
+    Some(len + bytes.len())
+}
+
+/// COBS-encodes `buf[start..start + len]` into the front of `buf` and returns the encoded
+/// length. In place, so a device needs one frame buffer: the `cobs` crate encodes from one
+/// buffer into another only.
+///
+/// Writes stay behind reads as long as `start` covers the code bytes added so far (one, and one
+/// per 254 bytes): after `k` input bytes at most `1 + k + k / 254` are written, the next read
+/// is at `start + k`.
+fn cobs_in_place(buf: &mut [u8], start: usize, len: usize) -> usize {
+    debug_assert!(start > len / 254);
+    let (mut code_at, mut out, mut code) = (0, 1, 1u8);
+    for i in start..start + len {
+        // A full block (254 non-zero bytes) is closed only when more bytes follow, as the
+        // `cobs` crate does: a payload ending on one gets no empty block after it.
+        if code == 0xFF {
+            buf[code_at] = code;
+            code_at = out;
+            out += 1;
+            code = 1;
+        }
+        let byte = buf[i];
+        if byte == 0 {
+            buf[code_at] = code;
+            code_at = out;
+            out += 1;
+            code = 1;
+        } else {
+            buf[out] = byte;
+            out += 1;
+            code += 1;
+        }
+    }
+    buf[code_at] = code;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cobs_in_place;
+    use proptest::prelude::*;
+    use std::vec;
+
+    /// The in-place encoder writes what the `cobs` crate's does, for payloads of every shape
+    /// (zero runs, runs of 254 and more non-zero bytes, up to a frame's size), from the head
+    /// room `encode` leaves.
+    fn same_as_the_crate(payload: &[u8]) {
+        let mut expected = vec![0; cobs::max_encoding_length(payload.len())];
+        let n = cobs::encode(payload, &mut expected);
+        let start = super::super::MAX_FRAME / 254 + 1;
+        let mut buf = vec![0xAA; start + payload.len() + 1];
+        buf[start..start + payload.len()].copy_from_slice(payload);
+        let m = cobs_in_place(&mut buf, start, payload.len());
+        assert_eq!(&buf[..m], &expected[..n], "payload of {} bytes", payload.len());
+    }
+
+    #[test]
+    fn edges() {
+        // Never empty: a payload has its version byte and CRC.
+        for len in [1, 253, 254, 255, 508, 509, 1017] {
+            same_as_the_crate(&vec![7; len]);
+            same_as_the_crate(&vec![0; len]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 4 } else { 512 }, ..ProptestConfig::default() })]
+        #[test]
+        fn in_place_equals_the_cobs_crate(
+            payload in prop::collection::vec(prop_oneof![Just(0u8), 1u8..=255, 1u8..=255, 1u8..=255], 1..1017),
+        ) {
+            same_as_the_crate(&payload);
+        }
+    }
 }
