@@ -93,6 +93,9 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   cargo clippy --release --target thumbv7em-none-eabihf --no-default-features --features nrf52840 -- -D warnings
 )
 
+step "cargo fmt --check and clippy (the ESP32-C3 board; its own workspace, esp-hal)"
+(cd boards/esp32c3 && cargo fmt -- --check && unset RUSTFLAGS && cargo clippy --release -- -D warnings)
+
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
 (cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)
 (cd fuzz && cargo fmt -- --check)

@@ -12,9 +12,18 @@ fn root() -> PathBuf {
 fn pages() -> Vec<PathBuf> {
     let root = root();
     let mut pages: Vec<PathBuf> = ["README.md", "CHANGELOG.md"].iter().map(|p| root.join(p)).collect();
-    for dir in
-        ["docs", "core", "schema", "macros", "std-exporter", "bridge", "cli", "fuzz", "embedded-example"]
-    {
+    for dir in [
+        "docs",
+        "core",
+        "schema",
+        "macros",
+        "std-exporter",
+        "bridge",
+        "cli",
+        "fuzz",
+        "embedded-example",
+        "boards/esp32c3",
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
         for entry in entries {
             let path = entry.unwrap().path();

@@ -136,3 +136,53 @@ fn instructions_per_call_on_riscv() {
         assert!(i - r <= inline, "{target} inline-calls: {i} per call, {r} of them clock reads");
     }
 }
+
+/// The ESP32-C3 board build (`boards/esp32c3/`, esp-hal from crates.io; no QEMU model of the
+/// chip in Debian, so it is checked as linked): the registry — two functions — in DROM right
+/// after `.rodata`, and the code in IROM starting on a later 64 KiB page than the last byte of
+/// read-only data, because the two buses share the MMU's pages: `picometrics-esp32c3.x`
+/// reserves the registry's size in IROM beside esp-hal's own gap.
+#[test]
+fn esp32c3_build_is_linked_for_the_board() {
+    use object::{Object, ObjectSection};
+    let dir = firmware::dir().join("../boards/esp32c3");
+    let status =
+        firmware::cargo(&["build", "--release", "--quiet"]).current_dir(&dir).status().expect("cargo");
+    assert!(status.success(), "the ESP32-C3 build failed");
+    let elf = dir.join("target/riscv32imc-unknown-none-elf/release/picometrics-esp32c3");
+    let data = std::fs::read(&elf).unwrap_or_else(|e| panic!("{}: {e}", elf.display()));
+    let file = object::File::parse(&*data).unwrap();
+    let section = |name: &str| file.section_by_name(name).unwrap_or_else(|| panic!("no {name}"));
+    const DROM: u64 = 0x3C00_0000;
+    const IROM: u64 = 0x4200_0000;
+    const PAGE: u64 = 0x1_0000;
+
+    let (rodata, registry) = (section(".rodata"), section("linkme_PICOMETRICS_FUNCTIONS"));
+    assert_eq!(registry.size(), 2 * 44, "sample's and validate's descriptors");
+    assert_eq!(registry.address(), (rodata.address() + rodata.size()).next_multiple_of(4), "after .rodata");
+    // Everything read-only that DROM holds, and where the code starts in IROM.
+    let drom_end = file
+        .sections()
+        .filter(|s| (DROM..DROM + 0x80_0000).contains(&s.address()) && s.size() > 0)
+        .map(|s| s.address() + s.size())
+        .max()
+        .unwrap();
+    assert!(drom_end >= registry.address() + registry.size());
+    let text = section(".text");
+    assert!((IROM..IROM + 0x80_0000).contains(&text.address()));
+    assert!(
+        (text.address() - IROM) / PAGE > (drom_end - 1 - DROM) / PAGE,
+        "code at {:#x} shares a 64 KiB page with read-only data ending at {drom_end:#x}",
+        text.address()
+    );
+    let registry_bytes: u64 = ["linkme_PICOMETRICS_FUNCTIONS", "linkm2_PICOMETRICS_FUNCTIONS"]
+        .iter()
+        .chain(&["linkme_PICOMETRICS_METRICS", "linkm2_PICOMETRICS_METRICS"])
+        .map(|name| file.section_by_name(name).map_or(0, |s| s.size()))
+        .sum();
+    assert_eq!(
+        section(".picometrics_rotext_gap").size(),
+        registry_bytes,
+        "the registry's size reserved in IROM"
+    );
+}
