@@ -384,6 +384,23 @@ fn embassy_time_clock_times_the_same_calls() {
     check_text(target, &parse(&text));
 }
 
+/// What each dump channel adds to the firmware's flash on thumbv7em, bounded a little above
+/// what was measured when the bounds were set (text 15.8 KB — 21.2 KB before its `str` slicing
+/// stopped linking the panic message's formatting —, frames 9.3 KB), so a regression fails.
+/// The goals of issue #27 (text ≤ 12 KB, frames ≤ 5 KB) are not met: see SIZE.md.
+#[test]
+fn dump_channels_flash_is_bounded() {
+    use picometrics_integration_tests::size;
+    let target = "thumbv7em-none-eabihf";
+    let none = size::build(target, &[]);
+    let (text, _) = size::build(target, &["text"]) - none;
+    let (frames, _) = size::build(target, &["frames"]) - none;
+    eprintln!("flash added: text {text} B, frames {frames} B");
+    assert!(text > 1_000 && frames > 1_000, "implausible: text {text} B, frames {frames} B");
+    assert!(text <= 16_500, "the text channel adds {text} B of flash");
+    assert!(frames <= 9_700, "the frames channel adds {frames} B of flash");
+}
+
 /// The issue's targets at the default 14 buckets on thumbv7em: ≤ 128 B of RAM and ≤ 300 B of
 /// flash per instrumented function (`scripts/size.sh` writes the full report).
 #[test]

@@ -74,14 +74,19 @@ pub fn write_escaped<W: Write + ?Sized>(w: &mut W, value: &str) -> fmt::Result {
         return w.write_str(value);
     }
     let mut rest = value;
-    while let Some(i) = rest.as_bytes().iter().position(special) {
-        w.write_str(&rest[..i])?;
-        w.write_str(match rest.as_bytes()[i] {
-            b'\\' => "\\\\",
-            b'"' => "\\\"",
+    // `split_at_checked` and `get`, not `&rest[..i]`: the special bytes are ASCII, so the cuts
+    // are always char boundaries, and code that cannot panic does not link `str` slicing's
+    // panic message (its `char` Debug and Unicode tables, ~3 KB of firmware flash).
+    while let Some((text, tail)) =
+        rest.as_bytes().iter().position(special).and_then(|i| rest.split_at_checked(i))
+    {
+        w.write_str(text)?;
+        w.write_str(match tail.as_bytes().first() {
+            Some(b'\\') => "\\\\",
+            Some(b'"') => "\\\"",
             _ => "\\n",
         })?;
-        rest = &rest[i + 1..];
+        rest = tail.get(1..).unwrap_or_default();
     }
     w.write_str(rest)
 }

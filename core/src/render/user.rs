@@ -82,16 +82,17 @@ pub fn write_family_header<W: Write + ?Sized>(
     w.write_str(family)?;
     w.write_str(" ")?;
     let mut rest = help;
-    while let Some(i) = rest.find(['\\', '\n', '"']) {
-        w.write_str(&rest[..i])?;
-        match rest.as_bytes()[i] {
-            b'\\' => w.write_str("\\\\")?,
-            b'\n' => w.write_str("\\n")?,
+    // Cut without `str` slicing's panic path (see `text::write_escaped`).
+    while let Some((text, tail)) = rest.find(['\\', '\n', '"']).and_then(|i| rest.split_at_checked(i)) {
+        w.write_str(text)?;
+        match tail.as_bytes().first() {
+            Some(b'\\') => w.write_str("\\\\")?,
+            Some(b'\n') => w.write_str("\\n")?,
             // Text 0.0.4 escapes only backslash and newline in HELP; OpenMetrics also quotes.
             _ if format == Format::OpenMetrics => w.write_str("\\\"")?,
             _ => w.write_str("\"")?,
         }
-        rest = &rest[i + 1..];
+        rest = tail.get(1..).unwrap_or_default();
     }
     w.write_str(rest)?;
     w.write_str("\n# TYPE ")?;
