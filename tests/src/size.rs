@@ -42,6 +42,10 @@ pub fn of_elf(target: &str, path: &Path) -> Size {
         if sh_flags & u64::from(object::elf::SHF_ALLOC) == 0 || s.size() == 0 {
             continue;
         }
+        // riscv-rt's fictitious sections: the rest of RAM, left to the stack and a heap.
+        if matches!(s.name(), Ok(".stack" | ".heap")) {
+            continue;
+        }
         let initialized = s.kind() != object::SectionKind::UninitializedData;
         if s.address() >= ram_start(target) {
             size.ram += s.size();

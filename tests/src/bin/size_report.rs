@@ -150,12 +150,17 @@ fn main() {
         let (beyond, inline_beyond) = (instr - reads, inline - inline_reads);
         writeln!(
             md,
-            "\nInstructions per call (QEMU `-icount shift=0`, calibrated by 100 `nop`s; firmware \
+            "\nInstructions per call (QEMU `-icount shift=0`, {}; firmware \
              feature `instructions`): an instrumented call executes **{instr:.1}** instructions more \
              than the same empty call; **{reads:.1}** of them are the two clock reads ({}), \
              **{beyond:.1}** are picometrics' own (goal on the Cortex-M4F: ≤ 40 — {}). With the call path inlined \
              into each function (`picometrics/inline-calls`): **{:.1}** beyond the clock reads \
              ({}), for **{inline_flash:.0} B** of flash per function instead of {fn_flash:.0} B.",
+            if target.starts_with("riscv32") {
+                "one instruction per virtual nanosecond, `mtime` at 10 MHz of it"
+            } else {
+                "calibrated by 100 `nop`s"
+            },
             clock_reads(target),
             verdict(beyond),
             inline_beyond,
