@@ -50,6 +50,29 @@ fn python() -> std::path::PathBuf {
     python
 }
 
+/// A running receiver (`tests/otlp/receiver.py` with `args`): the process, its JSON lines, and
+/// the port it listens on.
+struct Receiver {
+    _process: Running,
+    lines: Box<dyn Iterator<Item = String>>,
+    port: String,
+}
+
+impl Receiver {
+    fn start(args: &[&std::ffi::OsStr]) -> Self {
+        let mut child = Command::new(python())
+            .arg(root().join("tests/otlp/receiver.py"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the OTLP receiver");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
+        let port =
+            lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+        Self { _process: Running(child), lines: Box::new(lines), port }
+    }
+}
+
 fn attr<'a>(point: &'a Value, key: &str) -> &'a str {
     point["attributes"][key].as_str().unwrap_or_default()
 }
@@ -59,14 +82,7 @@ fn otlp_requests_decode_with_the_official_schema_and_match_the_snapshot() {
     for i in 0..40 {
         let _ = otlp_outer(i);
     }
-    let mut child = Command::new(python())
-        .arg(root().join("tests/otlp/receiver.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the OTLP receiver");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let _receiver = Running(child);
-    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let Receiver { _process: _receiver, mut lines, port } = Receiver::start(&[]);
     let started = Instant::now();
     let pusher = push::Builder::otlp(format!("http://127.0.0.1:{port}/v1/metrics"))
         .interval(Duration::from_millis(300))
@@ -178,15 +194,8 @@ fn otlp_grpc_calls_decode_with_the_official_schema_retry_unavailable_and_carry_m
     for i in 0..25 {
         let _ = grpc_call(i);
     }
-    let mut child = Command::new(python())
-        .arg(root().join("tests/otlp/receiver.py"))
-        .args(["--grpc", "--unavailable", "1"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the OTLP/gRPC receiver");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let _receiver = Running(child);
-    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let Receiver { _process: _receiver, mut lines, port } =
+        Receiver::start(&["--grpc".as_ref(), "--unavailable".as_ref(), "1".as_ref()]);
     let pusher = push::Builder::otlp_grpc(format!("http://127.0.0.1:{port}"))
         .interval(Duration::from_millis(300))
         .header("X-Tenant", "t1")
@@ -268,19 +277,13 @@ fn otlp_grpc_over_tls_trusts_the_configured_roots_only() {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
-    let mut child = Command::new(python())
-        .arg(root().join("tests/otlp/receiver.py"))
-        .arg("--grpc")
-        .arg("--tls-cert")
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the OTLP/gRPC receiver");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let _receiver = Running(child);
-    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let Receiver { _process: _receiver, mut lines, port } = Receiver::start(&[
+        "--grpc".as_ref(),
+        "--tls-cert".as_ref(),
+        cert.as_os_str(),
+        "--tls-key".as_ref(),
+        key.as_os_str(),
+    ]);
     let url = format!("https://127.0.0.1:{port}");
 
     // With the Mozilla roots, the self-signed receiver is not trusted: nothing delivered.
@@ -315,15 +318,7 @@ fn otlp_grpc_over_tls_trusts_the_configured_roots_only() {
 fn the_bridge_pushes_each_device_as_a_resource_over_otlp_grpc() {
     use picometrics::frame::StreamId;
     use std::io::Write;
-    let mut child = Command::new(python())
-        .arg(root().join("tests/otlp/receiver.py"))
-        .arg("--grpc")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the OTLP/gRPC receiver");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok);
-    let _receiver = Running(child);
-    let port = lines.next().and_then(|l| l.strip_prefix("listening ").map(str::to_owned)).expect("its port");
+    let Receiver { _process: _receiver, mut lines, port } = Receiver::start(&["--grpc".as_ref()]);
     let url = format!("http://127.0.0.1:{port}");
     let mut bridge = picometrics_integration_tests::bridge::Bridge::start(
         &["--stdin", "--otlp-grpc", &url, "--push-interval", "1"],
