@@ -325,6 +325,17 @@ mod tests {
             same_as_the_crate(&vec![7; len]);
             same_as_the_crate(&vec![0; len]);
         }
+        // Full blocks next to zeros, at either end.
+        for (a, b) in [(254, 1), (1, 254), (254, 254), (253, 255)] {
+            let mut payload = vec![7; a];
+            payload.push(0);
+            payload.extend(vec![9; b]);
+            same_as_the_crate(&payload);
+            payload.push(0);
+            same_as_the_crate(&payload);
+            payload.insert(0, 0);
+            same_as_the_crate(&payload);
+        }
     }
 
     proptest! {
