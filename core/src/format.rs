@@ -22,17 +22,20 @@ impl Seconds {
     #[inline(never)]
     fn new(nanos: u64) -> Self {
         let mut text = [0; 24];
-        // Two 64-bit divisions, then 32-bit arithmetic: on 32-bit cores each 64-bit division
-        // is a library call, and the fraction always fits 32 bits.
-        let seconds = nanos / 1_000_000_000;
-        let mut int = itoa::Buffer::new();
-        let int = match u32::try_from(seconds) {
-            Ok(s) => int.format(s),
-            Err(_) => int.format(seconds),
+        let (seconds, mut frac) = div_rem_billion(nanos);
+        let mut len = match u32::try_from(seconds) {
+            Ok(s) => copy_digits(&mut text, itoa::Buffer::new().format(s)),
+            // Beyond 136 years: billions of seconds, then nine digits.
+            Err(_) => {
+                let (billions, rest) = div_rem_billion(seconds);
+                let mut high = itoa::Buffer::new();
+                let at = copy_digits(&mut text, high.format(billions as u32));
+                let mut low = itoa::Buffer::new();
+                let low = low.format(rest);
+                text[at..at + 9 - low.len()].fill(b'0');
+                at + 9 - low.len() + copy_digits(&mut text[at + 9 - low.len()..], low)
+            }
         };
-        text[..int.len()].copy_from_slice(int.as_bytes());
-        let mut len = int.len();
-        let mut frac = (nanos % 1_000_000_000) as u32;
         if frac != 0 {
             // Nine digits, zero-padded, without trailing zeros.
             let mut end = 9;
@@ -54,5 +57,95 @@ impl Seconds {
     fn as_str(&self) -> &str {
         // Only ASCII digits and '.' were written; an error is unreachable.
         core::str::from_utf8(&self.text[..self.len]).unwrap_or("")
+    }
+}
+
+/// Copies `digits` to the front of `text`; their length.
+fn copy_digits(text: &mut [u8], digits: &str) -> usize {
+    text[..digits.len()].copy_from_slice(digits.as_bytes());
+    digits.len()
+}
+
+/// `(v / 10⁹, v % 10⁹)`, for every decimal writer of 64-bit values: native division on 64-bit
+/// targets, none on 32-bit ones (where each 64-bit division is a library call, and the routine
+/// ~900 B of firmware flash): see [`div_rem_billion_narrow`].
+#[inline]
+pub(crate) fn div_rem_billion(v: u64) -> (u64, u32) {
+    if cfg!(target_pointer_width = "64") {
+        (v / 1_000_000_000, (v % 1_000_000_000) as u32)
+    } else {
+        div_rem_billion_narrow(v)
+    }
+}
+
+/// [`div_rem_billion`] with 32×32-bit multiplies and one 32-bit division: since
+/// 2³² = 4·10⁹ + 294,967,296, `hi·2³² + lo` is `4·hi` billions plus `hi·294,967,296 + lo`, a
+/// number about 14.6 times smaller; at most nine such steps leave one under 2³².
+#[inline(never)]
+pub(crate) fn div_rem_billion_narrow(mut v: u64) -> (u64, u32) {
+    const BILLION: u32 = 1_000_000_000;
+    let mut quotient = 0;
+    while v >> 32 != 0 {
+        let hi = v >> 32;
+        quotient += 4 * hi;
+        v = hi * 294_967_296 + (v & 0xFFFF_FFFF);
+    }
+    let lo = v as u32;
+    (quotient + u64::from(lo / BILLION), lo % BILLION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::div_rem_billion_narrow;
+    use proptest::prelude::*;
+
+    #[test]
+    fn narrow_division_is_exact_at_the_edges() {
+        for v in [
+            0,
+            1,
+            999_999_999,
+            1_000_000_000,
+            u64::from(u32::MAX),
+            1 << 32,
+            4_294_967_296_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(div_rem_billion_narrow(v), (v / 1_000_000_000, (v % 1_000_000_000) as u32), "{v}");
+        }
+    }
+
+    /// Decimal seconds, the way the formatter must write them, from `std`'s integer formatting.
+    fn reference(nanos: u64) -> std::string::String {
+        let text = std::format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000);
+        text.trim_end_matches('0').trim_end_matches('.').into()
+    }
+
+    #[test]
+    fn seconds_at_the_edges() {
+        for nanos in
+            [0, 1, 5_000_000, 1_000_000_000, 4_294_967_295_000_000_000, 4_294_967_296_000_000_001, u64::MAX]
+        {
+            let mut text = std::string::String::new();
+            super::write_seconds(&mut text, nanos).unwrap();
+            assert_eq!(text, reference(nanos));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 8 } else { 4096 }, ..ProptestConfig::default() })]
+        #[test]
+        fn seconds_equal_the_reference(v in any::<u64>(), shift in 0u32..64) {
+            let mut text = std::string::String::new();
+            super::write_seconds(&mut text, v >> shift).unwrap();
+            prop_assert_eq!(text, reference(v >> shift));
+        }
+
+        #[test]
+        fn narrow_division_equals_division(v in any::<u64>(), shift in 0u32..64) {
+            let v = v >> shift;
+            prop_assert_eq!(div_rem_billion_narrow(v), (v / 1_000_000_000, (v % 1_000_000_000) as u32));
+        }
     }
 }

@@ -188,12 +188,13 @@ impl Line {
         }
     }
 
-    /// [`Line::push_u64`] beyond 32 bits: one 64-bit division, then 32-bit digits (on 32-bit
-    /// cores every 64-bit division is a library call, and nearly every count fits 32 bits).
+    /// [`Line::push_u64`] beyond 32 bits: billions, then nine 32-bit digits (no 64-bit
+    /// division on 32-bit cores: [`div_rem_billion`](crate::format::div_rem_billion)).
     #[inline(never)]
     fn push_wide(&mut self, v: u64) -> fmt::Result {
-        self.push_u64(v / 1_000_000_000)?;
-        self.push_u32((v % 1_000_000_000) as u32, 9)
+        let (billions, rest) = crate::format::div_rem_billion(v);
+        self.push_u64(billions)?;
+        self.push_u32(rest, 9)
     }
 
     /// Appends `v` in decimal with at least `min_digits` digits (zero-padded), two digits per
