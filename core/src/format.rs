@@ -23,19 +23,7 @@ impl Seconds {
     fn new(nanos: u64) -> Self {
         let mut text = [0; 24];
         let (seconds, mut frac) = div_rem_billion(nanos);
-        let mut len = match u32::try_from(seconds) {
-            Ok(s) => copy_digits(&mut text, itoa::Buffer::new().format(s)),
-            // Beyond 136 years: billions of seconds, then nine digits.
-            Err(_) => {
-                let (billions, rest) = div_rem_billion(seconds);
-                let mut high = itoa::Buffer::new();
-                let at = copy_digits(&mut text, high.format(billions as u32));
-                let mut low = itoa::Buffer::new();
-                let low = low.format(rest);
-                text[at..at + 9 - low.len()].fill(b'0');
-                at + 9 - low.len() + copy_digits(&mut text[at + 9 - low.len()..], low)
-            }
-        };
+        let mut len = write_integer(&mut text, seconds);
         if frac != 0 {
             // Nine digits, zero-padded, without trailing zeros.
             let mut end = 9;
@@ -57,6 +45,54 @@ impl Seconds {
     fn as_str(&self) -> &str {
         // Only ASCII digits and '.' were written; an error is unreachable.
         core::str::from_utf8(&self.text[..self.len]).unwrap_or("")
+    }
+}
+
+/// An integer in decimal, formatted on the stack without a 64-bit division: user metrics'
+/// values (the functions' counts have [`Line`](crate::line::Line)'s own writer).
+pub(crate) struct Integer {
+    /// `18446744073709551615` and a sign are 21 bytes.
+    text: [u8; 24],
+    len: usize,
+}
+
+impl Integer {
+    /// `v` in decimal.
+    pub(crate) fn new(v: u64) -> Self {
+        let mut text = [0; 24];
+        let len = write_integer(&mut text, v);
+        Self { text, len }
+    }
+
+    /// `v` in decimal, with a `-` below zero.
+    pub(crate) fn signed(v: i64) -> Self {
+        let mut text = [b'-'; 24];
+        let sign = usize::from(v < 0);
+        let len = sign + write_integer(&mut text[sign..], v.unsigned_abs());
+        Self { text, len }
+    }
+
+    /// The digits.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits and '-' were written; an error is unreachable.
+        core::str::from_utf8(&self.text[..self.len]).unwrap_or("")
+    }
+}
+
+/// Writes `v` in decimal to the front of `text`: itoa's 32-bit path, and above 2³² billions
+/// then nine zero-padded digits; returns the length.
+fn write_integer(text: &mut [u8], v: u64) -> usize {
+    match u32::try_from(v) {
+        Ok(v) => copy_digits(text, itoa::Buffer::new().format(v)),
+        Err(_) => {
+            let (billions, rest) = div_rem_billion(v);
+            let at = write_integer(text, billions);
+            let mut low = itoa::Buffer::new();
+            let low = low.format(rest);
+            let pad = 9 - low.len();
+            text[at..at + pad].fill(b'0');
+            at + pad + copy_digits(&mut text[at + pad..], low)
+        }
     }
 }
 
@@ -120,6 +156,16 @@ mod tests {
     fn reference(nanos: u64) -> std::string::String {
         let text = std::format!("{}.{:09}", nanos / 1_000_000_000, nanos % 1_000_000_000);
         text.trim_end_matches('0').trim_end_matches('.').into()
+    }
+
+    #[test]
+    fn integers_at_the_edges() {
+        for v in [0, 9, 10, u64::from(u32::MAX), 1 << 32, 1_000_000_000_000_000_000, u64::MAX] {
+            assert_eq!(super::Integer::new(v).as_str(), std::format!("{v}"));
+        }
+        for v in [0, -1, 1, i64::MIN, i64::MAX, -(1 << 40)] {
+            assert_eq!(super::Integer::signed(v).as_str(), std::format!("{v}"));
+        }
     }
 
     #[test]

@@ -427,8 +427,11 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
         counter_ram == 4.0 && counter_flash <= 96.0,
         "a counter: {counter_flash} B flash, {counter_ram} B RAM"
     );
+    // The bounds rose with issue #27 although every build shrank: the text channel stopped
+    // linking the panic formatting and the 64-bit division that the user-metric writer used to
+    // share with it for free (the user-metrics build lost 0.5 KB, its difference grew 1.4 KB).
     assert!(
-        three_ram <= 64 && three_flash <= 6144,
+        three_ram <= 64 && three_flash <= 6_600,
         "three metrics: {three_flash} B flash, {three_ram} B RAM"
     );
     assert!(counter_flash >= 32.0, "implausibly small: is the counter still registered?");
@@ -436,7 +439,7 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
     // writer they bring (about 4.7 KB of the flash).
     let (persist_flash, persist_ram) = picometrics_integration_tests::size::persist("thumbv7em-none-eabihf");
     assert!(
-        persist_ram <= 64 && persist_flash <= 7168,
+        persist_ram <= 64 && persist_flash <= 8_000,
         "persist: {persist_flash} B flash, {persist_ram} B RAM"
     );
 }

@@ -2,6 +2,7 @@
 
 use super::text::write_label_set;
 use super::Format;
+use crate::format::Integer;
 use crate::model::{MetricSeries, MetricValue, Source};
 use core::fmt::{self, Write};
 use picometrics_schema::{self as schema, label, BUCKET_SUFFIX, COUNT_SUFFIX, SUM_SUFFIX};
@@ -110,7 +111,7 @@ pub fn write_metric_samples<W: Write + ?Sized>(w: &mut W, series: &MetricSeries<
         write_label_set(w, |f| {
             series.for_each_label(&mut *f)?;
             match le {
-                Some(Some(bound)) => f(label::LE, itoa::Buffer::new().format(bound)),
+                Some(Some(bound)) => f(label::LE, Integer::new(bound).as_str()),
                 Some(None) => f(label::LE, "+Inf"),
                 None => Ok(()),
             }
@@ -120,16 +121,16 @@ pub fn write_metric_samples<W: Write + ?Sized>(w: &mut W, series: &MetricSeries<
         w.write_str("\n")
     };
     match series.value {
-        MetricValue::Counter(v) => line(w, "", None, itoa::Buffer::new().format(v)),
-        MetricValue::Gauge(v) => line(w, "", None, itoa::Buffer::new().format(v)),
+        MetricValue::Counter(v) => line(w, "", None, Integer::new(v).as_str()),
+        MetricValue::Gauge(v) => line(w, "", None, Integer::signed(v).as_str()),
         MetricValue::Histogram { bounds, sum, .. } => {
             let mut count = 0;
             for (i, cumulative) in series.cumulative().enumerate() {
-                line(w, BUCKET_SUFFIX, Some(bounds.get(i).copied()), itoa::Buffer::new().format(cumulative))?;
+                line(w, BUCKET_SUFFIX, Some(bounds.get(i).copied()), Integer::new(cumulative).as_str())?;
                 count = cumulative;
             }
-            line(w, SUM_SUFFIX, None, itoa::Buffer::new().format(sum))?;
-            line(w, COUNT_SUFFIX, None, itoa::Buffer::new().format(count))
+            line(w, SUM_SUFFIX, None, Integer::new(sum).as_str())?;
+            line(w, COUNT_SUFFIX, None, Integer::new(count).as_str())
         }
     }
 }
