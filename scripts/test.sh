@@ -84,7 +84,7 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   done
   # RISC-V (QEMU virt): what differs from the Cortex-M builds (the platform code is shared by
   # every feature; the tests build the other variants with -D warnings).
-  for features in text,frames,user-metrics,periodic uninstrumented,extra-functions instructions,inline-calls; do
+  for features in text,frames,user-metrics,periodic uninstrumented,extra-functions; do
     cargo clippy --release --target riscv32imc-unknown-none-elf --no-default-features --features "$features" -- -D warnings
   done
   cargo clippy --release --target riscv32imac-unknown-none-elf -- -D warnings
@@ -93,8 +93,9 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   cargo clippy --release --target thumbv7em-none-eabihf --no-default-features --features nrf52840 -- -D warnings
 )
 
-step "cargo fmt --check and clippy (the ESP32-C3 board; its own workspace, esp-hal)"
-(cd boards/esp32c3 && cargo fmt -- --check && unset RUSTFLAGS && cargo clippy --release -- -D warnings)
+# The ESP32-C3 board: formatting here; tests/tests/firmware_riscv.rs builds it, its warnings
+# denied by its own config (a clippy pass would build esp-hal once more, ~1 min).
+(cd boards/esp32c3 && cargo fmt -- --check)
 
 step "cargo fmt --check and clippy (benches; their own workspace with the peers)"
 (cd benches && cargo fmt -- --check && cargo clippy --all-targets -- -D warnings)
