@@ -70,6 +70,24 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) as f64 / 100.0
 }
 
+/// The CPU seconds the live threads of `pid` whose names start with `prefix` have used (a
+/// thread's `comm` is its name cut to 15 bytes).
+pub fn thread_cpu_seconds(pid: u32, prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    let mut seconds = 0.0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let Some((head, after)) = stat.rsplit_once(')') else { continue };
+        if !head.split_once('(').is_some_and(|(_, name)| name.starts_with(prefix)) {
+            continue;
+        }
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        seconds += (ticks(11) + ticks(12)) as f64 / 100.0;
+    }
+    seconds
+}
+
 /// The bridge's resident and peak resident memory, KiB.
 pub fn rss_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -330,6 +330,7 @@ impl Builder {
             queue: VecDeque::with_capacity(self.max_pending),
             stats: stats.clone(),
             transport,
+            remote_write: super::remote_write::Encoder::new(&self.external_labels),
             settings: self,
         };
         let thread = std::thread::Builder::new()

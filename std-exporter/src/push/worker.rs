@@ -41,6 +41,8 @@ pub(super) struct Worker {
     pub(super) queue: VecDeque<Vec<u8>>,
     pub(super) stats: Arc<Stats>,
     pub(super) transport: Transport,
+    /// Kept between pushes: its buffers are reused.
+    pub(super) remote_write: remote_write::Encoder,
 }
 
 /// How a request goes out.
@@ -103,28 +105,25 @@ impl Worker {
     /// queue is full.
     pub(super) fn enqueue(&mut self) {
         let now = SystemTime::now();
-        let external = &self.settings.external_labels;
         let mut bodies = Vec::new();
         match (&mut self.feed, self.settings.protocol) {
             (Feed::Whole(source), Protocol::RemoteWrite) => {
-                bodies.push(remote_write::encode(&**source, external, unix_millis(now)));
+                self.remote_write.add(&**source, unix_millis(now));
+                bodies.push(self.remote_write.finish());
             }
             (Feed::Whole(source), Protocol::Otlp | Protocol::OtlpGrpc) => {
                 bodies.push(otlp::encode(&**source, self.started_ns, unix_nanos(now)));
             }
             (Feed::Snapshots { snapshots, cursor }, Protocol::RemoteWrite) => {
-                let mut request = remote_write::WriteRequest::default();
+                let encoder = &mut self.remote_write;
                 *cursor = snapshots.since(*cursor, &mut |part, taken| {
-                    remote_write::extend(
-                        &mut request,
-                        remote_write::request(part, external, unix_millis(taken)),
-                    );
-                    if request.timeseries.len() >= SERIES_PER_REQUEST {
-                        bodies.push(remote_write::compress(&std::mem::take(&mut request)));
+                    encoder.add(part, unix_millis(taken));
+                    if encoder.series() >= SERIES_PER_REQUEST {
+                        bodies.push(encoder.finish());
                     }
                 });
-                if !request.timeseries.is_empty() {
-                    bodies.push(remote_write::compress(&request));
+                if encoder.series() > 0 {
+                    bodies.push(encoder.finish());
                 }
             }
             (Feed::Snapshots { snapshots, cursor }, Protocol::Otlp | Protocol::OtlpGrpc) => {
