@@ -72,6 +72,8 @@ impl Devices {
     /// every dump was stored; otherwise the reasons of what was skipped (the dumps that were
     /// whole are stored all the same).
     pub fn post_dumps(&self, body: &[u8], speaks_for: Option<&str>) -> Result<Vec<Committed>, Refusal> {
+        // The devices the body names: every one when a token binds it to a device; without
+        // one, whether it names any (its first frame, as a rule: one frame decoded twice).
         let mut named = Vec::new();
         let mut copy = Vec::with_capacity(frame::MAX_FRAME);
         for piece in body.split(|&b| b == 0).filter(|p| !p.is_empty() && p.len() <= frame::MAX_FRAME) {
@@ -79,6 +81,9 @@ impl Devices {
             copy.extend_from_slice(piece);
             if let Ok(Message::Begin(begin)) = frame::decode(&mut copy) {
                 named.push(begin.device.to_owned());
+                if speaks_for.is_none() {
+                    break;
+                }
             }
         }
         if named.is_empty() {

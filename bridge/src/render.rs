@@ -1,7 +1,7 @@
 //! A device's dump rendered once when it arrives, and a scrape that joins the stored texts.
 
 use crate::dump::{DeviceView, Dump};
-use crate::store::{Device, UserFamily};
+use crate::store::{Device, Text, UserFamily};
 use crate::Devices;
 use picometrics::__private_v1::render::{self, write_header, write_sample, Part};
 use picometrics::model::Build;
@@ -35,8 +35,8 @@ impl Devices {
     /// Every device's latest dump as Prometheus text 0.0.4, each series with a `device` label,
     /// then the bridge's own families: what it skipped, and each device's liveness.
     ///
-    /// Each dump was rendered once, when it arrived: a scrape only joins the texts (see
-    /// [`Devices::render_chunks`]).
+    /// Each dump is rendered once, by the first scrape after it arrived: a scrape renders
+    /// those and joins the texts it keeps (see [`Devices::render_chunks`]).
     pub fn render<W: Write>(&self, w: &mut W) -> fmt::Result {
         let mut chunks = Vec::new();
         self.render_chunks(&mut chunks);
@@ -44,9 +44,10 @@ impl Devices {
     }
 
     /// The text of [`Devices::render`] as the pieces it is made of, in order: each device's
-    /// stored text is shared, not copied, so the store's lock is held only while references are
-    /// taken (microseconds for a thousand devices) and a server can send the pieces as they
-    /// are (`picometrics_exporter::Builder::metrics_chunks`).
+    /// stored text is shared, not copied, so the store's lock is held while the dumps that
+    /// arrived since the last scrape are rendered and references taken (microseconds for a
+    /// thousand devices rendered before), and a server can send the pieces as they are
+    /// (`picometrics_exporter::Builder::metrics_chunks`).
     pub fn render_chunks(&self, out: &mut Vec<Arc<str>>) {
         let mut own = String::new();
         // Writing into a `String` cannot fail.
@@ -62,6 +63,8 @@ impl Devices {
         let mut store = self.store();
         let now = Instant::now();
         store.forget_silent(now);
+        store.render_new();
+        let store = &*store;
         let mut share = |own: &mut String, text: &Arc<str>| {
             if !own.is_empty() {
                 out.push(std::mem::take(own).into());
@@ -71,11 +74,11 @@ impl Devices {
             }
         };
         for (i, part) in Part::ALL.into_iter().enumerate() {
-            if part.always_declared() || store.devices.values().any(|d| !d.parts[i].is_empty()) {
+            if part.always_declared() || store.devices.values().any(|d| !text(d).parts[i].is_empty()) {
                 write_header(own, part.metric(), Format::Prometheus)?;
             }
             for d in store.devices.values() {
-                share(own, &d.parts[i]);
+                share(own, &text(d).parts[i]);
             }
         }
         // User metric families: one header each (type and help of the first device, in name
@@ -89,8 +92,10 @@ impl Devices {
         for (name, (kind, help)) in &families {
             render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
             for d in store.devices.values() {
-                for f in d.families.iter().filter(|f| f.name == *name && f.kind == *kind) {
-                    share(own, &f.text);
+                let texts = &text(d).families;
+                for (_, t) in d.families.iter().zip(texts).filter(|(f, _)| f.name == *name && f.kind == *kind)
+                {
+                    share(own, t);
                 }
             }
         }
@@ -189,6 +194,13 @@ impl push::Snapshots for Devices {
     }
 }
 
+/// A device's text: [`Store::render_new`](crate::store::Store::render_new) rendered every
+/// device before a scrape reads them.
+fn text(d: &Device) -> &Text {
+    static NONE: std::sync::OnceLock<Text> = std::sync::OnceLock::new();
+    d.text.as_ref().unwrap_or_else(|| NONE.get_or_init(Text::default))
+}
+
 /// `name{device="…"} value` for a value that is not an integer (`write_sample` writes those).
 pub(crate) fn write_device_sample<W: Write>(
     w: &mut W,
@@ -206,35 +218,28 @@ pub(crate) fn write_device_sample<W: Write>(
     w.write_str("\n")
 }
 
-/// A device's function families and its user metric families.
-pub(crate) type Rendered = ([Arc<str>; Part::ALL.len()], Vec<UserFamily>);
-
-/// Renders one device's dump, family by family, within `budget` bytes; `None` if it is over.
-pub(crate) fn render_device(device: &str, dump: &Dump, mut budget: usize) -> Option<Rendered> {
+/// Renders one device's dump, family by family — the user metric families of `families`
+/// only — within `budget` bytes; `None` if it is over.
+pub(crate) fn render_device(
+    device: &str,
+    dump: &Dump,
+    families: &[UserFamily],
+    mut budget: usize,
+) -> Option<Text> {
     let view = DeviceView { device, dump };
     let mut parts: [String; Part::ALL.len()] = Default::default();
     for (text, part) in parts.iter_mut().zip(Part::ALL) {
         render::write_part(&mut Capped { text, budget: &mut budget }, &view, part, Format::Prometheus)
             .ok()?;
     }
-    let mut families: Vec<(String, Kind, String, String)> = Vec::new();
+    let mut texts = vec![String::new(); families.len()];
     view.metrics(&mut |series| {
-        // `check_metric` let no family have two types; a dump has few families.
-        let i = match families.iter().position(|f| f.0 == series.name) {
-            Some(i) => i,
-            None => {
-                families.push((series.name.into(), series.kind(), series.help.into(), String::new()));
-                families.len() - 1
-            }
+        // A family left out (it collides with another device's) renders nothing.
+        let Some(i) = families.iter().position(|f| f.name == series.name && f.kind == series.kind()) else {
+            return Ok(());
         };
-        render::write_metric_samples(&mut Capped { text: &mut families[i].3, budget: &mut budget }, series)
+        render::write_metric_samples(&mut Capped { text: &mut texts[i], budget: &mut budget }, series)
     })
     .ok()?;
-    let families = families.into_iter().map(|(name, kind, help, text)| UserFamily {
-        name,
-        kind,
-        help,
-        text: text.into(),
-    });
-    Some((parts.map(Arc::from), families.collect()))
+    Some(Text { parts: parts.map(Arc::from), families: texts.into_iter().map(Arc::from).collect() })
 }

@@ -1,6 +1,7 @@
 //! The latest complete dump of each device, within the bridge's limits.
 
 use crate::checks::{check, check_begin, check_metric};
+use crate::dump::DeviceView;
 use crate::dump::{Dump, Pending};
 use crate::render::render_device;
 use crate::{Committed, FrameReader, Invalid, Skipped};
@@ -12,40 +13,52 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A device's latest complete dump, rendered once when it arrived (one text per family), and
-/// kept decoded for the explorer's history.
+/// A device's latest complete dump, kept decoded (what is pushed and what the explorer's
+/// history samples) and rendered by the first scrape after it arrived.
 #[derive(Debug)]
 pub(crate) struct Device {
     pub(crate) seq: u32,
-    /// Shared, so a scrape takes references under the lock and copies nothing.
-    pub(crate) parts: [Arc<str>; Part::ALL.len()],
-    /// The user metric samples, one text per family.
+    /// Its user metric families, those that would collide with another device's left out:
+    /// what a scrape declares and renders.
     pub(crate) families: Vec<UserFamily>,
     pub(crate) dump: Dump,
+    /// Its exposition text, once a scrape rendered it (see [`Store::render_new`]). A bridge
+    /// that only pushes never renders: taking a dump in costs its decoding alone.
+    pub(crate) text: Option<Text>,
     pub(crate) last_dump: Instant,
     /// When it arrived: the time its samples are pushed at.
     pub(crate) taken: std::time::SystemTime,
     /// The store's [`Store::generation`] when it arrived.
     pub(crate) generation: u64,
     pub(crate) dumps: u64,
-    /// Its rendered text and (about) its decoded dump: what counts against the limits,
-    /// reckoned once when it arrived.
+    /// (About) its decoded dump and its text once rendered: what counts against the limits.
     pub(crate) bytes: usize,
 }
 
-/// One user metric family of a device's dump: its header facts and its rendered samples.
+/// One user metric family of a device's dump: its header facts.
 #[derive(Debug)]
 pub(crate) struct UserFamily {
     pub(crate) name: String,
     pub(crate) kind: Kind,
     pub(crate) help: String,
-    pub(crate) text: Arc<str>,
 }
 
-/// The bytes of a device's rendered text: function families and user metric families.
-pub(crate) fn rendered_bytes(parts: &[Arc<str>], families: &[UserFamily]) -> usize {
-    let user: usize = families.iter().map(|f| f.name.len() + f.help.len() + f.text.len() + 64).sum();
-    parts.iter().map(|p| p.len()).sum::<usize>() + user
+/// A device's dump as exposition text, one text per family. Shared, so a scrape takes
+/// references under the lock and copies nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Text {
+    /// The function families, in [`Part::ALL`] order.
+    pub(crate) parts: [Arc<str>; Part::ALL.len()],
+    /// The samples of each of [`Device::families`], in that order.
+    pub(crate) families: Vec<Arc<str>>,
+}
+
+impl Text {
+    /// Its bytes, and the room the family headers it needs take.
+    pub(crate) fn bytes(&self) -> usize {
+        let texts = self.parts.iter().chain(&self.families);
+        texts.map(|t| t.len()).sum::<usize>() + 64 * self.families.len()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -89,6 +102,29 @@ impl Store {
         self.forgot_at = Some(now);
     }
 
+    /// Renders the devices whose latest dump no scrape has rendered yet, each within
+    /// `max_device_bytes` of text (a device over it is left out of scrapes until its next
+    /// dump, and counted `over_budget`), then makes room under `max_total_bytes` for the
+    /// texts from the devices silent longest.
+    pub(crate) fn render_new(&mut self) {
+        let budget = self.limits.max_device_bytes;
+        let (mut added, mut over) = (0, 0);
+        for (name, d) in self.devices.iter_mut().filter(|(_, d)| d.text.is_none()) {
+            let text = render_device(name, &d.dump, &d.families, budget).unwrap_or_else(|| {
+                over += 1;
+                Text::default()
+            });
+            d.bytes += text.bytes();
+            added += text.bytes();
+            d.text = Some(text);
+        }
+        self.bytes += added;
+        if over > 0 {
+            *self.skipped.entry(Skipped::OverBudget { device: String::new() }.reason()).or_default() += over;
+        }
+        while self.bytes > self.limits.max_total_bytes && self.drop_oldest("") {}
+    }
+
     /// Drops the device silent longest, except `keep`; false if there was none.
     fn drop_oldest(&mut self, keep: &str) -> bool {
         let oldest = self
@@ -122,19 +158,19 @@ impl Store {
         }
     }
 
-    /// Renders a complete dump and keeps it as its device's latest, making room (a device slot
-    /// and bytes) from the devices silent longest; says what it changed.
+    /// Keeps a complete dump as its device's latest, making room (a device slot and bytes)
+    /// from the devices silent longest; says what it changed. Nothing is rendered here: a
+    /// scrape renders what arrived since the last one ([`Store::render_new`]).
     fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
         let Pending { device, dump, .. } = pending;
-        let (parts, mut families) = render_device(&device, &dump, self.limits.max_device_bytes)
-            .ok_or_else(|| Skipped::OverBudget { device: device.clone() })?;
+        let mut families = user_families(&device, &dump);
         let now = Instant::now();
         // Every device is looked at: not on every one of thousands of dumps a second.
         if self.forgot_at.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1)) {
             self.forget_silent(now);
         }
         self.drop_colliding(&device, &mut families);
-        let bytes = rendered_bytes(&parts, &families) + dump.bytes();
+        let bytes = dump.bytes() + families.iter().map(|f| f.name.len() + f.help.len() + 32).sum::<usize>();
         let others =
             |store: &Self| -> usize { store.bytes - store.devices.get(&device).map_or(0, |d| d.bytes) };
         while (!self.devices.contains_key(&device) && self.devices.len() >= self.limits.max_devices)
@@ -148,7 +184,8 @@ impl Store {
         let dumps = self.devices.get(&device).map_or(0, |d| d.dumps) + 1;
         self.generation += 1;
         let (taken, generation) = (std::time::SystemTime::now(), self.generation);
-        let entry = Device { seq, parts, families, dump, last_dump: now, taken, generation, dumps, bytes };
+        let entry =
+            Device { seq, families, dump, text: None, last_dump: now, taken, generation, dumps, bytes };
         self.bytes += bytes;
         let previous = self.devices.insert(device.clone(), entry).map(|d| {
             self.bytes -= d.bytes;
@@ -475,4 +512,21 @@ pub(crate) fn receive<T>(
             Err(Skipped::Invalid { device, why })
         }
     }
+}
+
+/// The user metric families of a dump, in the order their first series comes (`check_metric`
+/// let no family have two types).
+fn user_families(device: &str, dump: &Dump) -> Vec<UserFamily> {
+    let mut families: Vec<UserFamily> = Vec::new();
+    let _ = picometrics::model::Source::metrics(&DeviceView { device, dump }, &mut |series| {
+        if !families.iter().any(|f| f.name == series.name) {
+            families.push(UserFamily {
+                name: series.name.into(),
+                kind: series.kind(),
+                help: series.help.into(),
+            });
+        }
+        Ok(())
+    });
+    families
 }

@@ -411,6 +411,36 @@ fn a_huge_dump_is_refused_within_the_byte_budget() {
 /// Made-up device names cannot lock out a real device: when every slot is taken, the device
 /// silent longest makes room, and a real device that keeps dumping keeps its place.
 #[test]
+fn a_dump_whose_text_is_over_the_budget_is_left_out_of_scrapes_until_its_next_dump() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = handled(false);
+    // Room for the decoded dump of two functions, not for their text (~2 KB each with the
+    // default buckets): a dump is taken in without being rendered; the first scrape after it
+    // finds it too big.
+    let limits = picometrics_bridge::Limits { max_device_bytes: 3000, ..Default::default() };
+    let devices = Devices::with_limits(limits);
+    let mut reader = FrameReader::new();
+    let (committed, skipped) = feed(&devices, &mut reader, &dump("big", 1));
+    assert_eq!((committed.len(), skipped), (1, vec![]), "taken in: its decoded dump fits");
+    assert_eq!(skipped_total(&devices, "over_budget"), 1.0);
+    let text = devices.render_to_string();
+    let samples = common::parse(&text);
+    assert!(common::all(&samples, "function_calls_total", &[("device", "big")]).is_empty(), "{text}");
+    assert_eq!(skipped_total(&devices, "over_budget"), 1.0, "counted once per dump, not per scrape");
+    // Its liveness is still reported: the bridge has the dump, a scrape cannot show it.
+    assert!(text.contains(r#"picometrics_bridge_device_dumps_total{device="big"} 1"#), "{text}");
+
+    // With room for the text, each dump is rendered by the first scrape after it.
+    let devices = Devices::new();
+    feed(&devices, &mut reader, &dump("small", 1));
+    let first = served_ok(&devices, "small").unwrap();
+    assert_eq!(served_ok(&devices, "small"), Some(first), "scraped again: the same text");
+    let _ = handled(false);
+    feed(&devices, &mut reader, &dump("small", 2));
+    assert_eq!(served_ok(&devices, "small"), Some(first + 1.0), "the next dump's text");
+}
+
+#[test]
 fn fake_device_names_cannot_lock_out_a_real_device() {
     let _calls = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let limits = picometrics_bridge::Limits { max_devices: 8, ..Default::default() };
