@@ -96,11 +96,13 @@ struct Args {
     /// Devices kept; a new one beyond takes the place of the one silent longest.
     #[arg(long, value_name = "N", default_value_t = picometrics_bridge::MAX_DEVICES)]
     max_devices: usize,
-    /// Bytes (in MiB) of exposition text and decoded dumps kept for all devices together; the
-    /// devices silent longest make room for a new dump. A device of 50 functions takes ~0.2 MiB.
+    /// Bytes (in MiB) of decoded dumps and exposition text kept for all devices together; the
+    /// devices silent longest make room. A device of 50 functions takes ~0.03 MiB decoded, and
+    /// ~0.15 MiB more once a scrape rendered its text.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     max_total_mib: usize,
-    /// Bytes (in MiB) one device's latest dump may take; a larger dump is refused.
+    /// Bytes (in MiB) one device's latest dump may take; a larger dump is refused, and a dump
+    /// whose text would be larger is left out of scrapes (both counted `over_budget`).
     #[arg(long, value_name = "MIB", default_value_t = 4)]
     max_device_mib: usize,
     /// A device is reported down after this long without a complete dump.
@@ -116,6 +118,13 @@ struct Args {
     /// Serve /metrics and /rules only: no explorer page at / (and no history).
     #[arg(long)]
     no_explorer: bool,
+    /// /metrics serves the bridge's own families only (dumps taken, frames skipped, each
+    /// device's liveness, the pushes), not the devices' series: for a fleet that reaches its
+    /// database by --remote-write, where a scrape of every device's text would be larger than
+    /// the database's copy of it (10,000 devices of 50 functions: ~1.3 GB). Dumps are then
+    /// never rendered.
+    #[arg(long)]
+    no_device_metrics: bool,
     /// Series the explorer keeps a history of (each about 12 KB for five minutes).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     history_series: usize,
@@ -285,10 +294,15 @@ fn serve(
     devices: &Arc<Devices>,
 ) -> Result<picometrics_exporter::Server, picometrics_exporter::BuildError> {
     let served = devices.clone();
+    let with_devices = !args.no_device_metrics;
     let b = picometrics_exporter::Builder::new()
         .addr(args.listen.as_str())?
         .metrics_chunks(move |out| {
-            served.render_chunks(out);
+            if with_devices {
+                served.render_chunks(out);
+            } else {
+                served.render_own_chunks(out);
+            }
             let mut pushers = String::new();
             // Writing into a `String` cannot fail.
             let _ = push::write_metrics(&mut pushers, picometrics::render::Format::Prometheus);

@@ -1,7 +1,7 @@
 //! A device's dump rendered once when it arrives, and a scrape that joins the stored texts.
 
 use crate::dump::{DeviceView, Dump};
-use crate::store::{Device, Text, UserFamily};
+use crate::store::{Device, Store, Text, UserFamily};
 use crate::Devices;
 use picometrics::__private_v1::render::{self, write_header, write_sample, Part};
 use picometrics::model::Build;
@@ -51,54 +51,33 @@ impl Devices {
     pub fn render_chunks(&self, out: &mut Vec<Arc<str>>) {
         let mut own = String::new();
         // Writing into a `String` cannot fail.
-        let _ = self.collect_chunks(out, &mut own);
+        let _ = self.collect_chunks(out, &mut own, true);
         if !own.is_empty() {
             out.push(own.into());
         }
     }
 
+    /// The bridge's own families of [`Devices::render_chunks`] alone — dumps taken, frames
+    /// skipped, each device's liveness, dump number and uptime — without the devices' series,
+    /// which are not rendered (`picometrics-bridge --no-device-metrics`).
+    pub fn render_own_chunks(&self, out: &mut Vec<Arc<str>>) {
+        let mut own = String::new();
+        // Writing into a `String` cannot fail.
+        let _ = self.collect_chunks(out, &mut own, false);
+        out.push(own.into());
+    }
+
     /// [`Devices::render_chunks`]: small texts (headers, the bridge's own samples) gather in
     /// `own` and go out as one piece before the next shared one.
-    fn collect_chunks(&self, out: &mut Vec<Arc<str>>, own: &mut String) -> fmt::Result {
+    fn collect_chunks(&self, out: &mut Vec<Arc<str>>, own: &mut String, with_devices: bool) -> fmt::Result {
         let mut store = self.store();
         let now = Instant::now();
         store.forget_silent(now);
-        store.render_new();
+        if with_devices {
+            store.render_new();
+            Self::collect_device_chunks(&store, out, own)?;
+        }
         let store = &*store;
-        let mut share = |own: &mut String, text: &Arc<str>| {
-            if !own.is_empty() {
-                out.push(std::mem::take(own).into());
-            }
-            if !text.is_empty() {
-                out.push(text.clone());
-            }
-        };
-        for (i, part) in Part::ALL.into_iter().enumerate() {
-            if part.always_declared() || store.devices.values().any(|d| !text(d).parts[i].is_empty()) {
-                write_header(own, part.metric(), Format::Prometheus)?;
-            }
-            for d in store.devices.values() {
-                share(own, &text(d).parts[i]);
-            }
-        }
-        // User metric families: one header each (type and help of the first device, in name
-        // order), then every device's samples of that family and type.
-        let mut families: BTreeMap<&str, (Kind, &str)> = BTreeMap::new();
-        for d in store.devices.values() {
-            for f in &d.families {
-                families.entry(&f.name).or_insert((f.kind, &f.help));
-            }
-        }
-        for (name, (kind, help)) in &families {
-            render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
-            for d in store.devices.values() {
-                let texts = &text(d).families;
-                for (_, t) in d.families.iter().zip(texts).filter(|(f, _)| f.name == *name && f.kind == *kind)
-                {
-                    share(own, t);
-                }
-            }
-        }
         let w = own;
         write_header(w, &BRIDGE_FRAMES_SKIPPED, Format::Prometheus)?;
         for (reason, n) in &store.skipped {
@@ -133,6 +112,45 @@ impl Devices {
         if let Some(up) = store.source_up {
             write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
             write_sample(w, BRIDGE_SOURCE_UP.name, &[], u64::from(up))?;
+        }
+        Ok(())
+    }
+
+    /// Each device's series: the family headers in `own`, the devices' texts shared.
+    fn collect_device_chunks(store: &Store, out: &mut Vec<Arc<str>>, own: &mut String) -> fmt::Result {
+        let mut share = |own: &mut String, text: &Arc<str>| {
+            if !own.is_empty() {
+                out.push(std::mem::take(own).into());
+            }
+            if !text.is_empty() {
+                out.push(text.clone());
+            }
+        };
+        for (i, part) in Part::ALL.into_iter().enumerate() {
+            if part.always_declared() || store.devices.values().any(|d| !text(d).parts[i].is_empty()) {
+                write_header(own, part.metric(), Format::Prometheus)?;
+            }
+            for d in store.devices.values() {
+                share(own, &text(d).parts[i]);
+            }
+        }
+        // User metric families: one header each (type and help of the first device, in name
+        // order), then every device's samples of that family and type.
+        let mut families: BTreeMap<&str, (Kind, &str)> = BTreeMap::new();
+        for d in store.devices.values() {
+            for f in &d.families {
+                families.entry(&f.name).or_insert((f.kind, &f.help));
+            }
+        }
+        for (name, (kind, help)) in &families {
+            render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
+            for d in store.devices.values() {
+                let texts = &text(d).families;
+                for (_, t) in d.families.iter().zip(texts).filter(|(f, _)| f.name == *name && f.kind == *kind)
+                {
+                    share(own, t);
+                }
+            }
         }
         Ok(())
     }

@@ -441,6 +441,25 @@ fn a_dump_whose_text_is_over_the_budget_is_left_out_of_scrapes_until_its_next_du
 }
 
 #[test]
+fn the_bridge_own_families_are_served_without_the_devices_series() {
+    let _g = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = handled(false);
+    let devices = Devices::new();
+    feed(&devices, &mut FrameReader::new(), &dump("quiet", 7));
+    let mut chunks = Vec::new();
+    devices.render_own_chunks(&mut chunks);
+    let text: String = chunks.iter().map(|c| &**c).collect();
+    let samples = common::parse(&text);
+    assert!(!text.contains("function_calls"), "{text}");
+    let dumps = common::all(&samples, "picometrics_bridge_device_dumps_total", &[("device", "quiet")]);
+    assert_eq!(dumps.iter().map(|s| s.value).collect::<Vec<_>>(), [1.0]);
+    let seq = common::all(&samples, "picometrics_dump_number", &[("device", "quiet")]);
+    assert_eq!(seq.iter().map(|s| s.value).collect::<Vec<_>>(), [7.0]);
+    // The full text still has them.
+    assert!(served_ok(&devices, "quiet").is_some());
+}
+
+#[test]
 fn fake_device_names_cannot_lock_out_a_real_device() {
     let _calls = CALLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let limits = picometrics_bridge::Limits { max_devices: 8, ..Default::default() };

@@ -196,3 +196,19 @@ fn devices_over_http_and_tcp_at_once_each_speak_only_for_themselves() {
     assert_eq!(calls(&samples, "http-05", "ok"), Some(f64::from(DUMPS) * 10.0), "no device dropped");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bridge_for_a_pushing_fleet_serves_its_own_families_only() {
+    let bridge = Bridge::start(&["--accept-http", "127.0.0.1:0", "--no-device-metrics"], Stdio::null());
+    let http = bridge.logged_addr("accepting dumps at http://");
+    for seq in 1..=2 {
+        let (status, answer) = post(&http, &dump("pushed", seq, Some(StreamId::of("pushed"))).concat(), None);
+        assert_eq!(status, 200, "{answer}");
+    }
+    let metrics = bridge.metrics();
+    let samples = text::parse(&metrics);
+    assert_eq!(calls(&samples, "pushed", "ok"), None, "no device series: {metrics}");
+    assert!(!metrics.contains("function_calls"), "{metrics}");
+    let dumps = text::all(&samples, "picometrics_bridge_device_dumps_total", &[("device", "pushed")]);
+    assert_eq!(dumps.iter().map(|s| s.value).collect::<Vec<_>>(), [2.0], "{metrics}");
+}

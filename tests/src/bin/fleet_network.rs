@@ -91,7 +91,7 @@ fn start_bridge(
     mib: &str,
 ) -> (Running, [String; 3]) {
     let mut child = Command::new(binary)
-        .args(["--listen", "127.0.0.1:0", "--no-explorer", "--accept", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--no-explorer", "--no-device-metrics", "--accept", "127.0.0.1:0"])
         .args(["--accept-http", "127.0.0.1:0", "--dumps-per-second", "1000000"])
         .args(["--remote-write", write_url, "--push-interval", &PUSH_INTERVAL.to_string()])
         .args(["--max-devices", &devices.to_string(), "--max-total-mib", mib])
@@ -237,7 +237,7 @@ fn main() {
          Written by `scripts/fleet.sh` (`tests/src/bin/fleet_network.rs`): {devices} simulated devices × \
          {functions} functions in {clients} client processes (half `POST /api/v1/dumps`, half `--accept` \
          TCP), each device dumping every {every} s for {span:.0} s to the other bridge than the time before; \
-         two release bridges pushing every {PUSH_INTERVAL} s by remote write to one VictoriaMetrics \
+         two release bridges (`--no-device-metrics`: their own families only at `/metrics`) pushing every {PUSH_INTERVAL} s by remote write to one VictoriaMetrics \
          (all on this 2-core machine).\n\n\
          | measure | value |\n|---|---:|\n\
          | dumps sent / taken in (both bridges) | {sent} / {taken:.0} |\n\
