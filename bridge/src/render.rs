@@ -1,4 +1,5 @@
-//! A device's dump rendered once when it arrives, and a scrape that joins the stored texts.
+//! A device's dump rendered by the first scrape after it arrived, and a scrape that joins the
+//! stored texts.
 
 use crate::dump::{DeviceView, Dump};
 use crate::store::{Device, Store, Text, UserFamily};

@@ -262,14 +262,7 @@ impl Devices {
         source: SourceId,
         frame: &mut [u8],
     ) -> Result<Option<Committed>, Skipped> {
-        let result = match frame::decode_frame(frame) {
-            Ok(frame) => self.ingest((source, frame.stream), &frame.message),
-            Err(e) => Err(Skipped::Frame(e)),
-        };
-        if let Err(skipped) = &result {
-            self.count_skipped(skipped);
-        }
-        result
+        self.store().ingest_frame(source, frame)
     }
 
     /// Feeds a source's `bytes` through `reader` into the store: every complete frame is
@@ -302,32 +295,41 @@ impl Devices {
     }
 
     /// [`Devices::feed`] for the bytes of `source` (with a reader of its own).
+    ///
+    /// The store is locked once for all the frames of `bytes` (a read, a request's body),
+    /// not once a frame: readers of many connections at once would otherwise hand the lock
+    /// to each other some fifty times a dump. `report` is called after it is released.
     pub fn feed_from(
         &self,
         source: SourceId,
         reader: &mut FrameReader,
         bytes: &[u8],
-        mut report: impl FnMut(Result<Committed, Skipped>),
+        report: impl FnMut(Result<Committed, Skipped>),
     ) {
-        // Both closures report; the reader's skips are collected and handed over after it.
-        let mut dropped = Vec::new();
-        reader.feed(
-            bytes,
-            |frame| match self.ingest_frame_from(source, frame) {
-                Ok(Some(committed)) => report(Ok(committed)),
-                Ok(None) => {}
-                Err(skipped) => report(Err(skipped)),
-            },
-            |skipped| dropped.push(skipped),
-        );
-        for skipped in dropped {
-            self.count_skipped(&skipped);
-            report(Err(skipped));
+        let mut outcomes = Vec::new();
+        {
+            let mut store = self.store();
+            // The reader's skips are collected and counted after its frames.
+            let mut dropped = Vec::new();
+            reader.feed(
+                bytes,
+                |frame| match store.ingest_frame(source, frame) {
+                    Ok(Some(committed)) => outcomes.push(Ok(committed)),
+                    Ok(None) => {}
+                    Err(skipped) => outcomes.push(Err(skipped)),
+                },
+                |skipped| dropped.push(skipped),
+            );
+            for skipped in dropped {
+                store.count_skipped(&skipped);
+                outcomes.push(Err(skipped));
+            }
         }
+        outcomes.into_iter().for_each(report);
     }
 
     fn count_skipped(&self, skipped: &Skipped) {
-        *self.store().skipped.entry(skipped.reason()).or_default() += 1;
+        self.store().count_skipped(skipped);
     }
 
     /// The main source closed or reconnected: the dumps in progress will not be completed.
@@ -362,9 +364,28 @@ impl Devices {
     pub fn count_refused(&self, reason: &'static str) {
         *self.store().skipped.entry(reason).or_default() += 1;
     }
+}
 
-    fn ingest(&self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
-        let mut store = self.store();
+impl Store {
+    /// Decodes one frame of `source` and takes it into the dump in progress; a skip is
+    /// counted.
+    fn ingest_frame(&mut self, source: SourceId, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
+        let result = match frame::decode_frame(frame) {
+            Ok(frame) => self.ingest((source, frame.stream), &frame.message),
+            Err(e) => Err(Skipped::Frame(e)),
+        };
+        if let Err(skipped) = &result {
+            self.count_skipped(skipped);
+        }
+        result
+    }
+
+    fn count_skipped(&mut self, skipped: &Skipped) {
+        *self.skipped.entry(skipped.reason()).or_default() += 1;
+    }
+
+    fn ingest(&mut self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
+        let store = self;
         if store.refused.contains(&stream) {
             match message {
                 Message::Begin(_) => {
@@ -384,7 +405,7 @@ impl Devices {
             }
             Message::Begin(begin) => store.begin(stream, begin),
             Message::Function(f) => receive(
-                &mut store,
+                store,
                 stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
@@ -392,7 +413,7 @@ impl Devices {
                 crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
-                &mut store,
+                store,
                 stream,
                 MAX_METRICS,
                 |d| &mut d.metrics,
