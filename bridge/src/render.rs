@@ -9,8 +9,8 @@ use picometrics::model::Build;
 use picometrics::model::Format;
 use picometrics::model::{FunctionSeries, MetricSeries, Source};
 use picometrics::schema::{
-    label, Kind, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_FRAMES_SKIPPED,
-    BRIDGE_SOURCE_UP, DUMP_NUMBER, UPTIME,
+    label, Kind, BRIDGE_DEVICE_DUMPS, BRIDGE_DEVICE_LAST_DUMP, BRIDGE_DEVICE_UP, BRIDGE_DUMPS_SUPERSEDED,
+    BRIDGE_FRAMES_SKIPPED, BRIDGE_SOURCE_UP, DUMP_NUMBER, UPTIME,
 };
 use picometrics_exporter::push;
 use std::collections::BTreeMap;
@@ -110,6 +110,10 @@ impl Devices {
                 picometrics::__private_v1::render::write_seconds(w, d.dump.uptime_nanos)
             })?;
         }
+        if store.pushed.is_some() {
+            write_header(w, &BRIDGE_DUMPS_SUPERSEDED, Format::Prometheus)?;
+            write_sample(w, BRIDGE_DUMPS_SUPERSEDED.name, &[], store.superseded)?;
+        }
         if let Some(up) = store.source_up {
             write_header(w, &BRIDGE_SOURCE_UP, Format::Prometheus)?;
             write_sample(w, BRIDGE_SOURCE_UP.name, &[], u64::from(up))?;
@@ -202,7 +206,8 @@ fn unix_seconds(t: std::time::SystemTime) -> f64 {
 /// re-sends a dump it holds after another bridge has written a newer one.
 impl push::Snapshots for Devices {
     fn since(&self, cursor: u64, each: &mut dyn FnMut(&dyn Source, std::time::SystemTime)) -> u64 {
-        let store = self.store();
+        let mut store = self.store();
+        store.pushed = Some(store.generation);
         let mut fresh: Vec<(&String, &Device)> =
             store.devices.iter().filter(|(_, d)| d.generation > cursor).collect();
         fresh.sort_unstable_by_key(|(_, d)| d.generation);

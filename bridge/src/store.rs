@@ -75,6 +75,12 @@ pub(crate) struct Store {
     pub(crate) source_up: Option<bool>,
     /// Dumps committed so far: the cursor of [`Devices::since`].
     pub(crate) generation: u64,
+    /// The [`Store::generation`] the last push took the dumps through
+    /// ([`push::Snapshots::since`](picometrics_exporter::push::Snapshots::since)); `None`
+    /// while nothing pushes.
+    pub(crate) pushed: Option<u64>,
+    /// Dumps replaced before a push took them.
+    pub(crate) superseded: u64,
     /// The devices a source may speak for, when it is bound to some ([`Devices::new_source_for`]).
     pub(crate) speakers: BTreeMap<SourceId, Vec<String>>,
     /// The [`Device::bytes`] of all devices together.
@@ -189,6 +195,9 @@ impl Store {
         self.bytes += bytes;
         let previous = self.devices.insert(device.clone(), entry).map(|d| {
             self.bytes -= d.bytes;
+            if self.pushed.is_some_and(|pushed| d.generation > pushed) {
+                self.superseded += 1;
+            }
             d.seq
         });
         debug_assert_eq!(

@@ -75,3 +75,29 @@ fn each_dump_is_pushed_once_at_the_time_it_arrived() {
     let expected = again[0].1.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64;
     assert!(!stamps.is_empty() && stamps.iter().all(|&t| t == expected), "{stamps:?} vs {expected}");
 }
+
+#[test]
+fn a_dump_replaced_before_a_push_took_it_is_counted_superseded() {
+    sampled();
+    let devices = Devices::new();
+    let superseded = |devices: &Devices| -> Option<String> {
+        let text = devices.render_to_string();
+        text.lines().find(|l| l.starts_with("picometrics_bridge_dumps_superseded_total ")).map(str::to_owned)
+    };
+    // Nothing pushes yet: no such family (and dumps replaced now are not counted).
+    feed(&devices, "a", 1);
+    feed(&devices, "a", 2);
+    assert_eq!(superseded(&devices), None);
+    let (_, cursor) = since(&devices, 0);
+    assert_eq!(superseded(&devices).as_deref(), Some("picometrics_bridge_dumps_superseded_total 0"));
+    // Dump 3 is replaced by dump 4 before the next push: one superseded; 4 is pushed.
+    feed(&devices, "a", 3);
+    feed(&devices, "a", 4);
+    feed(&devices, "b", 1);
+    assert_eq!(superseded(&devices).as_deref(), Some("picometrics_bridge_dumps_superseded_total 1"));
+    let (pushed, _) = since(&devices, cursor);
+    assert_eq!(pushed.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    // Pushed, then replaced: not superseded.
+    feed(&devices, "a", 5);
+    assert_eq!(superseded(&devices).as_deref(), Some("picometrics_bridge_dumps_superseded_total 1"));
+}

@@ -132,6 +132,14 @@ pub const BRIDGE_DEVICE_DUMPS: Metric = Metric {
     kind: Kind::Counter,
 };
 
+/// Dumps replaced by the device's next one before any push took them: pushed, each device's
+/// latest only (resolution lost, never counts). Shown by a bridge that pushes.
+pub const BRIDGE_DUMPS_SUPERSEDED: Metric = Metric {
+    name: "picometrics_bridge_dumps_superseded_total",
+    help: "Complete dumps replaced by the device's next one before a push took them",
+    kind: Kind::Counter,
+};
+
 /// When a device's latest complete dump arrived (by `device`).
 pub const BRIDGE_DEVICE_LAST_DUMP: Metric = Metric {
     name: "picometrics_bridge_device_last_dump_timestamp_seconds",

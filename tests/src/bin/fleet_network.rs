@@ -228,6 +228,7 @@ fn main() {
     let metrics = |name: &str| -> f64 {
         bridges.iter().map(|b| sum_of(&format!("http://{}/metrics", b.1[0]), name)).sum()
     };
+    let superseded = metrics("picometrics_bridge_dumps_superseded_total");
     let (pushes, failed) =
         (metrics("picometrics_push_requests_total"), metrics("picometrics_push_failures_total"));
     let rows = sum_of(&format!("{vm}/metrics"), "vm_rows_inserted_total{type=\"promremotewrite\"}");
@@ -252,7 +253,8 @@ fn main() {
          | bridge CPU (both): taking dumps in / pushing them / in all | {ingest_cpu:.1} / {push_cpu:.1} / {cpu:.1} s |\n\
          | dumps per CPU-second: taking in / in all (with the push) | {per_core:.0} / {with_push:.0} |\n\
          | remote-write samples per push CPU-second | {:.0} |\n\
-         | remote-write samples into VictoriaMetrics / per second of the run / per dump taken | {rows:.0} / {:.0} / {:.0} |\n\
+         | dumps replaced by the device's next before a push took them (superseded) / pushed | {superseded:.0} / {:.0} |\n\
+         | remote-write samples into VictoriaMetrics / per second of the run / per dump pushed | {rows:.0} / {:.0} / {:.0} |\n\
          | remote-write requests / failed (both bridges) | {pushes:.0} / {failed:.0} |\n\
          | bridge peak RSS (each) | {} / {} MiB |\n\
          | devices whose last dump is queryable / lag from the last dump sent | {visible:.0} of {devices} / {lag_text} |\n\
@@ -261,8 +263,9 @@ fn main() {
          - {}: every device in the database, lag ≤ 2 push intervals ({} s)\n\
          - {}: RSS ≤ 1 GiB per bridge\n",
         rows / push_cpu.max(0.01),
+        taken - superseded,
         rows / span,
-        rows / taken.max(1.0),
+        rows / (taken - superseded).max(1.0),
         rss_peak[0] / 1024,
         rss_peak[1] / 1024,
         verdict(per_core >= 10_000.0),
