@@ -103,8 +103,10 @@ pub struct Encoder {
     /// ranges of `text`.
     base: Vec<(Range<usize>, Range<usize>)>,
     text: String,
-    /// A bucket's `le`, formatted.
+    /// A user metric bucket's `le`, formatted.
     le: String,
+    /// The `le` texts of the last function's bounds: functions mostly share theirs.
+    les: Les,
     snappy: snap::raw::Encoder,
     /// Snappy's output, kept: a fresh buffer of a request's size each push costs the kernel
     /// zeroing its pages (a sixth of the pusher's time at fleet scale).
@@ -139,6 +141,15 @@ fn put_string(out: &mut Vec<u8>, key: u8, s: &str) {
     }
 }
 
+/// Appends a label to a shared set: its name and value to `text`, their ranges to `base`.
+fn push_label(text: &mut String, base: &mut Vec<(Range<usize>, Range<usize>)>, name: &str, value: &str) {
+    let n = text.len()..text.len() + name.len();
+    text.push_str(name);
+    let v = text.len()..text.len() + value.len();
+    text.push_str(value);
+    base.push((n, v));
+}
+
 /// A `Label` message's bytes.
 fn label_len(name: &str, value: &str) -> usize {
     string_len(name) + string_len(value)
@@ -163,6 +174,7 @@ impl Encoder {
             base: Vec::new(),
             text: String::new(),
             le: String::new(),
+            les: Les::default(),
             snappy: snap::raw::Encoder::new(),
             compressed: Vec::new(),
         }
@@ -245,25 +257,14 @@ impl Encoder {
         let (text, base) = (&mut self.text, &mut self.base);
         text.clear();
         base.clear();
-        let mut push = |n: &str, v: &str| {
-            let name = text.len()..text.len() + n.len();
-            text.push_str(n);
-            let value = text.len()..text.len() + v.len();
-            text.push_str(v);
-            base.push((name, value));
-        };
         let _ = walk(&mut |n, v| {
-            push(n, v);
+            push_label(text, base, n, v);
             Ok(())
         });
         let walked = base.len();
         for (n, v) in &self.external {
             if !base[..walked].iter().any(|(name, _)| text[name.clone()] == **n) {
-                let name = text.len()..text.len() + n.len();
-                text.push_str(n);
-                let value = text.len()..text.len() + v.len();
-                text.push_str(v);
-                base.push((name, value));
+                push_label(text, base, n, v);
             }
         }
         base.sort_by(|a, b| text[a.0.clone()].cmp(&text[b.0.clone()]));
@@ -347,18 +348,12 @@ impl Encoder {
         self.set_base(|f| s.for_each_label(Family::Duration, f));
         let name = schema::FUNCTION_CALLS_DURATION.name;
         let mut family = Family3::new(name);
-        let mut le = std::mem::take(&mut self.le);
+        let mut les = std::mem::take(&mut self.les);
+        les.set(s.bounds);
         for (i, cumulative) in s.cumulative().enumerate() {
-            le.clear();
-            match s.bounds.get(i) {
-                Some(&bound) => {
-                    let _ = picometrics::__private_v1::render::write_seconds(&mut le, bound);
-                }
-                None => le.push_str("+Inf"),
-            }
-            self.write(family.bucket(), &[(label::LE, &le)], cumulative as f64, timestamp);
+            self.write(family.bucket(), &[(label::LE, les.get(i))], cumulative as f64, timestamp);
         }
-        self.le = le;
+        self.les = les;
         self.write(family.sum(), &[], s.sum_nanos as f64 / 1e9, timestamp);
         self.write(family.count(), &[], s.count() as f64, timestamp);
         if s.concurrent.is_some() || s.max_nanos.is_some() {
@@ -398,6 +393,42 @@ impl Encoder {
                 self.write(family.count(), &[], count as f64, timestamp);
             }
         }
+    }
+}
+
+/// The `le` texts of a function's bucket bounds (seconds, as `/metrics` writes them), then
+/// `+Inf`, in one buffer.
+#[derive(Default)]
+struct Les {
+    bounds: Vec<u64>,
+    text: String,
+    /// Where each `le` ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Les {
+    /// Formats `bounds`, unless they are those formatted last.
+    fn set(&mut self, bounds: &[u64]) {
+        if self.bounds == bounds && !self.ends.is_empty() {
+            return;
+        }
+        self.bounds.clear();
+        self.bounds.extend_from_slice(bounds);
+        self.text.clear();
+        self.ends.clear();
+        for &bound in bounds {
+            let _ = picometrics::__private_v1::render::write_seconds(&mut self.text, bound);
+            self.ends.push(self.text.len());
+        }
+        self.text.push_str("+Inf");
+        self.ends.push(self.text.len());
+    }
+
+    /// Bucket `i`'s `le` (`+Inf` past the bounds).
+    fn get(&self, i: usize) -> &str {
+        let i = i.min(self.ends.len() - 1);
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
     }
 }
 
