@@ -42,7 +42,7 @@ pub(crate) fn check(f: &FunctionRecord<'_>, counter_bits: u8, seen: &[Function])
     if f.callers.iter().any(reserved) || (0..f.callers.len()).any(repeated) {
         return Err(Invalid::Callers);
     }
-    if seen.iter().any(|g| g.function == f.function && g.module == f.module) {
+    if seen.iter().any(|g| *g.function == *f.function && *g.module == *f.module) {
         return Err(Invalid::Duplicate);
     }
     Ok(())

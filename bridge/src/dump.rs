@@ -5,18 +5,21 @@ use picometrics::model::Build;
 use picometrics::model::{Caller, FunctionSeries, MetricSeries, ObjectiveLabels, Source, Totals};
 use picometrics::schema::{label, Kind, MAX_CALLERS, MAX_METRIC_LABELS};
 use std::fmt;
+use std::sync::Arc;
 
-/// One function's metrics, owned.
+/// One function's metrics, owned. Its names and bounds are shared with the device's previous
+/// dump where they are the same (as a rule, every one): taking a dump in allocates its counts,
+/// not its labels again.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Function {
-    pub(crate) function: String,
-    pub(crate) module: String,
+    pub(crate) function: Arc<str>,
+    pub(crate) module: Arc<str>,
     pub(crate) objective: Option<Objective>,
-    pub(crate) bounds: Vec<u64>,
+    pub(crate) bounds: Arc<[u64]>,
     pub(crate) counts: Vec<u64>,
     pub(crate) sum_nanos: u64,
     pub(crate) root: Totals,
-    pub(crate) callers: Vec<(String, String, Totals)>,
+    pub(crate) callers: Vec<(Arc<str>, Arc<str>, Totals)>,
     pub(crate) overflow: Totals,
     pub(crate) concurrent: Option<u64>,
     pub(crate) max_nanos: Option<u64>,
@@ -55,21 +58,44 @@ pub(crate) struct Objective {
     pub(crate) latency: Option<(u64, String)>,
 }
 
-impl From<&FunctionRecord<'_>> for Function {
-    fn from(f: &FunctionRecord<'_>) -> Self {
+/// `text` as shared text: `like`'s when it is the same.
+fn shared(text: &str, like: Option<&Arc<str>>) -> Arc<str> {
+    match like {
+        Some(like) if **like == *text => like.clone(),
+        _ => text.into(),
+    }
+}
+
+impl Function {
+    /// `f`, owned, sharing what it has in common with `like` (the same function in the
+    /// device's previous dump).
+    pub(crate) fn new(f: &FunctionRecord<'_>, like: Option<&Function>) -> Self {
+        let bounds = match like {
+            Some(like) if *like.bounds == *f.bounds => like.bounds.clone(),
+            _ => f.bounds.as_slice().into(),
+        };
+        let caller = |i: usize| like.and_then(|l| l.callers.get(i));
         Self {
-            function: f.function.into(),
-            module: f.module.into(),
+            function: shared(f.function, like.map(|l| &l.function)),
+            module: shared(f.module, like.map(|l| &l.module)),
             objective: f.objective.map(|o| Objective {
                 name: o.name.into(),
                 success_percentile: o.success_percentile.map(Into::into),
                 latency: o.latency.map(|(t, p)| (t, p.into())),
             }),
-            bounds: f.bounds.to_vec(),
+            bounds,
             counts: f.counts.to_vec(),
             sum_nanos: f.sum_nanos,
             root: f.root,
-            callers: f.callers.iter().map(|c| (c.function.into(), c.module.into(), c.calls)).collect(),
+            callers: f
+                .callers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let like = caller(i);
+                    (shared(c.function, like.map(|l| &l.0)), shared(c.module, like.map(|l| &l.1)), c.calls)
+                })
+                .collect(),
             overflow: f.overflow,
             concurrent: f.concurrent,
             max_nanos: f.max_nanos,
@@ -227,5 +253,42 @@ impl Source for DeviceView<'_> {
             repository_url: &b.repository_url,
             extra: Some((label::DEVICE, self.device)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(function: &'a str, bounds: &[u64]) -> FunctionRecord<'a> {
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(Caller { function: "caller", module: "app", calls: Totals { ok: 1, error: 0 } });
+        FunctionRecord {
+            function,
+            module: "app::io",
+            objective: None,
+            bounds: heapless::Vec::from_slice(bounds).unwrap(),
+            counts: heapless::Vec::from_slice(&vec![1; bounds.len() + 1]).unwrap(),
+            sum_nanos: 1,
+            root: Totals::default(),
+            callers,
+            overflow: Totals::default(),
+            concurrent: None,
+            max_nanos: None,
+        }
+    }
+
+    #[test]
+    fn a_function_shares_its_names_and_bounds_with_the_previous_dump_where_they_are_the_same() {
+        let first = Function::new(&record("read", &[10, 20]), None);
+        let again = Function::new(&record("read", &[10, 20]), Some(&first));
+        assert_eq!(again, first);
+        assert!(Arc::ptr_eq(&again.function, &first.function) && Arc::ptr_eq(&again.module, &first.module));
+        assert!(Arc::ptr_eq(&again.bounds, &first.bounds));
+        assert!(Arc::ptr_eq(&again.callers[0].0, &first.callers[0].0));
+        // What differs is its own.
+        let other = Function::new(&record("write", &[10, 30]), Some(&first));
+        assert_eq!((&*other.function, &*other.bounds), ("write", &[10, 30][..]));
+        assert!(Arc::ptr_eq(&other.module, &first.module), "the same module still shared");
     }
 }

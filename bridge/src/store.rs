@@ -418,7 +418,11 @@ impl Store {
                 stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
-                |d| check(f, d.counter_bits, &d.functions).map(|()| f.into()),
+                |d, previous| {
+                    check(f, d.counter_bits, &d.functions)?;
+                    let like = previous.and_then(|p| p.functions.get(d.functions.len()));
+                    Ok(crate::dump::Function::new(f, like))
+                },
                 crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
@@ -426,7 +430,7 @@ impl Store {
                 stream,
                 MAX_METRICS,
                 |d| &mut d.metrics,
-                |d| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
+                |d, _| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
                 crate::dump::Metric::bytes,
             ),
             &Message::End { seq, functions, metrics } => {
@@ -517,16 +521,18 @@ pub(crate) fn receive<T>(
     stream: StreamKey,
     capacity: usize,
     list: fn(&mut Dump) -> &mut Vec<T>,
-    record: impl FnOnce(&Dump) -> Result<T, Invalid>,
+    record: impl FnOnce(&Dump, Option<&Dump>) -> Result<T, Invalid>,
     bytes: fn(&T) -> usize,
 ) -> Result<Option<Committed>, Skipped> {
     let budget = store.limits.max_device_bytes;
     let pending = store.pending.get_mut(&stream).ok_or(Skipped::OutsideDump)?;
+    // The device's dump before this one: what the new one can share.
+    let previous = store.devices.get(&pending.device).map(|d| &d.dump);
     if list(&mut pending.dump).len() == capacity {
         store.pending.remove(&stream);
         return Err(Skipped::OverCapacity);
     }
-    match record(&pending.dump) {
+    match record(&pending.dump, previous) {
         Ok(r) if pending.bytes + bytes(&r) > budget => {
             let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
             Err(Skipped::OverBudget { device })
