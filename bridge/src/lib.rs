@@ -35,6 +35,7 @@
 //! assert!(text.contains(r#"function_calls_total{device="dev-1",function="handled""#));
 //! ```
 
+mod assemble;
 mod checks;
 mod dump;
 mod ingest;

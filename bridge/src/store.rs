@@ -1,13 +1,12 @@
 //! The latest complete dump of each device, within the bridge's limits.
 
-use crate::checks::{check, check_begin, check_metric};
 use crate::dump::DeviceView;
 use crate::dump::{Dump, Pending};
 use crate::render::render_device;
+use crate::Limits;
 use crate::{Committed, FrameReader, Invalid, Skipped};
-use crate::{Limits, MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
 use picometrics::__private_v1::render::Part;
-use picometrics::frame::{self, DecodeError, Message, StreamId};
+use picometrics::frame::StreamId;
 use picometrics::schema::{families_collide, Kind};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -167,7 +166,7 @@ impl Store {
     /// Keeps a complete dump as its device's latest, making room (a device slot and bytes)
     /// from the devices silent longest; says what it changed. Nothing is rendered here: a
     /// scrape renders what arrived since the last one ([`Store::render_new`]).
-    fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
+    pub(crate) fn commit(&mut self, pending: Pending) -> Result<Committed, Skipped> {
         let Pending { device, dump, .. } = pending;
         let mut families = user_families(&device, &dump);
         let now = Instant::now();
@@ -372,181 +371,6 @@ impl Devices {
     /// HTTP dump under another device's token).
     pub fn count_refused(&self, reason: &'static str) {
         *self.store().skipped.entry(reason).or_default() += 1;
-    }
-}
-
-impl Store {
-    /// Decodes one frame of `source` and takes it into the dump in progress; a skip is
-    /// counted.
-    fn ingest_frame(&mut self, source: SourceId, frame: &mut [u8]) -> Result<Option<Committed>, Skipped> {
-        let result = match frame::decode_frame(frame) {
-            Ok(frame) => self.ingest((source, frame.stream), &frame.message),
-            Err(e) => Err(Skipped::Frame(e)),
-        };
-        if let Err(skipped) = &result {
-            self.count_skipped(skipped);
-        }
-        result
-    }
-
-    fn count_skipped(&mut self, skipped: &Skipped) {
-        *self.skipped.entry(skipped.reason()).or_default() += 1;
-    }
-
-    fn ingest(&mut self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
-        let store = self;
-        if store.refused.contains(&stream) {
-            match message {
-                Message::Begin(_) => {
-                    store.refused.remove(&stream);
-                }
-                Message::End { .. } => {
-                    store.refused.remove(&stream);
-                    return Ok(None);
-                }
-                _ => return Ok(None),
-            }
-        }
-        match message {
-            Message::Begin(begin) if !matches!(begin.counter_bits, 32 | 64) => {
-                // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
-                Err(Skipped::Frame(DecodeError::Message))
-            }
-            Message::Begin(begin) => store.begin(stream, begin),
-            Message::Function(f) => receive(
-                store,
-                stream,
-                MAX_FUNCTIONS,
-                |d| &mut d.functions,
-                |d, previous| {
-                    check(f, d.counter_bits, &d.functions)?;
-                    let like = previous.and_then(|p| p.functions.get(d.functions.len()));
-                    Ok(crate::dump::Function::new(f, like))
-                },
-                crate::dump::Function::bytes,
-            ),
-            Message::Metric(m) => receive(
-                store,
-                stream,
-                MAX_METRICS,
-                |d| &mut d.metrics,
-                |d, _| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
-                crate::dump::Metric::bytes,
-            ),
-            &Message::End { seq, functions, metrics } => {
-                let pending = store.pending.remove(&stream).ok_or(Skipped::OutsideDump)?;
-                if seq != pending.dump.seq
-                    || usize::from(functions) != pending.dump.functions.len()
-                    || usize::from(metrics) != pending.dump.metrics.len()
-                {
-                    return Err(Skipped::Incomplete {
-                        device: pending.device,
-                        seq: pending.dump.seq,
-                        why: "its end does not match (frames lost)",
-                    });
-                }
-                store.commit(pending).map(Some)
-            }
-        }
-    }
-}
-
-impl Store {
-    /// Starts a dump on `stream`: one in progress there is cut (a device that restarted its
-    /// dump, or another device whose name maps to the same stream id); with `max_streams` in
-    /// progress on its source (or `max_devices` on all), the one silent longest makes room.
-    fn begin(&mut self, stream: StreamKey, begin: &frame::Begin<'_>) -> Result<Option<Committed>, Skipped> {
-        let cut = self.pending.remove(&stream);
-        if let Err(why) = check_begin(begin) {
-            // The name is hostile: what the log and counters say of it is cut short.
-            let mut end = begin.device.len().min(MAX_LABEL);
-            while !begin.device.is_char_boundary(end) {
-                end -= 1;
-            }
-            let device = begin.device[..end].to_owned();
-            return Err(Skipped::Invalid { device, why });
-        }
-        if let Some(speaks_for) = self.speakers.get(&stream.0) {
-            if !speaks_for.iter().any(|d| d == begin.device) {
-                self.refused.insert(stream);
-                return Err(Skipped::WrongDevice {
-                    device: begin.device.into(),
-                    speaks_for: speaks_for.join(", "),
-                });
-            }
-        }
-        loop {
-            let on_source = self.pending.keys().filter(|k| k.0 == stream.0).count();
-            let crowded = on_source >= self.limits.max_streams.max(1);
-            if !crowded && self.pending.len() < self.limits.max_devices.max(1) {
-                break;
-            }
-            let candidates = self.pending.iter().filter(|(k, _)| !crowded || k.0 == stream.0);
-            let Some((&oldest, _)) = candidates.min_by_key(|(_, p)| p.last) else { break };
-            if let Some(p) = self.pending.remove(&oldest) {
-                let why = "more dumps in progress than max_streams";
-                let evicted = Skipped::Incomplete { device: p.device, seq: p.dump.seq, why };
-                *self.skipped.entry(evicted.reason()).or_default() += 1;
-            }
-        }
-        let dump = Dump {
-            seq: begin.seq,
-            build: (&begin.build).into(),
-            counter_bits: begin.counter_bits,
-            uptime_nanos: begin.uptime_nanos,
-            functions: Vec::new(),
-            metrics: Vec::new(),
-        };
-        let bytes = dump.bytes();
-        let last = Instant::now();
-        self.pending.insert(stream, Pending { device: begin.device.into(), dump, bytes, last });
-        match cut {
-            Some(p) => {
-                let why = if p.device == begin.device {
-                    "a new dump began"
-                } else {
-                    "another device began a dump on its stream id"
-                };
-                Err(Skipped::Incomplete { device: p.device, seq: p.dump.seq, why })
-            }
-            None => Ok(None),
-        }
-    }
-}
-
-/// Adds one record (a function or a user metric) to the dump being received on `stream`; a
-/// record over `capacity`, over the device's byte budget or `invalid` drops the whole dump.
-pub(crate) fn receive<T>(
-    store: &mut Store,
-    stream: StreamKey,
-    capacity: usize,
-    list: fn(&mut Dump) -> &mut Vec<T>,
-    record: impl FnOnce(&Dump, Option<&Dump>) -> Result<T, Invalid>,
-    bytes: fn(&T) -> usize,
-) -> Result<Option<Committed>, Skipped> {
-    let budget = store.limits.max_device_bytes;
-    let pending = store.pending.get_mut(&stream).ok_or(Skipped::OutsideDump)?;
-    // The device's dump before this one: what the new one can share.
-    let previous = store.devices.get(&pending.device).map(|d| &d.dump);
-    if list(&mut pending.dump).len() == capacity {
-        store.pending.remove(&stream);
-        return Err(Skipped::OverCapacity);
-    }
-    match record(&pending.dump, previous) {
-        Ok(r) if pending.bytes + bytes(&r) > budget => {
-            let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
-            Err(Skipped::OverBudget { device })
-        }
-        Ok(r) => {
-            pending.bytes += bytes(&r);
-            pending.last = Instant::now();
-            list(&mut pending.dump).push(r);
-            Ok(None)
-        }
-        Err(why) => {
-            let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
-            Err(Skipped::Invalid { device, why })
-        }
     }
 }
 
