@@ -153,7 +153,7 @@ ctest -p picometrics --no-default-features --test bare_metal_clock
 ctest -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots and the frame format.
 ctest -p picometrics --features serde --test serde_snapshot
-ctest -p picometrics --features frames --test frames --test user_metrics
+ctest -p picometrics --features frames --test frames --test deltas --test user_metrics
 # Counts that survive a warm reset, simulated on the host (QEMU resets for real).
 ctest -p picometrics --features persist --test persist --lib
 ctest -p picometrics --features frames --doc frame

@@ -32,14 +32,13 @@ impl Store {
     }
 
     fn ingest(&mut self, stream: StreamKey, message: &Message<'_>) -> Result<Option<Committed>, Skipped> {
-        let store = self;
-        if store.refused.contains(&stream) {
+        if self.refused.contains(&stream) {
             match message {
                 Message::Begin(_) => {
-                    store.refused.remove(&stream);
+                    self.refused.remove(&stream);
                 }
                 Message::End { .. } => {
-                    store.refused.remove(&stream);
+                    self.refused.remove(&stream);
                     return Ok(None);
                 }
                 _ => return Ok(None),
@@ -50,9 +49,9 @@ impl Store {
                 // Counters are 32 or 64 bits wide; anything else cannot be summed correctly.
                 Err(Skipped::Frame(DecodeError::Message))
             }
-            Message::Begin(begin) => store.begin(stream, begin),
+            Message::Begin(begin) => self.begin(stream, begin),
             Message::Function(f) => receive(
-                store,
+                self,
                 stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
@@ -64,7 +63,7 @@ impl Store {
                 crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
-                store,
+                self,
                 stream,
                 MAX_METRICS,
                 |d| &mut d.metrics,
@@ -72,7 +71,7 @@ impl Store {
                 crate::dump::Metric::bytes,
             ),
             &Message::End { seq, functions, metrics } => {
-                let pending = store.pending.remove(&stream).ok_or(Skipped::OutsideDump)?;
+                let pending = self.pending.remove(&stream).ok_or(Skipped::OutsideDump)?;
                 if seq != pending.dump.seq
                     || usize::from(functions) != pending.dump.functions.len()
                     || usize::from(metrics) != pending.dump.metrics.len()
@@ -83,7 +82,8 @@ impl Store {
                         why: "its end does not match (frames lost)",
                     });
                 }
-                store.commit(pending).map(Some)
+                let pending = self.fill_from_base(pending)?;
+                self.commit(pending).map(Some)
             }
         }
     }
@@ -113,6 +113,19 @@ impl Store {
                 });
             }
         }
+        // A dump relative to an earlier one is taken only by a bridge that holds that one; its
+        // build is that one's.
+        let held = self.devices.get(begin.device).map(|d| &d.dump);
+        let build = match (begin.base, held) {
+            (None, _) => (&begin.build).into(),
+            (Some(base), Some(held)) if held.seq == base && held.counter_bits == begin.counter_bits => {
+                held.build.clone()
+            }
+            (Some(base), _) => {
+                self.refused.insert(stream);
+                return Err(Skipped::BaseNotHeld { device: begin.device.into(), base });
+            }
+        };
         loop {
             let on_source = self.pending.keys().filter(|k| k.0 == stream.0).count();
             let crowded = on_source >= self.limits.max_streams.max(1);
@@ -129,7 +142,7 @@ impl Store {
         }
         let dump = Dump {
             seq: begin.seq,
-            build: (&begin.build).into(),
+            build,
             counter_bits: begin.counter_bits,
             uptime_nanos: begin.uptime_nanos,
             functions: Vec::new(),
@@ -137,7 +150,8 @@ impl Store {
         };
         let bytes = dump.bytes();
         let last = Instant::now();
-        self.pending.insert(stream, Pending { device: begin.device.into(), dump, bytes, last });
+        let pending = Pending { device: begin.device.into(), dump, base: begin.base, bytes, last };
+        self.pending.insert(stream, pending);
         match cut {
             Some(p) => {
                 let why = if p.device == begin.device {
@@ -149,6 +163,38 @@ impl Store {
             }
             None => Ok(None),
         }
+    }
+}
+
+impl Store {
+    /// A dump relative to an earlier one (wire version 6), made whole: the functions it left
+    /// out, in their places, from the dump it is relative to — which must still be the device's
+    /// (a whole dump may have replaced it since the `Begin`).
+    fn fill_from_base(&mut self, mut pending: Pending) -> Result<Pending, Skipped> {
+        let Some(base) = pending.base else { return Ok(pending) };
+        let held = match self.devices.get(&pending.device) {
+            Some(d) if d.dump.seq == base => &d.dump,
+            _ => return Err(Skipped::BaseNotHeld { device: pending.device, base }),
+        };
+        let mut sent = std::mem::take(&mut pending.dump.functions);
+        let mut functions = Vec::with_capacity(held.functions.len().max(sent.len()));
+        for f in &held.functions {
+            match sent.iter().position(|s| s.function == f.function && s.module == f.module) {
+                Some(i) => functions.push(sent.swap_remove(i)),
+                None => functions.push(f.clone()),
+            }
+        }
+        // Functions the base did not have (it cannot, in one build): kept all the same.
+        functions.append(&mut sent);
+        if functions.len() > MAX_FUNCTIONS {
+            return Err(Skipped::OverCapacity);
+        }
+        pending.dump.functions = functions;
+        pending.bytes = pending.dump.bytes();
+        if pending.bytes > self.limits.max_device_bytes {
+            return Err(Skipped::OverBudget { device: pending.device });
+        }
+        Ok(pending)
     }
 }
 

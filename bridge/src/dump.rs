@@ -142,6 +142,9 @@ pub(crate) struct Dump {
 pub(crate) struct Pending {
     pub(crate) device: String,
     pub(crate) dump: Dump,
+    /// The device's dump this one leaves its unchanged functions to (wire version 6), held by
+    /// the store when it began.
+    pub(crate) base: Option<u32>,
     /// About the bytes `dump` holds so far ([`Dump::bytes`], kept as records arrive).
     pub(crate) bytes: usize,
     /// When its last frame arrived: with several in progress, the one silent longest goes

@@ -51,7 +51,8 @@ impl DeviceTokens {
 /// Why a posted body was refused: the HTTP status and a reason for the device's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
-    /// 400 (nothing usable), 403 (another device's dump), 422 (a dump skipped: see `reason`).
+    /// 400 (nothing usable), 403 (another device's dump), 409 (a dump relative to one this
+    /// bridge does not hold: send it whole), 422 (a dump skipped: see `reason`).
     pub status: u16,
     /// What was wrong, for people.
     pub reason: String,
@@ -112,8 +113,10 @@ impl Devices {
             return Ok(committed);
         }
         let reasons: Vec<String> = skipped.iter().take(5).map(Skipped::to_string).collect();
+        // A device that sent a dump relative to one this bridge does not hold sends it whole.
+        let base_not_held = skipped.iter().any(|s| matches!(s, Skipped::BaseNotHeld { .. }));
         Err(Refusal {
-            status: 422,
+            status: if base_not_held { 409 } else { 422 },
             reason: format!("{} of the body skipped: {}", skipped.len(), reasons.join("; ")),
         })
     }

@@ -37,6 +37,16 @@ pub enum Skipped {
         /// The one its source speaks for.
         speaks_for: String,
     },
+    /// A dump relative to an earlier dump of its device (wire version 6: it leaves out the
+    /// functions unchanged since) that this bridge does not hold — another bridge took it, or
+    /// this one restarted or forgot the device. The device is to send a whole dump (over HTTP:
+    /// `409`).
+    BaseNotHeld {
+        /// The device.
+        device: String,
+        /// The dump it is relative to.
+        base: u32,
+    },
     /// A function whose series would break the exposition rules; its whole dump is dropped.
     Invalid {
         /// The device whose dump was dropped.
@@ -122,6 +132,7 @@ impl Skipped {
             Self::WrongDevice { .. } => WRONG_DEVICE,
             Self::Invalid { why, .. } => why.reason(),
             Self::OverBudget { .. } => "over_budget",
+            Self::BaseNotHeld { .. } => "base_not_held",
         }
     }
 }
@@ -138,6 +149,11 @@ impl fmt::Display for Skipped {
             Self::WrongDevice { device, speaks_for } => {
                 write!(f, "refused a dump of {device:?}: the connection speaks for {speaks_for:?}")
             }
+            Self::BaseNotHeld { device, base } => write!(
+                f,
+                "refused a dump of {device:?}: it leaves out what did not change since dump {base}, \
+                 which this bridge does not hold (send a whole dump)"
+            ),
             Self::OverCapacity => {
                 write!(f, "discarded a dump: over {MAX_FUNCTIONS} functions or {MAX_METRICS} user metrics")
             }

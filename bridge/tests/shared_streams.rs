@@ -1,6 +1,6 @@
 //! Devices that share one source (an RS-485 bus, a TCP aggregator, the fleet simulator's one
-//! stream): their frames interleave frame by frame and only `Begin` names the device. Version 5
-//! frames carry their device's stream id, so nothing is lost; version 4 frames from firmware in
+//! stream): their frames interleave frame by frame and only `Begin` names the device. Frames from
+//! version 5 on carry their device's stream id, so nothing is lost; version 4 frames from firmware in
 //! the field are still read, one dump at a time, as before.
 
 use picometrics::frame::{self, Message, StreamId, OLDEST_VERSION};
@@ -36,18 +36,7 @@ fn as_version_4(frame: &[u8]) -> Vec<u8> {
     let mut body = frame[..frame.len() - 1].to_vec();
     let message = frame::decode(&mut body).unwrap();
     let mut buf = [0u8; frame::MAX_FRAME];
-    let v5 = frame::encode_message(&message, &mut buf).unwrap();
-    let mut raw = vec![0u8; v5.len()];
-    let n = cobs::decode(&v5[..v5.len() - 1], &mut raw).unwrap();
-    raw.truncate(n - 4);
-    raw[0] = OLDEST_VERSION;
-    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&raw);
-    raw.extend_from_slice(&crc.to_le_bytes());
-    let mut out = vec![0u8; raw.len() + raw.len() / 254 + 2];
-    let n = cobs::encode(&raw, &mut out);
-    out.truncate(n);
-    out.push(0);
-    out
+    frame::encode_message_as(&message, OLDEST_VERSION, None, &mut buf).unwrap().to_vec()
 }
 
 /// The dumps' frames interleaved one by one, as devices answering in turn on a bus; with how

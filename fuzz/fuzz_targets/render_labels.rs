@@ -70,7 +70,14 @@ fuzz_target!(|input: Input<'_>| {
         max_nanos: Some(7),
     };
     let messages = [
-        Message::Begin(Begin { device: input.device, seq: 0, build, counter_bits: 64, uptime_nanos: 0 }),
+        Message::Begin(Begin {
+            device: input.device,
+            seq: 0,
+            build,
+            counter_bits: 64,
+            uptime_nanos: 0,
+            base: None,
+        }),
         Message::Function(function),
         Message::End { seq: 0, functions: 1, metrics: 0 },
     ];

@@ -34,7 +34,7 @@ pub fn dump_for(
     let mut push = |m: &Message<'_>| {
         frames.push(match stream {
             Some(s) => frame::encode_message_on(m, s, &mut buf).unwrap().to_vec(),
-            None => as_version_4(frame::encode_message(m, &mut buf).unwrap()),
+            None => frame::encode_message_as(m, frame::OLDEST_VERSION, None, &mut buf).unwrap().to_vec(),
         });
     };
     let build = Build {
@@ -51,6 +51,7 @@ pub fn dump_for(
         build,
         counter_bits: 32,
         uptime_nanos: u64::from(seq) * 1_000_000_000,
+        base: None,
     }));
     let mut counts = heapless::Vec::new();
     for b in 0..=picometrics::buckets::DEFAULT.len() {
@@ -71,20 +72,4 @@ pub fn dump_for(
     }));
     push(&Message::End { seq, functions: 1, metrics: 0 });
     frames
-}
-
-/// A version 5 frame as firmware speaking wire version 4 writes it: the same message, no
-/// stream id.
-pub fn as_version_4(v5: &[u8]) -> Vec<u8> {
-    let mut raw = vec![0u8; v5.len()];
-    let n = cobs::decode(&v5[..v5.len() - 1], &mut raw).unwrap();
-    raw.truncate(n - 4);
-    raw[0] = frame::OLDEST_VERSION;
-    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&raw);
-    raw.extend_from_slice(&crc.to_le_bytes());
-    let mut out = vec![0u8; raw.len() + raw.len() / 254 + 2];
-    let n = cobs::encode(&raw, &mut out);
-    out.truncate(n);
-    out.push(0);
-    out
 }

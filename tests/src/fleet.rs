@@ -32,6 +32,7 @@ pub fn dump(device: &str, functions: &[String], seq: u32, buf: &mut [u8; MAX_FRA
         build,
         counter_bits: 32,
         uptime_nanos: u64::from(seq) * 1_000_000_000,
+        base: None,
     });
     frame(&begin);
     let calls = u64::from(seq) * 10;

@@ -76,8 +76,14 @@ pub fn decode_frame(frame: &mut [u8]) -> Result<Frame<'_>, DecodeError> {
     if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(DecodeError::Version(version));
     }
-    let (message, rest) =
-        postcard::take_from_bytes::<Message<'_>>(&body[1..]).map_err(|_| DecodeError::Message)?;
+    let (message, rest) = match version {
+        4 | 5 => postcard::take_from_bytes::<Message<'_>>(&body[1..]).map_err(|_| DecodeError::Message)?,
+        _ => {
+            let (m, rest) = postcard::take_from_bytes::<super::v6::MessageIn<'_>>(&body[1..])
+                .map_err(|_| DecodeError::Message)?;
+            (m.message().ok_or(DecodeError::Message)?, rest)
+        }
+    };
     let stream = match (version, rest) {
         (_, []) => None,
         (5.., &[lo, hi]) => Some(StreamId(u16::from_le_bytes([lo, hi]))),

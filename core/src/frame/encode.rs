@@ -1,9 +1,10 @@
 //! The device side: the registry's series as messages, each encoded into one frame on the
 //! stack and handed to a sink.
 
+use super::v6::{BeginV6, MessageOut};
 use super::*;
 use crate::descriptor::FunctionDescriptor;
-use crate::model::{Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Totals};
+use crate::model::{FunctionSeries, MetricSeries, MetricValue};
 use crate::registry::{build, functions, service_name};
 use core::fmt;
 use serde::Serialize;
@@ -40,47 +41,14 @@ impl<'a> From<&MetricSeries<'a>> for MetricOut<'a> {
     }
 }
 
-/// What the encoder writes for a function: the same fields as [`FunctionRecord`] in the same
-/// order, borrowed from a view instead of copied.
-#[derive(Serialize)]
-pub(super) struct FunctionOut<'a> {
-    pub(super) function: &'a str,
-    pub(super) module: &'a str,
-    pub(super) objective: Option<ObjectiveLabels<'a>>,
-    pub(super) bounds: &'a [u64],
-    pub(super) counts: &'a [u64],
-    pub(super) sum_nanos: u64,
-    pub(super) root: Totals,
-    pub(super) callers: &'a [Caller<'a>],
-    pub(super) overflow: Totals,
-    pub(super) concurrent: Option<u64>,
-    pub(super) max_nanos: Option<u64>,
-}
-
-impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
-    fn from(s: &FunctionSeries<'a>) -> Self {
-        Self {
-            function: s.function,
-            module: s.module,
-            objective: s.objective,
-            bounds: s.bounds,
-            counts: s.counts,
-            sum_nanos: s.sum_nanos,
-            root: s.root,
-            callers: s.callers,
-            overflow: s.overflow,
-            concurrent: s.concurrent,
-            max_nanos: s.max_nanos,
+impl<'a> From<&'a ValueRecord> for ValueOut<'a> {
+    fn from(v: &'a ValueRecord) -> Self {
+        match v {
+            ValueRecord::Counter(v) => Self::Counter(*v),
+            ValueRecord::Gauge(v) => Self::Gauge(*v),
+            ValueRecord::Histogram { bounds, counts, sum } => Self::Histogram { bounds, counts, sum: *sum },
         }
     }
-}
-
-/// [`Message`] on the encoding side.
-#[derive(Serialize)]
-pub(super) enum MessageOut<'a> {
-    Begin(Begin<'a>),
-    Function(FunctionOut<'a>),
-    End { seq: u32, functions: u16, metrics: u16 },
 }
 
 /// `Message::Metric` on the encoding side: its own type (serialized as that variant), so only
@@ -101,7 +69,7 @@ pub(crate) fn encode_metric<'b>(
     stream: u16,
     buf: &'b mut [u8],
 ) -> Option<&'b [u8]> {
-    encode::<(), _>(&MetricMessageOut(series.into()), Some(StreamId(stream)), buf).ok()
+    encode::<(), _>(&MetricMessageOut(series.into()), VERSION, Some(StreamId(stream)), buf).ok()
 }
 
 /// Why a frame could not be written.
@@ -141,7 +109,7 @@ pub fn write_dump_info<E>(
     info: crate::periodic::DumpInfo,
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
-    write_dump_of_info(device, info, functions(), sink)
+    write_dump_of_info(device, info, None, functions(), |_, _| true, sink)
 }
 
 /// Like [`write_dump`], for a chosen set of functions (and every user metric).
@@ -152,13 +120,19 @@ pub fn write_dump_of<'f, E>(
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let info = crate::periodic::DumpInfo { seq, uptime_nanos: crate::clock::uptime_nanos() };
-    write_dump_of_info(device, info, functions, sink)
+    write_dump_of_info(device, info, None, functions, |_, _| true, sink)
 }
 
+/// The dump writer: `functions` in order, each sent when `send_function(its index, its series)`
+/// says so; `base` is the acknowledged dump the ones left out are unchanged since
+/// ([`Baseline`](super::Baseline)). Full dumps pass a `send_function` that is always `true`,
+/// which compiles away.
 pub(super) fn write_dump_of_info<'f, E>(
     device: &str,
     info: crate::periodic::DumpInfo,
+    base: Option<u32>,
     functions: impl IntoIterator<Item = &'f FunctionDescriptor>,
+    mut send_function: impl FnMut(usize, &FunctionSeries<'_>) -> bool,
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let seq = info.seq;
@@ -169,17 +143,22 @@ pub(super) fn write_dump_of_info<'f, E>(
     sink(&[0]).map_err(FrameError::Write)?;
     let send =
         |m: &MessageOut<'_>, buf: &mut [u8; MAX_FRAME], sink: &mut dyn FnMut(&[u8]) -> Result<(), E>| {
-            sink(encode(m, stream, buf)?).map_err(FrameError::Write)
+            sink(encode(m, VERSION, stream, buf)?).map_err(FrameError::Write)
         };
     let counter_bits = crate::counter::CounterValue::BITS as u8;
-    let begin = Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos };
-    send(&MessageOut::Begin(begin), &mut buf, &mut sink)?;
+    let begin = Begin { device, seq, build, counter_bits, uptime_nanos: info.uptime_nanos, base };
+    send(&MessageOut::Begin(BeginV6::from(&begin)), &mut buf, &mut sink)?;
     let mut count = 0u16;
     let service = service_name();
-    for f in functions {
+    for (i, f) in functions.into_iter().enumerate() {
         // `read` speaks `fmt::Result`: the frame error waits here while it unwinds.
         let mut failed = None;
+        let mut sent = false;
         let _ = f.read(service, &mut |series| {
+            if !send_function(i, series) {
+                return Ok(());
+            }
+            sent = true;
             send(&MessageOut::Function(series.into()), &mut buf, &mut sink).map_err(|e| {
                 failed = Some(e);
                 fmt::Error
@@ -188,7 +167,7 @@ pub(super) fn write_dump_of_info<'f, E>(
         if let Some(e) = failed {
             return Err(e);
         }
-        count = count.wrapping_add(1);
+        count = count.wrapping_add(u16::from(sent));
     }
     let mut metrics = 0u16;
     // Through the first descriptor's hooks: firmware without user metrics links no encoder
@@ -220,13 +199,45 @@ pub(super) fn write_dump_of_info<'f, E>(
 /// hosts and tests that speak the protocol themselves, one device per stream. `None` if it does
 /// not fit `buf`.
 pub fn encode_message<'b>(message: &Message<'_>, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    encode::<(), _>(message, None, buf).ok()
+    encode_message_as(message, VERSION, None, buf)
 }
 
 /// [`encode_message`] on `stream`, as [`write_dump`] writes frames: for a host that speaks for
 /// several devices on one stream (a simulator, an aggregator).
 pub fn encode_message_on<'b>(message: &Message<'_>, stream: StreamId, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    encode::<(), _>(message, Some(stream), buf).ok()
+    encode_message_as(message, VERSION, Some(stream), buf)
+}
+
+/// [`encode_message`] in an older wire `version` ([`OLDEST_VERSION`] to [`VERSION`]), as
+/// firmware in the field writes it: for simulators and tests of receivers. `None` for a version
+/// out of that range, a `stream` in version 4 (which has none), a [`Begin::base`] before
+/// version 6, or a message that does not fit `buf`.
+pub fn encode_message_as<'b>(
+    message: &Message<'_>,
+    version: u8,
+    stream: Option<StreamId>,
+    buf: &'b mut [u8],
+) -> Option<&'b [u8]> {
+    match (version, message) {
+        (4, _) if stream.is_some() => None,
+        (4 | 5, Message::Begin(Begin { base: Some(_), .. })) => None,
+        // Their layout is `Message`'s serde form.
+        (4 | 5, message) => encode::<(), _>(message, version, stream, buf).ok(),
+        (VERSION, Message::Begin(b)) => {
+            encode::<(), _>(&MessageOut::Begin(b.into()), version, stream, buf).ok()
+        }
+        (VERSION, Message::Function(f)) => {
+            encode::<(), _>(&MessageOut::Function(f.into()), version, stream, buf).ok()
+        }
+        (VERSION, &Message::End { seq, functions, metrics }) => {
+            encode::<(), _>(&MessageOut::End { seq, functions, metrics }, version, stream, buf).ok()
+        }
+        (VERSION, Message::Metric(m)) => {
+            let out = MetricOut { name: m.name, help: m.help, labels: &m.labels, value: (&m.value).into() };
+            encode::<(), _>(&MetricMessageOut(out), version, stream, buf).ok()
+        }
+        _ => None,
+    }
 }
 
 /// `version ‖ postcard(message) ‖ stream ‖ crc32`, COBS-encoded with its `0x00` into `buf`.
@@ -238,6 +249,7 @@ pub fn encode_message_on<'b>(message: &Message<'_>, stream: StreamId, buf: &'b m
 /// the Cortex-M4F.
 pub(super) fn encode<'b, E, M: Serialize>(
     message: &M,
+    version_byte: u8,
     stream: Option<StreamId>,
     buf: &'b mut [u8],
 ) -> Result<&'b [u8], FrameError<E>> {
@@ -246,7 +258,7 @@ pub(super) fn encode<'b, E, M: Serialize>(
     // The payload goes between the head room and the delimiter's byte.
     let room = buf.get_mut(head..buf.len().saturating_sub(1)).ok_or(FrameError::TooLarge)?;
     let (version, body) = room.split_first_mut().ok_or(FrameError::TooLarge)?;
-    *version = VERSION;
+    *version = version_byte;
     let mut len = 1 + postcard::to_slice(message, body).map_err(|_| FrameError::TooLarge)?.len();
     if let Some(stream) = stream {
         len = append(room, len, &stream.0.to_le_bytes()).ok_or(FrameError::TooLarge)?;

@@ -11,8 +11,14 @@
 //!
 //! ```text
 //! frame   = cobs(payload) 0x00
-//! payload = version:u8  postcard(Message)  [stream:u16 little-endian]  crc32(all before):u32 little-endian
+//! payload = version:u8  postcard(message)  [stream:u16 little-endian]  crc32(all before):u32 little-endian
 //! ```
+//!
+//! `message` is [`Message`]'s serde form in versions 4 and 5; version 6 writes a function's
+//! bounds as a preset's number where they are one, its counts sparse (a mask of the buckets
+//! that are not zero, then those), and lets a dump leave out the functions that did not change
+//! since a dump the receiver acknowledged ([`Begin::base`], [`Baseline`]). A receiver reads
+//! every version from [`OLDEST_VERSION`] on.
 //!
 //! The CRC is CRC-32/ISCSI (Castagnoli). Counters are postcard varints, so the 32-bit counters
 //! of small targets and the 64-bit ones of hosts decode to the same `u64` fields. A decoder
@@ -46,24 +52,33 @@
 //! ```
 
 mod decode;
+mod delta;
 mod encode;
+mod v6;
 
 use crate::model::Build;
 use crate::model::{Caller, FunctionSeries, MetricSeries, MetricValue, ObjectiveLabels, Totals};
 use crc::{Crc, CRC_32_ISCSI};
 pub use decode::{decode, decode_frame, DecodeError, Frame};
+pub use delta::Baseline;
 pub(crate) use encode::encode_metric;
-pub use encode::{encode_message, encode_message_on, write_dump, write_dump_info, write_dump_of, FrameError};
+pub use encode::{
+    encode_message, encode_message_as, encode_message_on, write_dump, write_dump_info, write_dump_of,
+    FrameError,
+};
 use picometrics_schema::{MAX_BOUNDS, MAX_CALLERS, MAX_METRIC_LABELS};
 use serde::{Deserialize, Serialize};
 
 /// The wire format version, the first byte of every payload. Version 2 added
 /// [`Begin::counter_bits`], version 3 [`FunctionRecord::max_nanos`] and [`Begin::uptime_nanos`],
-/// version 4 [`Message::Metric`] and `End::metrics`, version 5 the [`StreamId`] trailer.
-pub const VERSION: u8 = 5;
+/// version 4 [`Message::Metric`] and `End::metrics`, version 5 the [`StreamId`] trailer,
+/// version 6 fewer bytes: bounds presets by number, sparse counts and [`Begin::base`] (dumps
+/// that leave out unchanged functions).
+pub const VERSION: u8 = 6;
 
-/// The oldest version a decoder still reads: version 4, the same messages without a
-/// [`StreamId`] trailer.
+/// The oldest version a decoder still reads: version 4, version 5's messages without a
+/// [`StreamId`] trailer. Versions 4 and 5 are the serde form of [`Message`] (what
+/// [`encode_message_as`] writes for them); version 6 differs in functions and `Begin` only.
 pub const OLDEST_VERSION: u8 = 4;
 
 /// Which device's dump a frame belongs to on a stream several devices share: 16 bits of the
@@ -191,13 +206,19 @@ pub struct Begin<'a> {
     pub device: &'a str,
     /// Dumps since the device started: a smaller number than the last one means it restarted.
     pub seq: u32,
-    /// The `build_info` labels.
+    /// The `build_info` labels; all empty in a dump with a [`base`](Self::base), whose build is
+    /// the base's (version 6 leaves it out).
     #[serde(borrow)]
     pub build: Build<'a>,
     /// The width of the device's counters (32 or 64): the host sums them at this width.
     pub counter_bits: u8,
     /// Nanoseconds since the device started, when it wrote this dump.
     pub uptime_nanos: u64,
+    /// The device's earlier dump this one is relative to (version 6): the functions it leaves
+    /// out did not change since dump `base`, which the receiver acknowledged. `None`: every
+    /// function is in this dump. Not part of versions 4 and 5, hence outside the serde form.
+    #[serde(skip)]
+    pub base: Option<u32>,
 }
 
 /// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
@@ -305,6 +326,7 @@ mod tests {
                 build,
                 counter_bits: 32,
                 uptime_nanos: 3_000_000_000,
+                base: None,
             }),
             Message::Function(f),
             Message::Metric(MetricRecord {
@@ -334,10 +356,91 @@ mod tests {
             let mut frame = framed(&m);
             assert!(!frame.contains(&0));
             let mut damaged = frame.clone();
-            assert_eq!(decode(&mut frame), Ok(m));
+            assert_eq!(decode(&mut frame), Ok(m.clone()));
             let last = damaged.len() - 1;
             damaged[last] ^= 0x40;
             assert!(decode(&mut damaged).is_err());
+            // What firmware in the field writes, read the same.
+            for (version, stream) in [(4, None), (5, Some(StreamId(9))), (6, Some(StreamId(9)))] {
+                let mut buf = [0u8; MAX_FRAME];
+                let bytes = encode_message_as(&m, version, stream, &mut buf).unwrap();
+                let mut frame = bytes[..bytes.len() - 1].to_vec();
+                assert_eq!(decode_frame(&mut frame), Ok(Frame { version, stream, message: m.clone() }));
+            }
         }
+    }
+
+    #[test]
+    fn version_6_says_its_base_and_older_versions_cannot() {
+        let build = Build {
+            version: "1",
+            commit: "",
+            branch: "",
+            service_name: "s",
+            repository_url: "",
+            extra: None,
+        };
+        let begin = Message::Begin(Begin {
+            device: "d",
+            seq: 8,
+            build,
+            counter_bits: 32,
+            uptime_nanos: 1,
+            base: Some(7),
+        });
+        let mut frame = framed(&begin);
+        let none =
+            Build { version: "", commit: "", branch: "", service_name: "", repository_url: "", extra: None };
+        let sent = Message::Begin(Begin {
+            device: "d",
+            seq: 8,
+            build: none,
+            counter_bits: 32,
+            uptime_nanos: 1,
+            base: Some(7),
+        });
+        assert_eq!(decode(&mut frame), Ok(sent), "the build is the base's: not sent");
+        let mut buf = [0u8; MAX_FRAME];
+        assert_eq!(encode_message_as(&begin, 5, None, &mut buf), None, "version 5 has no base");
+        assert_eq!(
+            encode_message_as(
+                &Message::End { seq: 1, functions: 0, metrics: 0 },
+                4,
+                Some(StreamId(1)),
+                &mut buf
+            ),
+            None
+        );
+        assert_eq!(encode_message_as(&begin, 3, None, &mut buf), None);
+        assert_eq!(encode_message_as(&begin, VERSION + 1, None, &mut buf), None);
+    }
+
+    /// A function of the default bounds with one bucket used: version 6 writes the bounds as a
+    /// preset's number and the 14 idle buckets as bits: 40 bytes instead of 115.
+    #[test]
+    fn version_6_is_smaller_and_decodes_to_the_same_function() {
+        let mut counts = heapless::Vec::<u64, { MAX_BOUNDS + 1 }>::new();
+        for b in 0..=crate::buckets::DEFAULT.len() {
+            let _ = counts.push(if b == 2 { 40 } else { 0 });
+        }
+        let f = Message::Function(FunctionRecord {
+            function: "read",
+            module: "sensor",
+            objective: None,
+            bounds: heapless::Vec::from_slice(&crate::buckets::DEFAULT).unwrap(),
+            counts,
+            sum_nanos: 800_000_000,
+            root: Totals { ok: 38, error: 2 },
+            callers: heapless::Vec::new(),
+            overflow: Totals::default(),
+            concurrent: None,
+            max_nanos: None,
+        });
+        let (mut five, mut six) = ([0u8; MAX_FRAME], [0u8; MAX_FRAME]);
+        let five = encode_message_as(&f, 5, Some(StreamId(1)), &mut five).unwrap().len();
+        let six = encode_message_as(&f, 6, Some(StreamId(1)), &mut six).unwrap();
+        assert!(six.len() * 5 <= five * 2, "version 6 {} bytes, version 5 {five}", six.len());
+        let mut frame = six[..six.len() - 1].to_vec();
+        assert_eq!(decode(&mut frame), Ok(f));
     }
 }

@@ -1,0 +1,357 @@
+//! Wire version 6, where it differs from versions 4 and 5 (the serde form of [`Message`]):
+//! fewer bytes on a metered radio link for the same dump.
+//!
+//! - A function's **bounds** are a preset's number when they are one of the core's presets
+//!   ([`PRESETS`]: 1 byte instead of ~60), the list otherwise.
+//! - Its **counts** are sparse: a mask of the buckets that are not zero, then those counts
+//!   (an idle bucket costs one bit instead of one byte).
+//! - [`Begin::base`]: the dump leaves out the functions that did not change since the device's
+//!   dump `base`, which the receiver acknowledged ([`Baseline`](super::Baseline)), and the
+//!   build (the base's).
+//!
+//! Messages keep their variant numbers (`Begin` 0, `Function` 1, `End` 2, `Metric` 3); `End`
+//! and `Metric` are as in version 5.
+
+use super::*;
+use serde::ser::{Error as _, SerializeSeq, SerializeTuple};
+
+/// The bounds version 6 names by number: index 0 is [`crate::buckets::DEFAULT`], 1
+/// [`crate::buckets::FIRMWARE`], 2 [`crate::buckets::HOT_PATH`].
+///
+/// Firmware in the field sends these numbers forever, so their values are the wire's (pinned by
+/// a test): a preset whose values change needs a new number, and a new wire version.
+pub(super) const PRESETS: [&[u64]; 3] =
+    [&crate::buckets::DEFAULT, &crate::buckets::FIRMWARE, &crate::buckets::HOT_PATH];
+
+/// A function's bounds on the wire, encoding side.
+#[derive(Serialize)]
+pub(super) enum BoundsOut<'a> {
+    /// One of [`PRESETS`].
+    Preset(u8),
+    /// Any other bounds.
+    Listed(&'a [u64]),
+}
+
+impl<'a> BoundsOut<'a> {
+    pub(super) fn of(bounds: &'a [u64]) -> Self {
+        match PRESETS.iter().position(|preset| *preset == bounds) {
+            Some(i) => Self::Preset(i as u8),
+            None => Self::Listed(bounds),
+        }
+    }
+}
+
+/// [`BoundsOut`], decoding side.
+// At full capacity so no frame can make the decoder allocate (as `Message`); held briefly.
+#[allow(clippy::large_enum_variant)]
+#[derive(Deserialize)]
+pub(super) enum BoundsIn {
+    Preset(u8),
+    Listed(heapless::Vec<u64, MAX_BOUNDS>),
+}
+
+/// Per-bucket counts, sparse: `mask` (bit `i` set when bucket `i` is not zero, as a varint)
+/// then the counts of those buckets, in order.
+pub(super) struct SparseOut<'a>(pub(super) &'a [u64]);
+
+impl Serialize for SparseOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0.len() > 64 {
+            return Err(S::Error::custom("more buckets than a mask holds"));
+        }
+        let mask = self.0.iter().enumerate().filter(|(_, &c)| c != 0).fold(0u64, |m, (i, _)| m | 1 << i);
+        let mut t = serializer.serialize_tuple(2)?;
+        t.serialize_element(&mask)?;
+        t.serialize_element(&NonZero(self.0, mask.count_ones() as usize))?;
+        t.end()
+    }
+}
+
+/// The counts that are not zero, as a sequence of `.1` elements.
+struct NonZero<'a>(&'a [u64], usize);
+
+impl Serialize for NonZero<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.1))?;
+        for c in self.0.iter().filter(|&&c| c != 0) {
+            seq.serialize_element(c)?;
+        }
+        seq.end()
+    }
+}
+
+/// [`SparseOut`], decoding side.
+#[derive(Deserialize)]
+pub(super) struct SparseIn {
+    mask: u64,
+    values: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
+}
+
+impl SparseIn {
+    /// The dense counts of `buckets` buckets; `None` if the mask names a bucket past them or
+    /// does not match the values.
+    fn expand(&self, buckets: usize) -> Option<heapless::Vec<u64, { MAX_BOUNDS + 1 }>> {
+        // At most 33 buckets, so the shift is in range.
+        if buckets > MAX_BOUNDS + 1
+            || self.mask >> buckets != 0
+            || self.mask.count_ones() as usize != self.values.len()
+        {
+            return None;
+        }
+        let mut values = self.values.iter();
+        (0..buckets).map(|i| if self.mask & 1 << i != 0 { values.next().copied() } else { Some(0) }).collect()
+    }
+}
+
+/// A function in version 6, encoding side: [`FunctionRecord`]'s fields, borrowed from a view.
+#[derive(Serialize)]
+pub(super) struct FunctionOut<'a> {
+    pub(super) function: &'a str,
+    pub(super) module: &'a str,
+    pub(super) objective: Option<ObjectiveLabels<'a>>,
+    pub(super) bounds: BoundsOut<'a>,
+    pub(super) counts: SparseOut<'a>,
+    pub(super) sum_nanos: u64,
+    pub(super) root: Totals,
+    pub(super) callers: &'a [Caller<'a>],
+    pub(super) overflow: Totals,
+    pub(super) concurrent: Option<u64>,
+    pub(super) max_nanos: Option<u64>,
+}
+
+impl<'a> From<&FunctionSeries<'a>> for FunctionOut<'a> {
+    fn from(s: &FunctionSeries<'a>) -> Self {
+        Self {
+            function: s.function,
+            module: s.module,
+            objective: s.objective,
+            bounds: BoundsOut::of(s.bounds),
+            counts: SparseOut(s.counts),
+            sum_nanos: s.sum_nanos,
+            root: s.root,
+            callers: s.callers,
+            overflow: s.overflow,
+            concurrent: s.concurrent,
+            max_nanos: s.max_nanos,
+        }
+    }
+}
+
+impl<'a> From<&'a FunctionRecord<'a>> for FunctionOut<'a> {
+    fn from(f: &'a FunctionRecord<'a>) -> Self {
+        Self {
+            function: f.function,
+            module: f.module,
+            objective: f.objective,
+            bounds: BoundsOut::of(&f.bounds),
+            counts: SparseOut(&f.counts),
+            sum_nanos: f.sum_nanos,
+            root: f.root,
+            callers: &f.callers,
+            overflow: f.overflow,
+            concurrent: f.concurrent,
+            max_nanos: f.max_nanos,
+        }
+    }
+}
+
+/// [`FunctionOut`], decoding side.
+#[derive(Deserialize)]
+pub(super) struct FunctionIn<'a> {
+    function: &'a str,
+    module: &'a str,
+    #[serde(borrow)]
+    objective: Option<ObjectiveLabels<'a>>,
+    bounds: BoundsIn,
+    counts: SparseIn,
+    sum_nanos: u64,
+    root: Totals,
+    #[serde(borrow)]
+    callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
+    overflow: Totals,
+    concurrent: Option<u64>,
+    max_nanos: Option<u64>,
+}
+
+impl<'a> FunctionIn<'a> {
+    /// As the decoded record; `None` for an unknown preset or counts that do not fit the mask.
+    fn record(self) -> Option<FunctionRecord<'a>> {
+        let bounds = match self.bounds {
+            BoundsIn::Preset(i) => heapless::Vec::from_slice(PRESETS.get(usize::from(i))?).ok()?,
+            BoundsIn::Listed(bounds) => bounds,
+        };
+        // One count per bound and `+Inf`: whether the device's are, the receiver checks on
+        // the dense counts as for any version.
+        let counts = self.counts.expand(bounds.len() + 1)?;
+        Some(FunctionRecord {
+            function: self.function,
+            module: self.module,
+            objective: self.objective,
+            bounds,
+            counts,
+            sum_nanos: self.sum_nanos,
+            root: self.root,
+            callers: self.callers,
+            overflow: self.overflow,
+            concurrent: self.concurrent,
+            max_nanos: self.max_nanos,
+        })
+    }
+}
+
+/// `Begin` in version 6: version 5's fields, with the build in a whole dump only.
+#[derive(Serialize, Deserialize)]
+pub(super) struct BeginV6<'a> {
+    pub(super) device: &'a str,
+    pub(super) seq: u32,
+    pub(super) counter_bits: u8,
+    pub(super) uptime_nanos: u64,
+    #[serde(borrow)]
+    pub(super) since: Since<'a>,
+}
+
+/// What a version 6 dump is relative to.
+#[derive(Serialize, Deserialize)]
+pub(super) enum Since<'a> {
+    /// Nothing: a whole dump, with the device's build.
+    #[serde(borrow)]
+    Whole(Build<'a>),
+    /// The acknowledged dump [`Begin::base`]; the build is that dump's (a device's build
+    /// cannot change without a restart, and a restarted device starts whole).
+    Base(u32),
+}
+
+impl<'a> From<&Begin<'a>> for BeginV6<'a> {
+    fn from(b: &Begin<'a>) -> Self {
+        Self {
+            device: b.device,
+            seq: b.seq,
+            counter_bits: b.counter_bits,
+            uptime_nanos: b.uptime_nanos,
+            since: match b.base {
+                Some(base) => Since::Base(base),
+                None => Since::Whole(b.build),
+            },
+        }
+    }
+}
+
+/// The build a dump relative to another one is decoded with: none of its own.
+const NO_BUILD: Build<'static> =
+    Build { version: "", commit: "", branch: "", service_name: "", repository_url: "", extra: None };
+
+/// A version 6 message, encoding side (user metrics go through
+/// [`MetricMessageOut`](super::encode::MetricMessageOut), so only firmware that has them links
+/// their encoder).
+#[derive(Serialize)]
+pub(super) enum MessageOut<'a> {
+    Begin(BeginV6<'a>),
+    Function(FunctionOut<'a>),
+    End { seq: u32, functions: u16, metrics: u16 },
+}
+
+/// A version 6 message, decoding side.
+// As large as `Message`, for the same reason.
+#[allow(clippy::large_enum_variant)]
+#[derive(Deserialize)]
+pub(super) enum MessageIn<'a> {
+    #[serde(borrow)]
+    Begin(BeginV6<'a>),
+    #[serde(borrow)]
+    Function(FunctionIn<'a>),
+    End {
+        seq: u32,
+        functions: u16,
+        metrics: u16,
+    },
+    #[serde(borrow)]
+    Metric(MetricRecord<'a>),
+}
+
+impl<'a> MessageIn<'a> {
+    /// As the decoded message; `None` if a function's bounds or counts do not expand.
+    pub(super) fn message(self) -> Option<Message<'a>> {
+        Some(match self {
+            Self::Begin(b) => {
+                let (build, base) = match b.since {
+                    Since::Whole(build) => (build, None),
+                    Since::Base(base) => (NO_BUILD, Some(base)),
+                };
+                let (device, seq, counter_bits, uptime_nanos) =
+                    (b.device, b.seq, b.counter_bits, b.uptime_nanos);
+                Message::Begin(Begin { device, seq, build, counter_bits, uptime_nanos, base })
+            }
+            Self::Function(f) => Message::Function(f.record()?),
+            Self::End { seq, functions, metrics } => Message::End { seq, functions, metrics },
+            Self::Metric(m) => Message::Metric(m),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The presets' values are the wire's: firmware that sent `Preset(0)` in the field meant
+    /// exactly these bounds, whatever the core's constants become.
+    #[test]
+    fn presets_are_pinned() {
+        const MS: u64 = 1_000_000;
+        let default =
+            [5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000].map(|m| m * MS);
+        let firmware = [
+            10_000,
+            25_000,
+            50_000,
+            100_000,
+            250_000,
+            500_000,
+            MS,
+            2_500_000,
+            5 * MS,
+            10 * MS,
+            25 * MS,
+            50 * MS,
+            75 * MS,
+            100 * MS,
+        ];
+        let hot_path = [
+            100,
+            250,
+            500,
+            1_000,
+            2_500,
+            5_000,
+            10_000,
+            25_000,
+            50_000,
+            100_000,
+            250_000,
+            500_000,
+            MS,
+            2_500_000,
+            5 * MS,
+            10 * MS,
+            25 * MS,
+            50 * MS,
+            75 * MS,
+            100 * MS,
+        ];
+        assert_eq!(PRESETS, [&default[..], &firmware[..], &hot_path[..]]);
+    }
+
+    #[test]
+    fn sparse_counts_expand_or_are_refused() {
+        let counts = [0, 7, 0, 0, u64::MAX, 1];
+        let mut buf = [0u8; 64];
+        let bytes = postcard::to_slice(&SparseOut(&counts), &mut buf).unwrap();
+        assert_eq!(bytes.len(), 1 + 1 + 1 + 10 + 1, "mask, length, three counts");
+        let sparse: SparseIn = postcard::from_bytes(bytes).unwrap();
+        assert_eq!(sparse.expand(6).unwrap().as_slice(), counts);
+        assert_eq!(sparse.expand(7).unwrap().as_slice(), [0, 7, 0, 0, u64::MAX, 1, 0]);
+        assert!(sparse.expand(5).is_none(), "a mask bit past the buckets");
+        let lying = SparseIn { mask: 0b11, values: heapless::Vec::from_slice(&[1]).unwrap() };
+        assert!(lying.expand(4).is_none(), "two bits, one count");
+        assert!(sparse.expand(MAX_BOUNDS + 2).is_none());
+    }
+}
