@@ -78,7 +78,7 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   cargo fmt -- --check
   unset RUSTFLAGS
   for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    for features in text,frames defmt text,embassy uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,embassy-periodic text,frames,extra-metrics defmt,user-metrics text,frames,persist instructions instructions,inline-calls; do
+    for features in text,frames defmt text,embassy uninstrumented,extra-functions text,frames,worst-case text,frames,periodic text,frames,embassy-periodic text,frames,extra-metrics defmt,user-metrics text,frames,persist text,deltas instructions instructions,inline-calls; do
       cargo clippy --release --target "$target" --no-default-features --features "$features" -- -D warnings
     done
   done

@@ -157,6 +157,48 @@ fn bridge_reads_a_serial_device() {
     drop(slave);
 }
 
+/// The dumps of a UART capture: each starts with a lone `0x00`, so a dump's bytes run from one
+/// `0x00 0x00` (a frame's delimiter, then the lone one) to the next.
+fn dump_lengths(uart: &[u8]) -> Vec<usize> {
+    let mut starts: Vec<usize> = vec![0];
+    starts.extend((1..uart.len()).filter(|&i| uart[i] == 0 && uart[i - 1] == 0));
+    starts.iter().zip(starts.iter().skip(1).chain([&uart.len()])).map(|(a, b)| b - a).collect()
+}
+
+/// Firmware built with `deltas`: its second dump leaves out the function not called since the
+/// first (`never_called`) and the build, and the bridge (`--stdin`) still serves exactly the
+/// firmware's text dump — the left-out function from the first dump.
+#[test]
+fn firmware_dumps_that_leave_out_unchanged_functions_are_served_whole() {
+    let elf = firmware::build(TARGET, &["text", "deltas"]);
+    let run = firmware::run(TARGET, &elf);
+    let text_dump = parse(&String::from_utf8(run.stdout).unwrap());
+    let lengths = dump_lengths(&run.uart);
+    let [whole, relative] = lengths[..] else { panic!("two dumps: {lengths:?}") };
+    eprintln!("dump 0: {whole} bytes (whole), dump 1: {relative} bytes (relative to dump 0)");
+    assert!(relative * 10 < whole * 8, "dump 1 is {relative} bytes, dump 0 {whole}");
+    let mut second = run.uart[whole..].to_vec();
+    let (mut base, mut sent) = (None, Vec::new());
+    for frame in second.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
+        match picometrics::frame::decode(frame).unwrap() {
+            picometrics::frame::Message::Begin(b) => base = b.base,
+            picometrics::frame::Message::Function(f) => sent.push(f.function.to_owned()),
+            _ => {}
+        }
+    }
+    assert_eq!(base, Some(0), "dump 1 is relative to dump 0");
+    assert!(!sent.is_empty() && !sent.iter().any(|f| f == "never_called"), "sent: {sent:?}");
+
+    let mut bridge = Bridge::start(&["--stdin"], Stdio::piped());
+    let mut input = bridge.stdin.take().unwrap();
+    input.write_all(&run.uart).unwrap();
+    drop(input);
+    let served = wait_for_calls(&bridge, 50.0);
+    assert_same(&text_dump, &served);
+    let never = [("device", DEVICE), ("function", "never_called")];
+    assert!(common::all(&served, "function_calls_duration_seconds_count", &never).len() == 1, "kept from dump 0");
+}
+
 /// A TCP source that goes silent is marked down within its read timeout, while the last dump
 /// stays served; a made-up source that sends a dump then nothing is all it takes.
 #[test]

@@ -387,7 +387,8 @@ fn embassy_time_clock_times_the_same_calls() {
 /// What each dump channel adds to the firmware's flash on thumbv7em, bounded a little above
 /// what was measured when the bounds were set (text 15.2 KB — 21.2 KB before its `str` slicing
 /// stopped linking the panic message's formatting and its 64-bit decimals the 64-bit division
-/// routine —, frames 9.3 KB), so a regression fails.
+/// routine —, frames 10.3 KB: 9.3 KB in wire version 5, whose dumps were 75 % larger), so a
+/// regression fails.
 /// The goals of issue #27 (text ≤ 12 KB, frames ≤ 5 KB) are not met: see SIZE.md.
 #[test]
 fn dump_channels_flash_is_bounded() {
@@ -399,7 +400,7 @@ fn dump_channels_flash_is_bounded() {
     eprintln!("flash added: text {text} B, frames {frames} B");
     assert!(text > 1_000 && frames > 1_000, "implausible: text {text} B, frames {frames} B");
     assert!(text <= 15_800, "the text channel adds {text} B of flash");
-    assert!(frames <= 9_700, "the frames channel adds {frames} B of flash");
+    assert!(frames <= 10_700, "the frames channel adds {frames} B of flash");
 }
 
 /// The issue's targets at the default 14 buckets on thumbv7em: ≤ 128 B of RAM and ≤ 300 B of
@@ -593,7 +594,7 @@ fn nrf52840_dk_build_is_linked_for_the_board() {
 #[test]
 fn instructions_per_dump_on_the_cortex_m4f() {
     const TEXT_BOUND: u64 = 100_000;
-    const FRAMES_BOUND: u64 = 43_000;
+    const FRAMES_BOUND: u64 = 30_000;
     let ((text, text_bytes), (frames, frame_bytes)) =
         picometrics_integration_tests::size::dump_instructions("thumbv7em-none-eabihf");
     eprintln!("text: {text} instructions for {text_bytes} bytes; frames: {frames} for {frame_bytes}");
@@ -602,8 +603,9 @@ fn instructions_per_dump_on_the_cortex_m4f() {
         "implausible dumps: {text_bytes} and {frame_bytes} bytes"
     );
     // At least an instruction per byte written; the upper bounds are ~1.25× what was measured
-    // when they were set (text 77.4 k; 110.7 k before issue #17 — frames 34.6 k, 45.0 k with
-    // postcard's CRC and COBS flavors before issue #27).
+    // when they were set (text 77.4 k; 110.7 k before issue #17 — frames 23.8 k for 404 bytes
+    // in wire version 6; 34.6 k for 708 bytes in version 5, 45.0 k with postcard's CRC and COBS
+    // flavors before issue #27).
     assert!(text >= text_bytes && frames >= frame_bytes, "implausible: text {text}, frames {frames}");
     assert!(
         text <= TEXT_BOUND && frames <= FRAMES_BOUND,

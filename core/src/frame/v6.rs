@@ -13,7 +13,8 @@
 //! and `Metric` are as in version 5.
 
 use super::*;
-use serde::ser::{Error as _, SerializeSeq, SerializeTuple};
+use core::fmt;
+use serde::ser::SerializeTuple;
 
 /// The bounds version 6 names by number: index 0 is [`crate::buckets::DEFAULT`], 1
 /// [`crate::buckets::FIRMWARE`], 2 [`crate::buckets::HOT_PATH`].
@@ -51,40 +52,52 @@ pub(super) enum BoundsIn {
 }
 
 /// Per-bucket counts, sparse: `mask` (bit `i` set when bucket `i` is not zero, as a varint)
-/// then the counts of those buckets, in order.
+/// then the counts of those buckets, in order — a tuple, so no length: the mask's bits are.
 pub(super) struct SparseOut<'a>(pub(super) &'a [u64]);
 
 impl Serialize for SparseOut<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0.len() > 64 {
-            return Err(S::Error::custom("more buckets than a mask holds"));
-        }
-        let mask = self.0.iter().enumerate().filter(|(_, &c)| c != 0).fold(0u64, |m, (i, _)| m | 1 << i);
-        let mut t = serializer.serialize_tuple(2)?;
+        // At most 33 buckets (`MAX_BOUNDS` and `+Inf`): every one has its bit.
+        let counts = &self.0[..self.0.len().min(64)];
+        let mask = counts.iter().rev().fold(0u64, |m, &c| m << 1 | u64::from(c != 0));
+        let mut t = serializer.serialize_tuple(1 + mask.count_ones() as usize)?;
         t.serialize_element(&mask)?;
-        t.serialize_element(&NonZero(self.0, mask.count_ones() as usize))?;
+        for c in counts.iter().filter(|&&c| c != 0) {
+            t.serialize_element(c)?;
+        }
         t.end()
     }
 }
 
-/// The counts that are not zero, as a sequence of `.1` elements.
-struct NonZero<'a>(&'a [u64], usize);
-
-impl Serialize for NonZero<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.1))?;
-        for c in self.0.iter().filter(|&&c| c != 0) {
-            seq.serialize_element(c)?;
-        }
-        seq.end()
-    }
-}
-
 /// [`SparseOut`], decoding side.
-#[derive(Deserialize)]
 pub(super) struct SparseIn {
     mask: u64,
     values: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
+}
+
+impl<'de> Deserialize<'de> for SparseIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = SparseIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a bucket mask and the counts it names")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SparseIn, A::Error> {
+                use serde::de::Error;
+                let mask: u64 = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let n = mask.count_ones() as usize;
+                let mut values = heapless::Vec::new();
+                for i in 0..n {
+                    let v = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1 + i, &self))?;
+                    values.push(v).map_err(|_| A::Error::invalid_length(1 + i, &self))?;
+                }
+                Ok(SparseIn { mask, values })
+            }
+        }
+        // The most a mask can name; the visitor reads as many as it does.
+        deserializer.deserialize_tuple(1 + 64, Visitor)
+    }
 }
 
 impl SparseIn {
@@ -345,7 +358,7 @@ mod tests {
         let counts = [0, 7, 0, 0, u64::MAX, 1];
         let mut buf = [0u8; 64];
         let bytes = postcard::to_slice(&SparseOut(&counts), &mut buf).unwrap();
-        assert_eq!(bytes.len(), 1 + 1 + 1 + 10 + 1, "mask, length, three counts");
+        assert_eq!(bytes.len(), 1 + 1 + 10 + 1, "mask, three counts");
         let sparse: SparseIn = postcard::from_bytes(bytes).unwrap();
         assert_eq!(sparse.expand(6).unwrap().as_slice(), counts);
         assert_eq!(sparse.expand(7).unwrap().as_slice(), [0, 7, 0, 0, u64::MAX, 1, 0]);
