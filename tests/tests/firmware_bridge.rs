@@ -196,7 +196,10 @@ fn firmware_dumps_that_leave_out_unchanged_functions_are_served_whole() {
     let served = wait_for_calls(&bridge, 50.0);
     assert_same(&text_dump, &served);
     let never = [("device", DEVICE), ("function", "never_called")];
-    assert!(common::all(&served, "function_calls_duration_seconds_count", &never).len() == 1, "kept from dump 0");
+    assert!(
+        common::all(&served, "function_calls_duration_seconds_count", &never).len() == 1,
+        "kept from dump 0"
+    );
 }
 
 /// A TCP source that goes silent is marked down within its read timeout, while the last dump
