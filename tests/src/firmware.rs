@@ -105,6 +105,17 @@ pub struct Run {
     pub uart: Vec<u8>,
 }
 
+impl Run {
+    /// The dumps on the UART, each from its lone `0x00` to the next dump's: a dump's bytes run
+    /// from one `0x00 0x00` (a frame's delimiter, then the lone one) to the next.
+    pub fn dumps(&self) -> Vec<&[u8]> {
+        let uart = &self.uart[..];
+        let mut starts = vec![0];
+        starts.extend((1..uart.len()).filter(|&i| uart[i] == 0 && uart[i - 1] == 0));
+        starts.iter().zip(starts.iter().skip(1).chain([&uart.len()])).map(|(&a, &b)| &uart[a..b]).collect()
+    }
+}
+
 /// Runs `elf` in QEMU until it exits through semihosting (at most 60 s) and checks it exited
 /// with success.
 pub fn run(target: &str, elf: &Path) -> Run {

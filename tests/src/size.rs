@@ -163,3 +163,57 @@ fn number(line: &str, key: &str) -> u64 {
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().unwrap_or_else(|_| panic!("no number after {key:?} in {line}"))
 }
+
+/// What the example's dump costs on the link, in bytes (`frames` and `deltas` builds): its
+/// last dump whole, the same messages in wire version 5, the dump relative to the one before
+/// it (`deltas`), and the functions in each.
+#[derive(Clone, Copy, Debug)]
+pub struct RadioBytes {
+    /// The last dump, whole (wire version 6).
+    pub whole: usize,
+    /// Its messages as wire version 5 firmware wrote them.
+    pub version_5: usize,
+    /// Its function frames alone, in version 6 and in version 5.
+    pub function_frames: (usize, usize),
+    /// Functions in it.
+    pub functions: usize,
+    /// The `deltas` build's last dump, relative to the one before.
+    pub relative: usize,
+    /// Functions in that one.
+    pub relative_functions: usize,
+}
+
+/// [`RadioBytes`] of `target`'s firmware.
+pub fn radio_bytes(target: &str) -> RadioBytes {
+    use picometrics::frame::{self, Message};
+    let frames = firmware::run(target, &firmware::build(target, &["text", "frames"]));
+    let deltas = firmware::run(target, &firmware::build(target, &["text", "deltas"]));
+    let last = |run: &firmware::Run| run.dumps().last().expect("a dump").to_vec();
+    let (mut whole, mut relative) = (last(&frames), last(&deltas));
+    let mut bytes = RadioBytes {
+        whole: whole.len(),
+        version_5: 1,
+        function_frames: (0, 0),
+        functions: 0,
+        relative: relative.len(),
+        relative_functions: 0,
+    };
+    for f in whole.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
+        let six = f.len() + 1;
+        let decoded = frame::decode_frame(f).expect("the firmware's frames decode");
+        let mut buf = [0u8; frame::MAX_FRAME];
+        let five = frame::encode_message_as(&decoded.message, 5, decoded.stream, &mut buf).unwrap().len();
+        bytes.version_5 += five;
+        if matches!(decoded.message, Message::Function(_)) {
+            bytes.functions += 1;
+            bytes.function_frames.0 += six;
+            bytes.function_frames.1 += five;
+        }
+    }
+    for f in relative.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
+        if matches!(frame::decode(f), Ok(Message::Function(_))) {
+            bytes.relative_functions += 1;
+        }
+    }
+    bytes
+}

@@ -157,14 +157,6 @@ fn bridge_reads_a_serial_device() {
     drop(slave);
 }
 
-/// The dumps of a UART capture: each starts with a lone `0x00`, so a dump's bytes run from one
-/// `0x00 0x00` (a frame's delimiter, then the lone one) to the next.
-fn dump_lengths(uart: &[u8]) -> Vec<usize> {
-    let mut starts: Vec<usize> = vec![0];
-    starts.extend((1..uart.len()).filter(|&i| uart[i] == 0 && uart[i - 1] == 0));
-    starts.iter().zip(starts.iter().skip(1).chain([&uart.len()])).map(|(a, b)| b - a).collect()
-}
-
 /// Firmware built with `deltas`: its second dump leaves out the function not called since the
 /// first (`never_called`) and the build, and the bridge (`--stdin`) still serves exactly the
 /// firmware's text dump — the left-out function from the first dump.
@@ -172,8 +164,8 @@ fn dump_lengths(uart: &[u8]) -> Vec<usize> {
 fn firmware_dumps_that_leave_out_unchanged_functions_are_served_whole() {
     let elf = firmware::build(TARGET, &["text", "deltas"]);
     let run = firmware::run(TARGET, &elf);
-    let text_dump = parse(&String::from_utf8(run.stdout).unwrap());
-    let lengths = dump_lengths(&run.uart);
+    let text_dump = parse(std::str::from_utf8(&run.stdout).unwrap());
+    let lengths: Vec<usize> = run.dumps().iter().map(|d| d.len()).collect();
     let [whole, relative] = lengths[..] else { panic!("two dumps: {lengths:?}") };
     eprintln!("dump 0: {whole} bytes (whole), dump 1: {relative} bytes (relative to dump 0)");
     assert!(relative * 10 < whole * 8, "dump 1 is {relative} bytes, dump 0 {whole}");

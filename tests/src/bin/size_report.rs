@@ -190,6 +190,25 @@ fn main() {
             },
         )
         .unwrap();
+        let radio = size::radio_bytes(target);
+        let per = |bytes: usize| bytes as f64 / radio.functions as f64;
+        writeln!(
+            md,
+            "\nBytes on the link per dump (the UART's bytes, frames and delimiters; wire version 6): \
+             the last dump whole is **{} B** ({} functions: **{:.0} B a function**), {} B in wire version 5 \
+             ({:.0} B a function: the bounds listed, every bucket written). Relative to the dump \
+             before (`frame::Baseline`, firmware feature `deltas`, once the bridge acknowledged \
+             that one): **{} B**, the {} functions called since and no build — a function not \
+             called costs nothing.",
+            radio.whole,
+            radio.functions,
+            per(radio.function_frames.0),
+            radio.version_5,
+            per(radio.function_frames.1),
+            radio.relative,
+            radio.relative_functions,
+        )
+        .unwrap();
         // `persist` reads the Cortex-M boards' reset-cause registers and resets through the SCB.
         if target.starts_with("riscv32") {
             continue;
