@@ -59,7 +59,9 @@ struct Args {
     #[arg(long, value_name = "PEM", requires_all = ["accept", "tls_cert"])]
     accept_client_ca: Option<std::path::PathBuf>,
     /// Take `POST /api/v1/dumps` on ADDR (HTTPS with --tls-cert): a body of COBS frames (one or
-    /// more whole dumps), answered 200 once every dump is stored, 4xx with the reason otherwise.
+    /// more whole dumps), answered 200 once every dump is stored, 409 for a dump relative to one
+    /// this bridge does not hold (wire version 6: the device sends it whole), 4xx with the
+    /// reason otherwise.
     #[arg(long, value_name = "ADDR")]
     accept_http: Option<String>,
     /// With --accept-http: a file of lines `DEVICE TOKEN`; a dump is taken only with

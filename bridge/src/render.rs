@@ -131,12 +131,15 @@ impl Devices {
                 out.push(text.clone());
             }
         };
+        // Every device was rendered by `Store::render_new` before a scrape reads them; one that
+        // was not would have nothing to share.
+        let texts = || store.devices.values().filter_map(|d| d.text.as_ref());
         for (i, part) in Part::ALL.into_iter().enumerate() {
-            if part.always_declared() || store.devices.values().any(|d| !text(d).parts[i].is_empty()) {
+            if part.always_declared() || texts().any(|t| !t.parts[i].is_empty()) {
                 write_header(own, part.metric(), Format::Prometheus)?;
             }
-            for d in store.devices.values() {
-                share(own, &text(d).parts[i]);
+            for t in texts() {
+                share(own, &t.parts[i]);
             }
         }
         // User metric families: one header each (type and help of the first device, in name
@@ -150,9 +153,9 @@ impl Devices {
         for (name, (kind, help)) in &families {
             render::write_family_header(own, name, help, *kind, Format::Prometheus)?;
             for d in store.devices.values() {
-                let texts = &text(d).families;
-                for (_, t) in d.families.iter().zip(texts).filter(|(f, _)| f.name == *name && f.kind == *kind)
-                {
+                let Some(text) = &d.text else { continue };
+                let texts = d.families.iter().zip(&text.families);
+                for (_, t) in texts.filter(|(f, _)| f.name == *name && f.kind == *kind) {
                     share(own, t);
                 }
             }
@@ -216,13 +219,6 @@ impl push::Snapshots for Devices {
         }
         store.generation
     }
-}
-
-/// A device's text: [`Store::render_new`](crate::store::Store::render_new) rendered every
-/// device before a scrape reads them.
-fn text(d: &Device) -> &Text {
-    static NONE: std::sync::OnceLock<Text> = std::sync::OnceLock::new();
-    d.text.as_ref().unwrap_or_else(|| NONE.get_or_init(Text::default))
 }
 
 /// `name{device="…"} value` for a value that is not an integer (`write_sample` writes those).

@@ -143,26 +143,28 @@ impl Encoder {
     /// The request so far, snappy-compressed (block format, as the protocol says); the
     /// encoder is empty again.
     pub fn finish(&mut self) -> Vec<u8> {
-        for m in self.metadata.drain(..) {
-            prost::encoding::message::encode(3, &m, &mut self.out);
-        }
+        self.close();
         self.compressed.resize(snap::raw::max_compress_len(self.out.len()), 0);
         let n = self
             .snappy
             .compress(&self.out, &mut self.compressed)
             .expect("snappy compresses any input under 4 GiB");
         self.out.clear();
-        self.series = 0;
         self.compressed[..n].to_vec()
     }
 
     /// The request so far, uncompressed; the encoder is empty again.
     pub(super) fn finish_uncompressed(&mut self) -> Vec<u8> {
+        self.close();
+        std::mem::take(&mut self.out)
+    }
+
+    /// Ends the request: the metadata gathered after its series, and no series counted.
+    fn close(&mut self) {
         for m in self.metadata.drain(..) {
             prost::encoding::message::encode(3, &m, &mut self.out);
         }
         self.series = 0;
-        std::mem::take(&mut self.out)
     }
 
     fn add_metadata(&mut self, name: &str, make: impl FnOnce() -> MetricMetadata) {
