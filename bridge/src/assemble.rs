@@ -6,7 +6,8 @@ use crate::dump::{Dump, Pending};
 use crate::store::{SourceId, Store, StreamKey};
 use crate::{Committed, Invalid, Skipped};
 use crate::{MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
-use picometrics::frame::{self, DecodeError, Message};
+use picometrics::frame::{self, DecodeError, FunctionRecord, Message};
+use picometrics::model::ObjectiveLabels;
 use std::time::Instant;
 
 impl Store {
@@ -55,11 +56,20 @@ impl Store {
                 stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
-                |d, previous| {
-                    check(f, d.counter_bits, &d.functions)?;
+                |p, previous| {
+                    let d = &p.dump;
+                    check(f, d.counter_bits, &d.functions).map_err(|why| p.invalid(why))?;
                     let like = previous.and_then(|p| p.functions.get(d.functions.len()));
                     Ok(crate::dump::Function::new(f, like))
                 },
+                crate::dump::Function::bytes,
+            ),
+            Message::Changed(c) => receive(
+                self,
+                stream,
+                MAX_FUNCTIONS,
+                |d| &mut d.functions,
+                |p, previous| changed(p, previous, c),
                 crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
@@ -67,7 +77,12 @@ impl Store {
                 stream,
                 MAX_METRICS,
                 |d| &mut d.metrics,
-                |d, _| check_metric(m, d.counter_bits, &d.metrics).map(|()| m.into()),
+                |p, _| {
+                    let d = &p.dump;
+                    check_metric(m, d.counter_bits, &d.metrics)
+                        .map(|()| m.into())
+                        .map_err(|why| p.invalid(why))
+                },
                 crate::dump::Metric::bytes,
             ),
             &Message::End { seq, functions, metrics } => {
@@ -106,11 +121,9 @@ impl Store {
         }
         if let Some(speaks_for) = self.speakers.get(&stream.0) {
             if !speaks_for.iter().any(|d| d == begin.device) {
-                self.refused.insert(stream);
-                return Err(Skipped::WrongDevice {
-                    device: begin.device.into(),
-                    speaks_for: speaks_for.join(", "),
-                });
+                let speaks_for = speaks_for.join(", ");
+                self.refuse(stream);
+                return Err(Skipped::WrongDevice { device: begin.device.into(), speaks_for });
             }
         }
         // A dump relative to an earlier one is taken only by a bridge that holds that one; its
@@ -122,7 +135,7 @@ impl Store {
                 held.build.clone()
             }
             (Some(base), _) => {
-                self.refused.insert(stream);
+                self.refuse(stream);
                 return Err(Skipped::BaseNotHeld { device: begin.device.into(), base });
             }
         };
@@ -167,6 +180,20 @@ impl Store {
 }
 
 impl Store {
+    /// Drops the rest of the dump in progress on `stream` (its frames until its `End` or the
+    /// next `Begin`), so a refused dump is counted once, not once a frame. At most
+    /// `max_streams` such streams a source: a source that opens more forgets its oldest
+    /// refusal (whose later frames are then counted as outside any dump).
+    pub(crate) fn refuse(&mut self, stream: StreamKey) {
+        let mut on_source = self.refused.range((stream.0, None)..).take_while(|k| k.0 == stream.0);
+        if on_source.clone().count() >= self.limits.max_streams.max(1) {
+            if let Some(&first) = on_source.next() {
+                self.refused.remove(&first);
+            }
+        }
+        self.refused.insert(stream);
+    }
+
     /// A dump relative to an earlier one (wire version 6), made whole: the functions it left
     /// out, in their places, from the dump it is relative to — which must still be the device's
     /// (a whole dump may have replaced it since the `Begin`).
@@ -205,7 +232,7 @@ pub(crate) fn receive<T>(
     stream: StreamKey,
     capacity: usize,
     list: fn(&mut Dump) -> &mut Vec<T>,
-    record: impl FnOnce(&Dump, Option<&Dump>) -> Result<T, Invalid>,
+    record: impl FnOnce(&Pending, Option<&Dump>) -> Result<T, Skipped>,
     bytes: fn(&T) -> usize,
 ) -> Result<Option<Committed>, Skipped> {
     let budget = store.limits.max_device_bytes;
@@ -214,11 +241,13 @@ pub(crate) fn receive<T>(
     let previous = store.devices.get(&pending.device).map(|d| &d.dump);
     if list(&mut pending.dump).len() == capacity {
         store.pending.remove(&stream);
+        store.refuse(stream);
         return Err(Skipped::OverCapacity);
     }
-    match record(&pending.dump, previous) {
+    match record(pending, previous) {
         Ok(r) if pending.bytes + bytes(&r) > budget => {
             let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
+            store.refuse(stream);
             Err(Skipped::OverBudget { device })
         }
         Ok(r) => {
@@ -227,9 +256,52 @@ pub(crate) fn receive<T>(
             list(&mut pending.dump).push(r);
             Ok(None)
         }
-        Err(why) => {
-            let device = store.pending.remove(&stream).map(|p| p.device).unwrap_or_default();
-            Err(Skipped::Invalid { device, why })
+        Err(skipped) => {
+            store.pending.remove(&stream);
+            store.refuse(stream);
+            Err(skipped)
         }
     }
+}
+
+/// A function of a dump relative to `held` ([`Message::Changed`]), whole: the names, objective
+/// and bounds of the base dump's function at its index, its own values — checked as any
+/// function is.
+fn changed(
+    p: &Pending,
+    held: Option<&Dump>,
+    c: &frame::ChangedRecord<'_>,
+) -> Result<crate::dump::Function, Skipped> {
+    let Some(base) = p.base else { return Err(p.invalid(Invalid::UnknownFunction)) };
+    let held = held
+        .filter(|h| h.seq == base)
+        .ok_or_else(|| Skipped::BaseNotHeld { device: p.device.clone(), base })?;
+    let like = held.functions.get(usize::from(c.index)).ok_or_else(|| p.invalid(Invalid::UnknownFunction))?;
+    let mut counts = c.counts.clone();
+    let buckets = like.bounds.len() + 1;
+    if counts.len() > buckets {
+        return Err(p.invalid(Invalid::Counts));
+    }
+    counts.resize(buckets, 0).map_err(|_| p.invalid(Invalid::Counts))?;
+    let objective = like.objective.as_ref().map(|o| ObjectiveLabels {
+        name: &o.name,
+        success_percentile: o.success_percentile.as_deref(),
+        latency: o.latency.as_ref().map(|(threshold, p)| (*threshold, p.as_str())),
+    });
+    let f = FunctionRecord {
+        function: &like.function,
+        module: &like.module,
+        objective,
+        // The base's bounds passed these checks and its capacity.
+        bounds: heapless::Vec::from_slice(&like.bounds).map_err(|_| p.invalid(Invalid::Bounds))?,
+        counts,
+        sum_nanos: c.sum_nanos,
+        root: c.root,
+        callers: c.callers.clone(),
+        overflow: c.overflow,
+        concurrent: c.concurrent,
+        max_nanos: c.max_nanos,
+    };
+    check(&f, p.dump.counter_bits, &p.dump.functions).map_err(|why| p.invalid(why))?;
+    Ok(crate::dump::Function::new(&f, Some(like)))
 }

@@ -152,6 +152,13 @@ pub(crate) struct Pending {
     pub(crate) last: std::time::Instant,
 }
 
+impl Pending {
+    /// This dump dropped for `why`.
+    pub(crate) fn invalid(&self, why: crate::Invalid) -> crate::Skipped {
+        crate::Skipped::Invalid { device: self.device.clone(), why }
+    }
+}
+
 impl Function {
     /// About the bytes it holds (heap and inline).
     pub(crate) fn bytes(&self) -> usize {

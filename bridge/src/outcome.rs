@@ -89,6 +89,9 @@ pub enum Invalid {
     /// control, line-separator or bidirectional-override character (see
     /// the bridge's documentation).
     DeviceName,
+    /// A function named by its place in the dump a dump is relative to, which has no function
+    /// there — or in a dump relative to none.
+    UnknownFunction,
     /// A build label (version, commit, branch, service name, repository URL) over
     /// [`MAX_LABEL`](crate::MAX_LABEL) bytes or with such a character.
     BuildLabel,
@@ -109,6 +112,7 @@ impl Invalid {
             Self::FamilyCollision => "colliding_family",
             Self::DeviceName => "invalid_device",
             Self::BuildLabel => "invalid_build",
+            Self::UnknownFunction => "unknown_function",
         }
     }
 }
@@ -199,6 +203,7 @@ impl fmt::Display for Invalid {
             Self::FamilyCollision => "a user metric family whose samples another family writes",
             Self::DeviceName => "a device name empty, too long, or with control or bidi characters",
             Self::BuildLabel => "a build label too long, or with control or bidi characters",
+            Self::UnknownFunction => "a function by place, and no such place in the dump it is relative to",
         })
     }
 }

@@ -148,3 +148,111 @@ fn dumps_that_leave_out_unchanged_functions_are_made_whole_or_refused() {
     assert_eq!(s, [Skipped::BaseNotHeld { device: "meter-3".into(), base: 3 }]);
     assert_eq!(calls(&other, "meter-3", "reported", "error"), Some(3.0), "dump 5's, whole");
 }
+
+/// A hand-made dump of device `d`: `Begin` (relative to `base`, if any), `functions`, `End`.
+fn hand_made(seq: u32, base: Option<u32>, functions: &[frame::Message<'_>]) -> Vec<u8> {
+    use picometrics::model::Build;
+    let build =
+        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+    let begin = frame::Begin { device: "d", seq, build, counter_bits: 32, uptime_nanos: 1, base };
+    let end = frame::Message::End { seq, functions: functions.len() as u16, metrics: 0 };
+    let mut out = vec![0];
+    let mut buf = [0u8; frame::MAX_FRAME];
+    for m in std::iter::once(&frame::Message::Begin(begin)).chain(functions).chain([&end]) {
+        out.extend_from_slice(frame::encode_message(m, &mut buf).unwrap());
+    }
+    out
+}
+
+/// A function's values by its place in the base: `index`, these `counts`.
+fn changed(index: u16, counts: &[u64]) -> frame::Message<'static> {
+    use picometrics::model::Totals;
+    frame::Message::Changed(frame::ChangedRecord {
+        index,
+        counts: heapless::Vec::from_slice(counts).unwrap(),
+        sum_nanos: 1,
+        root: Totals { ok: counts.iter().sum(), error: 0 },
+        callers: heapless::Vec::new(),
+        overflow: Totals::default(),
+        concurrent: None,
+        max_nanos: None,
+    })
+}
+
+/// A function by place that the base does not have, twice, with more buckets than the base's
+/// bounds, or in a dump relative to none: the dump is refused whole and counted; the base is
+/// still served as it was.
+#[test]
+fn a_function_by_place_must_name_one_of_the_base() {
+    use picometrics::model::Totals;
+    let mut counts = heapless::Vec::new();
+    for b in 0..=2 {
+        let _ = counts.push(if b == 1 { 4 } else { 0 });
+    }
+    let whole = frame::Message::Function(frame::FunctionRecord {
+        function: "f",
+        module: "m",
+        objective: None,
+        bounds: heapless::Vec::from_slice(&[10, 20]).unwrap(),
+        counts,
+        sum_nanos: 60,
+        root: Totals { ok: 4, error: 0 },
+        callers: heapless::Vec::new(),
+        overflow: Totals::default(),
+        concurrent: None,
+        max_nanos: None,
+    });
+    let devices = Devices::new();
+    assert_eq!(feed(&devices, &hand_made(1, None, &[whole])).1, []);
+    for (reason, base, functions) in [
+        ("unknown_function", Some(1), vec![changed(1, &[1])]),
+        ("unknown_function", None, vec![changed(0, &[1])]),
+        ("duplicate_function", Some(1), vec![changed(0, &[1]), changed(0, &[2])]),
+        ("invalid_counts", Some(1), vec![changed(0, &[0, 0, 0, 1])]),
+    ] {
+        let before = skipped_total(&devices, reason);
+        let (committed, skipped) = feed(&devices, &hand_made(2, base, &functions));
+        assert_eq!(committed, [], "{reason}");
+        assert_eq!(skipped.iter().map(Skipped::reason).collect::<Vec<_>>(), [reason]);
+        assert_eq!(skipped_total(&devices, reason), before + 1.0);
+        assert_eq!(calls(&devices, "d", "f", "ok"), Some(4.0), "dump 1 still served");
+    }
+    // Fewer buckets than the base's bounds: the rest are zero.
+    let (committed, skipped) = feed(&devices, &hand_made(2, Some(1), &[changed(0, &[5, 2])]));
+    assert_eq!((committed.len(), skipped), (1, vec![]));
+    assert_eq!(calls(&devices, "d", "f", "ok"), Some(7.0));
+}
+
+/// Refused dumps are counted once, their later frames dropped quietly — for at most
+/// `max_streams` (16) dumps in progress on a source, so a hostile source cannot grow the
+/// bridge's memory by opening refused dumps on every stream id: the oldest refusals are
+/// forgotten, their later frames counted as outside any dump.
+#[test]
+fn refused_dumps_are_counted_once_and_remembered_boundedly() {
+    use picometrics::frame::StreamId;
+    use picometrics::model::Build;
+    let build =
+        Build { version: "1", commit: "", branch: "", service_name: "s", repository_url: "", extra: None };
+    let mut buf = [0u8; frame::MAX_FRAME];
+    let names: Vec<String> = (0..20).map(|k| format!("x{k}")).collect();
+    let mut wire = Vec::new();
+    for name in &names {
+        let begin =
+            frame::Begin { device: name, seq: 2, build, counter_bits: 32, uptime_nanos: 1, base: Some(1) };
+        wire.extend_from_slice(
+            frame::encode_message_on(&frame::Message::Begin(begin), StreamId::of(name), &mut buf).unwrap(),
+        );
+    }
+    for name in &names {
+        let end = frame::Message::End { seq: 2, functions: 1, metrics: 0 };
+        for m in [changed(0, &[1]), end] {
+            wire.extend_from_slice(frame::encode_message_on(&m, StreamId::of(name), &mut buf).unwrap());
+        }
+    }
+    let devices = Devices::new();
+    let (committed, skipped) = feed(&devices, &wire);
+    assert_eq!(committed, []);
+    let count = |reason: &str| skipped.iter().filter(|s| s.reason() == reason).count();
+    assert_eq!((count("base_not_held"), count("outside_dump")), (20, 2 * 4), "{skipped:?}");
+    assert_eq!(skipped.len(), 28);
+}

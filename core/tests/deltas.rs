@@ -34,7 +34,17 @@ fn dump<const N: usize>(baseline: &mut Baseline<N>, seq: u32) -> (Option<u32>, V
     for frame in bytes.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
         match frame::decode(frame).unwrap() {
             Message::Begin(b) => base = b.base,
-            Message::Function(f) => functions.push(f.function.to_owned()),
+            Message::Function(f) => {
+                assert_eq!(base, None, "a whole function in a whole dump only");
+                functions.push(f.function.to_owned());
+            }
+            Message::Changed(c) => {
+                assert!(base.is_some(), "a function by its place in a relative dump only");
+                // Its place in the base is its place in the registry.
+                let f = picometrics::registry::functions()[usize::from(c.index)].snapshot();
+                assert_eq!(c.counts.iter().sum::<u64>(), f.histogram.counts.iter().sum::<u64>());
+                functions.push(f.function.to_owned());
+            }
             Message::End { seq: s, functions: n, .. } => {
                 assert_eq!((s, usize::from(n)), (seq, functions.len()), "End counts what was sent");
                 ended = true;

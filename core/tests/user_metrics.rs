@@ -135,7 +135,7 @@ fn frames_carry_them_exactly() {
             Message::Begin(b) => bits = b.counter_bits,
             Message::Metric(m) => records.push(m),
             Message::End { functions, metrics, .. } => end = Some((functions, metrics)),
-            Message::Function(_) => {}
+            Message::Function(_) | Message::Changed(_) => {}
         }
     }
     assert_eq!(end, Some((0, 4)), "no functions here, four user metric series");

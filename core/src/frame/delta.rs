@@ -1,7 +1,7 @@
 //! Dumps that leave out what did not change: for a device on a metered link whose receiver
 //! answers (an HTTP `POST` to a bridge), most functions idle between two dumps.
 
-use super::encode::write_dump_of_info;
+use super::encode::{write_dump_of_info, Send};
 use super::FrameError;
 use crate::periodic::DumpInfo;
 use crate::registry::functions;
@@ -11,8 +11,9 @@ use crate::registry::functions;
 /// first `N` registered functions (`8 × N + 16` bytes; functions past `N` are always sent).
 ///
 /// A dump goes out whole until one is [acknowledged](Self::acknowledge); later ones name it as
-/// their [`Begin::base`](super::Begin::base) and leave out every function whose call total is
-/// the same and that has no call in flight. A receiver that does not hold that dump (another
+/// their [`Begin::base`](super::Begin::base), leave out every function whose call total is
+/// the same and that has no call in flight, and send the others' values alone
+/// ([`Message::Changed`](super::Message::Changed)). A receiver that does not hold that dump (another
 /// bridge took it, or it restarted) refuses the dump — the bridge answers `409` — and the device
 /// calls [`forget`](Self::forget): the next dump is whole again.
 ///
@@ -84,9 +85,22 @@ impl<const N: usize> Baseline<N> {
             base,
             functions(),
             |i, series| {
-                let Some(total) = written.get_mut(i) else { return true };
-                *total = series.counts.iter().fold(0u32, |sum, &c| sum.wrapping_add(c as u32));
-                base.is_none() || *total != acknowledged[i] || series.concurrent.unwrap_or(0) != 0
+                if base.is_none() {
+                    if let Some(total) = written.get_mut(i) {
+                        *total = calls(series);
+                    }
+                    return Send::Whole;
+                }
+                match written.get_mut(i) {
+                    Some(total) => {
+                        *total = calls(series);
+                        if *total == acknowledged[i] && series.concurrent.unwrap_or(0) == 0 {
+                            return Send::Skip;
+                        }
+                        Send::Changed
+                    }
+                    None => Send::Changed,
+                }
             },
             sink,
         )?;
@@ -115,4 +129,9 @@ impl<const N: usize> Baseline<N> {
     pub fn base(&self) -> Option<u32> {
         self.acknowledged
     }
+}
+
+/// A function's calls, as a 32-bit total (the sum of its buckets).
+fn calls(series: &crate::model::FunctionSeries<'_>) -> u32 {
+    series.counts.iter().fold(0u32, |sum, &c| sum.wrapping_add(c as u32))
 }

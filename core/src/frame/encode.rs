@@ -1,7 +1,7 @@
 //! The device side: the registry's series as messages, each encoded into one frame on the
 //! stack and handed to a sink.
 
-use super::v6::{BeginV6, MessageOut};
+use super::v6::{BeginV6, ChangedOut, MessageOut};
 use super::*;
 use crate::descriptor::FunctionDescriptor;
 use crate::model::{FunctionSeries, MetricSeries, MetricValue};
@@ -109,7 +109,7 @@ pub fn write_dump_info<E>(
     info: crate::periodic::DumpInfo,
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
-    write_dump_of_info(device, info, None, functions(), |_, _| true, sink)
+    write_dump_of_info(device, info, None, functions(), |_, _| Send::Whole, sink)
 }
 
 /// Like [`write_dump`], for a chosen set of functions (and every user metric).
@@ -120,19 +120,29 @@ pub fn write_dump_of<'f, E>(
     sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let info = crate::periodic::DumpInfo { seq, uptime_nanos: crate::clock::uptime_nanos() };
-    write_dump_of_info(device, info, None, functions, |_, _| true, sink)
+    write_dump_of_info(device, info, None, functions, |_, _| Send::Whole, sink)
 }
 
-/// The dump writer: `functions` in order, each sent when `send_function(its index, its series)`
-/// says so; `base` is the acknowledged dump the ones left out are unchanged since
-/// ([`Baseline`](super::Baseline)). Full dumps pass a `send_function` that is always `true`,
-/// which compiles away.
+/// How the dump writer sends a function.
+pub(super) enum Send {
+    /// Not at all: unchanged since the base.
+    Skip,
+    /// Whole ([`Message::Function`]).
+    Whole,
+    /// Its values, named by its place ([`Message::Changed`]).
+    Changed,
+}
+
+/// The dump writer: `functions` in order, each sent as `send_function(its index, its series)`
+/// says; `base` is the acknowledged dump the ones left out are unchanged since
+/// ([`Baseline`](super::Baseline)). Whole dumps pass a `send_function` that is always
+/// [`Send::Whole`], so theirs never links the other paths.
 pub(super) fn write_dump_of_info<'f, E>(
     device: &str,
     info: crate::periodic::DumpInfo,
     base: Option<u32>,
     functions: impl IntoIterator<Item = &'f FunctionDescriptor>,
-    mut send_function: impl FnMut(usize, &FunctionSeries<'_>) -> bool,
+    mut send_function: impl FnMut(usize, &FunctionSeries<'_>) -> Send,
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<(), FrameError<E>> {
     let seq = info.seq;
@@ -155,11 +165,14 @@ pub(super) fn write_dump_of_info<'f, E>(
         let mut failed = None;
         let mut sent = false;
         let _ = f.read(service, &mut |series| {
-            if !send_function(i, series) {
-                return Ok(());
-            }
+            let message = match send_function(i, series) {
+                Send::Skip => return Ok(()),
+                Send::Whole => MessageOut::Function(series.into()),
+                // A registry holds fewer than 65,536 functions.
+                Send::Changed => MessageOut::Changed(ChangedOut::of(i as u16, series)),
+            };
             sent = true;
-            send(&MessageOut::Function(series.into()), &mut buf, &mut sink).map_err(|e| {
+            send(&message, &mut buf, &mut sink).map_err(|e| {
                 failed = Some(e);
                 fmt::Error
             })
@@ -210,8 +223,8 @@ pub fn encode_message_on<'b>(message: &Message<'_>, stream: StreamId, buf: &'b m
 
 /// [`encode_message`] in an older wire `version` ([`OLDEST_VERSION`] to [`VERSION`]), as
 /// firmware in the field writes it: for simulators and tests of receivers. `None` for a version
-/// out of that range, a `stream` in version 4 (which has none), a [`Begin::base`] before
-/// version 6, or a message that does not fit `buf`.
+/// out of that range, a `stream` in version 4 (which has none), a [`Begin::base`] or a
+/// [`Message::Changed`] before version 6, or a message that does not fit `buf`.
 pub fn encode_message_as<'b>(
     message: &Message<'_>,
     version: u8,
@@ -220,7 +233,7 @@ pub fn encode_message_as<'b>(
 ) -> Option<&'b [u8]> {
     match (version, message) {
         (4, _) if stream.is_some() => None,
-        (4 | 5, Message::Begin(Begin { base: Some(_), .. })) => None,
+        (4 | 5, Message::Begin(Begin { base: Some(_), .. }) | Message::Changed(_)) => None,
         // Their layout is `Message`'s serde form.
         (4 | 5, message) => encode::<(), _>(message, version, stream, buf).ok(),
         (VERSION, Message::Begin(b)) => {
@@ -231,6 +244,9 @@ pub fn encode_message_as<'b>(
         }
         (VERSION, &Message::End { seq, functions, metrics }) => {
             encode::<(), _>(&MessageOut::End { seq, functions, metrics }, version, stream, buf).ok()
+        }
+        (VERSION, Message::Changed(c)) => {
+            encode::<(), _>(&MessageOut::Changed(c.into()), version, stream, buf).ok()
         }
         (VERSION, Message::Metric(m)) => {
             let out = MetricOut { name: m.name, help: m.help, labels: &m.labels, value: (&m.value).into() };

@@ -17,8 +17,9 @@
 //! `message` is [`Message`]'s serde form in versions 4 and 5; version 6 writes a function's
 //! bounds as a preset's number where they are one, its counts sparse (a mask of the buckets
 //! that are not zero, then those), and lets a dump leave out the functions that did not change
-//! since a dump the receiver acknowledged ([`Begin::base`], [`Baseline`]). A receiver reads
-//! every version from [`OLDEST_VERSION`] on.
+//! since a dump the receiver acknowledged ([`Begin::base`], [`Baseline`]) — the others are then
+//! [`Message::Changed`], named by their place in that dump. A receiver reads every version from
+//! [`OLDEST_VERSION`] on.
 //!
 //! The CRC is CRC-32/ISCSI (Castagnoli). Counters are postcard varints, so the 32-bit counters
 //! of small targets and the 64-bit ones of hosts decode to the same `u64` fields. A decoder
@@ -129,6 +130,34 @@ pub enum Message<'a> {
     /// One user metric series (`#[picometrics::metric]`).
     #[serde(borrow)]
     Metric(MetricRecord<'a>),
+    /// One function's values in a dump with a [`Begin::base`] (version 6): the function is the
+    /// base dump's `index`-th, whose names, objective and bounds it keeps.
+    #[serde(skip)]
+    Changed(ChangedRecord<'a>),
+}
+
+/// A function's values in a dump relative to an earlier one ([`Message::Changed`]): what can
+/// change between two dumps of one build, the function named by its place in the base dump
+/// (its place in the registry, which a build does not change).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangedRecord<'a> {
+    /// Which function of the base dump, counting from 0.
+    pub index: u16,
+    /// Per-bucket (not cumulative) counts, `+Inf` last, up to the last bucket that is not zero:
+    /// the base's bounds say how many buckets follow, all zero.
+    pub counts: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
+    /// Sum of durations in nanoseconds.
+    pub sum_nanos: u64,
+    /// Calls from code that is not instrumented.
+    pub root: Totals,
+    /// Calls by instrumented caller.
+    pub callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
+    /// Calls from callers that found every edge taken.
+    pub overflow: Totals,
+    /// `function_calls_concurrent`, when tracked.
+    pub concurrent: Option<u64>,
+    /// The longest call in nanoseconds, with `track_max`.
+    pub max_nanos: Option<u64>,
 }
 
 /// One user metric series as decoded, with the encoder's capacities.
@@ -412,6 +441,21 @@ mod tests {
             None
         );
         assert_eq!(encode_message_as(&begin, 3, None, &mut buf), None);
+        let mut callers = heapless::Vec::new();
+        let _ = callers.push(Caller { function: "p", module: "m", calls: Totals { ok: 2, error: 0 } });
+        let changed = Message::Changed(ChangedRecord {
+            index: 300,
+            counts: heapless::Vec::from_slice(&[0, 0, 2]).unwrap(),
+            sum_nanos: 9,
+            root: Totals::default(),
+            callers,
+            overflow: Totals::default(),
+            concurrent: Some(0),
+            max_nanos: None,
+        });
+        let mut frame = framed(&changed);
+        assert_eq!(decode(&mut frame), Ok(changed.clone()), "counts up to the last not zero");
+        assert_eq!(encode_message_as(&changed, 5, None, &mut buf), None, "version 5 has no Changed");
         assert_eq!(encode_message_as(&begin, VERSION + 1, None, &mut buf), None);
     }
 

@@ -7,10 +7,11 @@
 //!   (an idle bucket costs one bit instead of one byte).
 //! - [`Begin::base`]: the dump leaves out the functions that did not change since the device's
 //!   dump `base`, which the receiver acknowledged ([`Baseline`](super::Baseline)), and the
-//!   build (the base's).
+//!   build (the base's); the functions it does send are [`Message::Changed`]: their values
+//!   only, named by their place in the base.
 //!
-//! Messages keep their variant numbers (`Begin` 0, `Function` 1, `End` 2, `Metric` 3); `End`
-//! and `Metric` are as in version 5.
+//! Messages keep their variant numbers (`Begin` 0, `Function` 1, `End` 2, `Metric` 3), and
+//! [`Message::Changed`] is 4; `End` and `Metric` are as in version 5.
 
 use super::*;
 use core::fmt;
@@ -212,6 +213,81 @@ impl<'a> FunctionIn<'a> {
     }
 }
 
+/// A function in a dump relative to another ([`Message::Changed`]), encoding side.
+#[derive(Serialize)]
+pub(super) struct ChangedOut<'a> {
+    pub(super) index: u16,
+    pub(super) counts: SparseOut<'a>,
+    pub(super) sum_nanos: u64,
+    pub(super) root: Totals,
+    pub(super) callers: &'a [Caller<'a>],
+    pub(super) overflow: Totals,
+    pub(super) concurrent: Option<u64>,
+    pub(super) max_nanos: Option<u64>,
+}
+
+impl<'a> ChangedOut<'a> {
+    /// The values of `s`, the `index`-th function of the base dump.
+    pub(super) fn of(index: u16, s: &FunctionSeries<'a>) -> Self {
+        Self {
+            index,
+            counts: SparseOut(s.counts),
+            sum_nanos: s.sum_nanos,
+            root: s.root,
+            callers: s.callers,
+            overflow: s.overflow,
+            concurrent: s.concurrent,
+            max_nanos: s.max_nanos,
+        }
+    }
+}
+
+impl<'a> From<&'a ChangedRecord<'a>> for ChangedOut<'a> {
+    fn from(c: &'a ChangedRecord<'a>) -> Self {
+        Self {
+            index: c.index,
+            counts: SparseOut(&c.counts),
+            sum_nanos: c.sum_nanos,
+            root: c.root,
+            callers: &c.callers,
+            overflow: c.overflow,
+            concurrent: c.concurrent,
+            max_nanos: c.max_nanos,
+        }
+    }
+}
+
+/// [`ChangedOut`], decoding side.
+#[derive(Deserialize)]
+pub(super) struct ChangedIn<'a> {
+    index: u16,
+    counts: SparseIn,
+    sum_nanos: u64,
+    root: Totals,
+    #[serde(borrow)]
+    callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
+    overflow: Totals,
+    concurrent: Option<u64>,
+    max_nanos: Option<u64>,
+}
+
+impl<'a> ChangedIn<'a> {
+    /// As the decoded record, its counts up to the last that is not zero.
+    fn record(self) -> Option<ChangedRecord<'a>> {
+        let used = 64 - self.counts.mask.leading_zeros() as usize;
+        Some(ChangedRecord {
+            index: self.index,
+            counts: self.counts.expand(used)?,
+            sum_nanos: self.sum_nanos,
+            root: self.root,
+            callers: self.callers,
+            overflow: self.overflow,
+            concurrent: self.concurrent,
+            max_nanos: self.max_nanos,
+        })
+    }
+}
+
 /// `Begin` in version 6: version 5's fields, with the build in a whole dump only.
 #[derive(Serialize, Deserialize)]
 pub(super) struct BeginV6<'a> {
@@ -260,7 +336,15 @@ const NO_BUILD: Build<'static> =
 pub(super) enum MessageOut<'a> {
     Begin(BeginV6<'a>),
     Function(FunctionOut<'a>),
-    End { seq: u32, functions: u16, metrics: u16 },
+    End {
+        seq: u32,
+        functions: u16,
+        metrics: u16,
+    },
+    /// Variant 3 is `Metric` (`MetricMessageOut`): never written through this type.
+    #[allow(dead_code)]
+    Metric,
+    Changed(ChangedOut<'a>),
 }
 
 /// A version 6 message, decoding side.
@@ -279,6 +363,8 @@ pub(super) enum MessageIn<'a> {
     },
     #[serde(borrow)]
     Metric(MetricRecord<'a>),
+    #[serde(borrow)]
+    Changed(ChangedIn<'a>),
 }
 
 impl<'a> MessageIn<'a> {
@@ -297,6 +383,7 @@ impl<'a> MessageIn<'a> {
             Self::Function(f) => Message::Function(f.record()?),
             Self::End { seq, functions, metrics } => Message::End { seq, functions, metrics },
             Self::Metric(m) => Message::Metric(m),
+            Self::Changed(c) => Message::Changed(c.record()?),
         })
     }
 }
