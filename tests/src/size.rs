@@ -211,7 +211,7 @@ pub fn radio_bytes(target: &str) -> RadioBytes {
         }
     }
     for f in relative.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
-        if matches!(frame::decode(f), Ok(Message::Function(_))) {
+        if matches!(frame::decode(f), Ok(Message::Changed(_))) {
             bytes.relative_functions += 1;
         }
     }

@@ -1,7 +1,7 @@
 //! The device side: the registry's series as messages, each encoded into one frame on the
 //! stack and handed to a sink.
 
-use super::v6::{BeginV6, ChangedOut, MessageOut};
+use super::v6::{BeginV6, ChangedMessageOut, ChangedOut, MessageOut};
 use super::*;
 use crate::descriptor::FunctionDescriptor;
 use crate::model::{FunctionSeries, MetricSeries, MetricValue};
@@ -165,14 +165,17 @@ pub(super) fn write_dump_of_info<'f, E>(
         let mut failed = None;
         let mut sent = false;
         let _ = f.read(service, &mut |series| {
-            let message = match send_function(i, series) {
+            let written = match send_function(i, series) {
                 Send::Skip => return Ok(()),
-                Send::Whole => MessageOut::Function(series.into()),
+                Send::Whole => send(&MessageOut::Function(series.into()), &mut buf, &mut sink),
                 // A registry holds fewer than 65,536 functions.
-                Send::Changed => MessageOut::Changed(ChangedOut::of(i as u16, series)),
+                Send::Changed => {
+                    encode(&ChangedMessageOut(ChangedOut::of(i as u16, series)), VERSION, stream, &mut buf)
+                        .and_then(|bytes| sink(bytes).map_err(FrameError::Write))
+                }
             };
             sent = true;
-            send(&message, &mut buf, &mut sink).map_err(|e| {
+            written.map_err(|e| {
                 failed = Some(e);
                 fmt::Error
             })
@@ -246,7 +249,7 @@ pub fn encode_message_as<'b>(
             encode::<(), _>(&MessageOut::End { seq, functions, metrics }, version, stream, buf).ok()
         }
         (VERSION, Message::Changed(c)) => {
-            encode::<(), _>(&MessageOut::Changed(c.into()), version, stream, buf).ok()
+            encode::<(), _>(&ChangedMessageOut(c.into()), version, stream, buf).ok()
         }
         (VERSION, Message::Metric(m)) => {
             let out = MetricOut { name: m.name, help: m.help, labels: &m.labels, value: (&m.value).into() };

@@ -336,15 +336,19 @@ const NO_BUILD: Build<'static> =
 pub(super) enum MessageOut<'a> {
     Begin(BeginV6<'a>),
     Function(FunctionOut<'a>),
-    End {
-        seq: u32,
-        functions: u16,
-        metrics: u16,
-    },
-    /// Variant 3 is `Metric` (`MetricMessageOut`): never written through this type.
-    #[allow(dead_code)]
-    Metric,
-    Changed(ChangedOut<'a>),
+    End { seq: u32, functions: u16, metrics: u16 },
+}
+
+/// `Message::Changed` on the encoding side: its own type (serialized as that variant), so only
+/// firmware that writes relative dumps ([`Baseline`](super::Baseline)) links its encoder — as
+/// `MetricMessageOut` does for user metrics.
+pub(super) struct ChangedMessageOut<'a>(pub(super) ChangedOut<'a>);
+
+impl Serialize for ChangedMessageOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Variant 4 of `Message`, after Begin, Function, End and Metric.
+        serializer.serialize_newtype_variant("Message", 4, "Changed", &self.0)
+    }
 }
 
 /// A version 6 message, decoding side.
