@@ -181,6 +181,8 @@ pub struct RadioBytes {
     pub relative: usize,
     /// Functions in that one.
     pub relative_functions: usize,
+    /// The flash `deltas` adds to `frames` (the `Baseline` and the `Changed` encoder).
+    pub baseline_flash: i64,
 }
 
 /// [`RadioBytes`] of `target`'s firmware.
@@ -197,6 +199,7 @@ pub fn radio_bytes(target: &str) -> RadioBytes {
         functions: 0,
         relative: relative.len(),
         relative_functions: 0,
+        baseline_flash: (build(target, &["deltas"]) - build(target, &["frames"])).0,
     };
     for f in whole.split_mut(|&b| b == 0).filter(|f| !f.is_empty()) {
         let six = f.len() + 1;
