@@ -1,7 +1,7 @@
 //! Dumps written by hand, as firmware writes them: for the tests that feed a bridge devices it
 //! never saw (over `--accept`, `--accept-http`, into dashboards).
 
-use picometrics::frame::{self, Begin, FunctionRecord, Message, StreamId, MAX_FRAME};
+use picometrics::frame::{self, Begin, ChangedRecord, FunctionRecord, Message, StreamId, MAX_FRAME};
 use picometrics::model::{Build, ObjectiveLabels, Totals};
 
 /// Dump `seq` of `device`, of build `version`: one function `module::function` with
@@ -63,6 +63,34 @@ pub fn dump_for(
         objective,
         bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
         counts,
+        sum_nanos: (ok + error) * 1_000,
+        root: Totals { ok, error },
+        callers: heapless::Vec::new(),
+        overflow: Totals::default(),
+        concurrent: None,
+        max_nanos: None,
+    }));
+    push(&Message::End { seq, functions: 1, metrics: 0 });
+    frames
+}
+
+/// Dump `seq` of `device` relative to its dump `base` (wire version 6, as a device with a
+/// `frame::Baseline` writes it once `base` was acknowledged): the one function of [`dump`], by
+/// its place, now with `ok` and `error` calls, all in the first bucket; on the device's stream
+/// id.
+pub fn relative(device: &str, seq: u32, base: u32, (ok, error): (u64, u64)) -> Vec<Vec<u8>> {
+    let mut buf = [0u8; MAX_FRAME];
+    let stream = StreamId::of(device);
+    let mut frames = vec![vec![0u8]];
+    let mut push =
+        |m: &Message<'_>| frames.push(frame::encode_message_on(m, stream, &mut buf).unwrap().to_vec());
+    let build =
+        Build { version: "", commit: "", branch: "", service_name: "", repository_url: "", extra: None };
+    let uptime_nanos = u64::from(seq) * 1_000_000_000;
+    push(&Message::Begin(Begin { device, seq, build, counter_bits: 32, uptime_nanos, base: Some(base) }));
+    push(&Message::Changed(ChangedRecord {
+        index: 0,
+        counts: heapless::Vec::from_slice(&[ok + error]).unwrap(),
         sum_nanos: (ok + error) * 1_000,
         root: Totals { ok, error },
         callers: heapless::Vec::new(),

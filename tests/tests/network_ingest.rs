@@ -157,6 +157,24 @@ fn devices_over_http_and_tcp_at_once_each_speak_only_for_themselves() {
     let _ = std::io::Read::read_to_string(&mut waiting, &mut answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(!answer.contains("100 Continue"), "{answer}");
+    // A dump relative to one the bridge does not hold is 409 (the device sends it whole); one
+    // relative to the dump it holds is made whole from it; either stays under its token.
+    let relative =
+        |base| picometrics_integration_tests::dumps::relative("http-02", 4, base, (45, 4)).concat();
+    let (status, answer) = post(&http, &relative(DUMPS - 1), Some("token-02-s3cret"));
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer.contains("send a whole dump"), "{answer}");
+    assert_eq!(post(&http, &relative(DUMPS), Some("token-00-s3cret")).0, 403);
+    let (status, answer) = post(&http, &relative(DUMPS), Some("token-02-s3cret"));
+    assert_eq!(status, 200, "{answer}");
+    let samples = text::parse(&bridge.metrics());
+    assert_eq!(
+        (calls(&samples, "http-02", "ok"), calls(&samples, "http-02", "error")),
+        (Some(45.0), Some(4.0))
+    );
+    let build = text::all(&samples, "build_info", &[("device", "http-02")]);
+    assert_eq!(build.first().and_then(|b| b.label("version")), Some("1.0.0"), "the base's build");
+
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     assert_eq!(agent.get(&format!("http://{http}/api/v1/dumps")).call().unwrap().status().as_u16(), 405);
     assert_eq!(
@@ -174,7 +192,8 @@ fn devices_over_http_and_tcp_at_once_each_speak_only_for_themselves() {
             .first()
             .map(|s| s.value)
     };
-    assert_eq!(refused("wrong_device"), Some(1.0));
+    assert_eq!(refused("wrong_device"), Some(2.0));
+    assert_eq!(refused("base_not_held"), Some(1.0));
     assert_eq!(refused("unauthorized"), Some(2.0));
     assert_eq!(refused("body_too_large"), Some(2.0));
 
