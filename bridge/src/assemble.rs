@@ -57,9 +57,11 @@ impl Store {
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
                 |p, previous| {
-                    let d = &p.dump;
-                    check(f, d.counter_bits, &d.functions).map_err(|why| p.invalid(why))?;
-                    let like = previous.and_then(|p| p.functions.get(d.functions.len()));
+                    let like = previous.and_then(|d| d.functions.get(p.dump.functions.len()));
+                    p.in_step &= like.is_some_and(|l| *l.function == *f.function && *l.module == *f.module);
+                    // A committed dump repeats no function: one in step with it needs no scan.
+                    let seen = if p.in_step { &[][..] } else { &p.dump.functions };
+                    check(f, p.dump.counter_bits, seen).map_err(|why| p.invalid(why))?;
                     Ok(crate::dump::Function::new(f, like))
                 },
                 crate::dump::Function::bytes,
@@ -69,7 +71,10 @@ impl Store {
                 stream,
                 MAX_FUNCTIONS,
                 |d| &mut d.functions,
-                |p, previous| changed(p, previous, c),
+                |p, previous| {
+                    p.in_step = false;
+                    changed(p, previous, c)
+                },
                 crate::dump::Function::bytes,
             ),
             Message::Metric(m) => receive(
@@ -163,7 +168,8 @@ impl Store {
         };
         let bytes = dump.bytes();
         let last = Instant::now();
-        let pending = Pending { device: begin.device.into(), dump, base: begin.base, bytes, last };
+        let pending =
+            Pending { device: begin.device.into(), dump, base: begin.base, in_step: true, bytes, last };
         self.pending.insert(stream, pending);
         match cut {
             Some(p) => {
@@ -232,7 +238,7 @@ pub(crate) fn receive<T>(
     stream: StreamKey,
     capacity: usize,
     list: fn(&mut Dump) -> &mut Vec<T>,
-    record: impl FnOnce(&Pending, Option<&Dump>) -> Result<T, Skipped>,
+    record: impl FnOnce(&mut Pending, Option<&Dump>) -> Result<T, Skipped>,
     bytes: fn(&T) -> usize,
 ) -> Result<Option<Committed>, Skipped> {
     let budget = store.limits.max_device_bytes;

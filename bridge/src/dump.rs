@@ -145,6 +145,10 @@ pub(crate) struct Pending {
     /// The device's dump this one leaves its unchanged functions to (wire version 6), held by
     /// the store when it began.
     pub(crate) base: Option<u32>,
+    /// Whether every function so far has the names of the previous dump's function at its
+    /// place (as a rule, every one): then none repeats another, as none did in that dump, and
+    /// the duplicate check can skip its scan.
+    pub(crate) in_step: bool,
     /// About the bytes `dump` holds so far ([`Dump::bytes`], kept as records arrive).
     pub(crate) bytes: usize,
     /// When its last frame arrived: with several in progress, the one silent longest goes

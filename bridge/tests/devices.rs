@@ -786,3 +786,38 @@ fn labels_that_fill_a_line_still_render() {
     let text = devices.render_to_string();
     assert_eq!(picometrics_test_support::exposition::check_exposition(&text), Ok(()), "{text}");
 }
+
+/// The duplicate check skips its scan while a dump's functions have the names of the device's
+/// previous dump at each place: a repeat in a later dump is still caught, wherever it falls.
+#[test]
+fn a_function_repeated_in_a_later_dump_is_caught() {
+    use picometrics::model::Totals;
+    let function = |name: &'static str| {
+        frame::Message::Function(frame::FunctionRecord {
+            function: name,
+            module: "m",
+            objective: None,
+            bounds: heapless::Vec::from_slice(&[10]).unwrap(),
+            counts: heapless::Vec::from_slice(&[1, 0]).unwrap(),
+            sum_nanos: 5,
+            root: Totals { ok: 1, error: 0 },
+            callers: heapless::Vec::new(),
+            overflow: Totals::default(),
+            concurrent: None,
+            max_nanos: None,
+        })
+    };
+    let devices = Devices::new();
+    let mut reader = FrameReader::new();
+    let (c, s) = feed(&devices, &mut reader, &hand_made("d", vec![function("a"), function("b")]));
+    assert_eq!((c.len(), s), (1, vec![]));
+    for repeated in [vec!["a", "a"], vec!["a", "b", "a"], vec!["a", "b", "b"], vec!["b", "a", "b"]] {
+        let records = repeated.iter().map(|n| function(n)).collect();
+        let (c, s) = feed(&devices, &mut reader, &hand_made("d", records));
+        assert_eq!(c, [], "{repeated:?}");
+        assert_eq!(s.iter().map(Skipped::reason).collect::<Vec<_>>(), ["duplicate_function"], "{repeated:?}");
+    }
+    let (c, s) =
+        feed(&devices, &mut reader, &hand_made("d", vec![function("a"), function("b"), function("c")]));
+    assert_eq!((c.len(), s), (1, vec![]), "in step, then one more");
+}
