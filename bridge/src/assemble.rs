@@ -6,8 +6,9 @@ use crate::dump::{Dump, Pending};
 use crate::store::{SourceId, Store, StreamKey};
 use crate::{Committed, Invalid, Skipped};
 use crate::{MAX_FUNCTIONS, MAX_LABEL, MAX_METRICS};
+use picometrics::frame::CallerRef;
 use picometrics::frame::{self, DecodeError, FunctionRecord, Message};
-use picometrics::model::ObjectiveLabels;
+use picometrics::model::{Caller, ObjectiveLabels};
 use std::time::Instant;
 
 impl Store {
@@ -303,7 +304,17 @@ fn changed(
         counts,
         sum_nanos: c.sum_nanos,
         root: c.root,
-        callers: c.callers.clone(),
+        callers: c
+            .callers
+            .iter()
+            .map(|r| match *r {
+                CallerRef::Named(c) => Ok(c),
+                CallerRef::Place { index, calls } => match held.functions.get(usize::from(index)) {
+                    Some(caller) => Ok(Caller { function: &caller.function, module: &caller.module, calls }),
+                    None => Err(p.invalid(Invalid::Callers)),
+                },
+            })
+            .collect::<Result<_, _>>()?,
         overflow: c.overflow,
         concurrent: c.concurrent,
         max_nanos: c.max_nanos,

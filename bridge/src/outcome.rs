@@ -70,7 +70,7 @@ pub enum Invalid {
     Duplicate,
     /// A caller edge with an empty or reserved name, or the same caller twice: its series
     /// would repeat another one's (uninstrumented callers have empty caller labels, and
-    /// `(overflow)` is the overflow's).
+    /// `(overflow)` is the overflow's), or a caller by a place its base dump lacks.
     Callers,
     /// A label value longer than [`MAX_LABEL`](crate::MAX_LABEL) bytes.
     LabelTooLong,

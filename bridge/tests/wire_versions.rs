@@ -217,10 +217,28 @@ fn a_function_by_place_must_name_one_of_the_base() {
         assert_eq!(skipped_total(&devices, reason), before + 1.0);
         assert_eq!(calls(&devices, "d", "f", "ok"), Some(4.0), "dump 1 still served");
     }
-    // Fewer buckets than the base's bounds: the rest are zero.
+    // A caller by a place the base lacks.
+    let by_place = |index| {
+        let frame::Message::Changed(mut c) = changed(0, &[1]) else { unreachable!() };
+        let _ = c.callers.push(frame::CallerRef::Place { index, calls: Totals { ok: 1, error: 0 } });
+        c.root = Totals::default();
+        frame::Message::Changed(c)
+    };
+    let (committed, skipped) = feed(&devices, &hand_made(2, Some(1), &[by_place(9)]));
+    assert_eq!(
+        (committed, skipped.iter().map(Skipped::reason).collect::<Vec<_>>()),
+        (vec![], vec!["invalid_callers"])
+    );
+    // Fewer buckets than the base's bounds: the rest are zero. A caller by place is named as
+    // the base names it (here `f` calls itself).
     let (committed, skipped) = feed(&devices, &hand_made(2, Some(1), &[changed(0, &[5, 2])]));
     assert_eq!((committed.len(), skipped), (1, vec![]));
     assert_eq!(calls(&devices, "d", "f", "ok"), Some(7.0));
+    let (committed, skipped) = feed(&devices, &hand_made(3, Some(2), &[by_place(0)]));
+    assert_eq!((committed.len(), skipped), (1, vec![]));
+    let samples = text::parse(&devices.render_to_string());
+    let edge = [("device", "d"), ("function", "f"), ("caller_function", "f"), ("caller_module", "m")];
+    assert_eq!(text::all(&samples, "function_calls_total", &edge).first().map(|s| s.value), Some(1.0));
 }
 
 /// Refused dumps are counted once, their later frames dropped quietly — for at most

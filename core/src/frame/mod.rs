@@ -150,14 +150,29 @@ pub struct ChangedRecord<'a> {
     pub sum_nanos: u64,
     /// Calls from code that is not instrumented.
     pub root: Totals,
-    /// Calls by instrumented caller.
-    pub callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
+    /// Calls by instrumented caller, each named by its place in the base where it has one.
+    pub callers: heapless::Vec<CallerRef<'a>, MAX_CALLERS>,
     /// Calls from callers that found every edge taken.
     pub overflow: Totals,
     /// `function_calls_concurrent`, when tracked.
     pub concurrent: Option<u64>,
     /// The longest call in nanoseconds, with `track_max`.
     pub max_nanos: Option<u64>,
+}
+
+/// A caller edge in a [`ChangedRecord`]: the caller by its place in the base dump (an
+/// instrumented caller is a registered function), or by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallerRef<'a> {
+    /// The base dump's `index`-th function called this many times.
+    Place {
+        /// Which function of the base dump.
+        index: u16,
+        /// Its calls.
+        calls: Totals,
+    },
+    /// A caller by name.
+    Named(Caller<'a>),
 }
 
 /// One user metric series as decoded, with the encoder's capacities.
@@ -442,7 +457,12 @@ mod tests {
         );
         assert_eq!(encode_message_as(&begin, 3, None, &mut buf), None);
         let mut callers = heapless::Vec::new();
-        let _ = callers.push(Caller { function: "p", module: "m", calls: Totals { ok: 2, error: 0 } });
+        let _ = callers.push(CallerRef::Named(Caller {
+            function: "p",
+            module: "m",
+            calls: Totals { ok: 2, error: 0 },
+        }));
+        let _ = callers.push(CallerRef::Place { index: 7, calls: Totals { ok: 0, error: 1 } });
         let changed = Message::Changed(ChangedRecord {
             index: 300,
             counts: heapless::Vec::from_slice(&[0, 0, 2]).unwrap(),

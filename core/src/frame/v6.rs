@@ -15,7 +15,7 @@
 
 use super::*;
 use core::fmt;
-use serde::ser::SerializeTuple;
+use serde::ser::{SerializeSeq, SerializeTuple};
 
 /// The bounds version 6 names by number: index 0 is [`crate::buckets::DEFAULT`], 1
 /// [`crate::buckets::FIRMWARE`], 2 [`crate::buckets::HOT_PATH`].
@@ -220,7 +220,7 @@ pub(super) struct ChangedOut<'a> {
     pub(super) counts: SparseOut<'a>,
     pub(super) sum_nanos: u64,
     pub(super) root: Totals,
-    pub(super) callers: &'a [Caller<'a>],
+    pub(super) callers: CallersOut<'a>,
     pub(super) overflow: Totals,
     pub(super) concurrent: Option<u64>,
     pub(super) max_nanos: Option<u64>,
@@ -234,7 +234,7 @@ impl<'a> ChangedOut<'a> {
             counts: SparseOut(s.counts),
             sum_nanos: s.sum_nanos,
             root: s.root,
-            callers: s.callers,
+            callers: CallersOut::Registry(s.callers),
             overflow: s.overflow,
             concurrent: s.concurrent,
             max_nanos: s.max_nanos,
@@ -249,10 +249,67 @@ impl<'a> From<&'a ChangedRecord<'a>> for ChangedOut<'a> {
             counts: SparseOut(&c.counts),
             sum_nanos: c.sum_nanos,
             root: c.root,
-            callers: &c.callers,
+            callers: CallersOut::Refs(&c.callers),
             overflow: c.overflow,
             concurrent: c.concurrent,
             max_nanos: c.max_nanos,
+        }
+    }
+}
+
+/// [`CallerRef`] on the wire (both sides).
+#[derive(Serialize, Deserialize)]
+enum CallerWire<'a> {
+    Place(u16, Totals),
+    #[serde(borrow)]
+    Named(Caller<'a>),
+}
+
+impl<'a> From<CallerWire<'a>> for CallerRef<'a> {
+    fn from(c: CallerWire<'a>) -> Self {
+        match c {
+            CallerWire::Place(index, calls) => Self::Place { index, calls },
+            CallerWire::Named(c) => Self::Named(c),
+        }
+    }
+}
+
+/// A changed function's caller edges, encoding side.
+pub(super) enum CallersOut<'a> {
+    /// The device's own: each caller by its place in the registry (the base's order), found by
+    /// its name's address (an edge names its caller by the descriptor's `&'static str`).
+    Registry(&'a [Caller<'a>]),
+    /// A host's, as given.
+    Refs(&'a [CallerRef<'a>]),
+}
+
+impl Serialize for CallersOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Registry(callers) => {
+                let mut seq = serializer.serialize_seq(Some(callers.len()))?;
+                for c in *callers {
+                    let place = crate::registry::functions().iter().position(|d| {
+                        core::ptr::eq(d.name.as_ptr(), c.function.as_ptr())
+                            && core::ptr::eq(d.module.as_ptr(), c.module.as_ptr())
+                    });
+                    seq.serialize_element(&match place {
+                        Some(i) => CallerWire::Place(i as u16, c.calls),
+                        None => CallerWire::Named(*c),
+                    })?;
+                }
+                seq.end()
+            }
+            Self::Refs(callers) => {
+                let mut seq = serializer.serialize_seq(Some(callers.len()))?;
+                for c in *callers {
+                    seq.serialize_element(&match *c {
+                        CallerRef::Place { index, calls } => CallerWire::Place(index, calls),
+                        CallerRef::Named(c) => CallerWire::Named(c),
+                    })?;
+                }
+                seq.end()
+            }
         }
     }
 }
@@ -265,7 +322,7 @@ pub(super) struct ChangedIn<'a> {
     sum_nanos: u64,
     root: Totals,
     #[serde(borrow)]
-    callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
+    callers: heapless::Vec<CallerWire<'a>, MAX_CALLERS>,
     overflow: Totals,
     concurrent: Option<u64>,
     max_nanos: Option<u64>,
@@ -280,7 +337,7 @@ impl<'a> ChangedIn<'a> {
             counts: self.counts.expand(used)?,
             sum_nanos: self.sum_nanos,
             root: self.root,
-            callers: self.callers,
+            callers: self.callers.into_iter().map(CallerRef::from).collect(),
             overflow: self.overflow,
             concurrent: self.concurrent,
             max_nanos: self.max_nanos,

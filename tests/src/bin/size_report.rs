@@ -198,8 +198,8 @@ fn main() {
              the last dump whole is **{} B** ({} functions: **{:.0} B a function**), {} B in wire version 5 \
              ({:.0} B a function: the bounds listed, every bucket written). Relative to the dump \
              before (`frame::Baseline`, firmware feature `deltas`, once the bridge acknowledged \
-             that one): **{} B**: the {} functions called since, their values alone (named by their place \
-             in the base), and no build — a function not called costs nothing; the \
+             that one): **{} B**: the {} functions called since, their values alone (they and their callers named \
+             by their place in the base), and no build — a function not called costs nothing; the \
              baseline adds {} B of flash to the frames channel and 80 B of stack (`Baseline<8>`).",
             radio.whole,
             radio.functions,
