@@ -3,8 +3,11 @@
 //! its reason and counted, never panics, never grows a buffer past `MAX_FRAME`, and never makes a
 //! served counter go down unless the device itself restarted.
 
+mod outcomes;
+
 use picometrics_test_support::text as common;
 
+use outcomes::feed;
 use picometrics::frame::{self, VERSION};
 use picometrics::picometrics;
 use picometrics_bridge::{Committed, Devices, FrameReader, Invalid, Skipped, MAX_FRAME, MAX_LABEL};
@@ -38,16 +41,6 @@ fn dump(device: &str, seq: u32) -> Vec<u8> {
     })
     .unwrap();
     wire
-}
-
-/// Feeds `bytes`, returning what was committed and what was skipped.
-fn feed(devices: &Devices, reader: &mut FrameReader, bytes: &[u8]) -> (Vec<Committed>, Vec<Skipped>) {
-    let (mut committed, mut skipped) = (Vec::new(), Vec::new());
-    devices.feed(reader, bytes, |outcome| match outcome {
-        Ok(c) => committed.push(c),
-        Err(s) => skipped.push(s),
-    });
-    (committed, skipped)
 }
 
 fn served_ok(devices: &Devices, device: &str) -> Option<f64> {

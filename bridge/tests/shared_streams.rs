@@ -3,6 +3,8 @@
 //! version 5 on carry their device's stream id, so nothing is lost; version 4 frames from firmware in
 //! the field are still read, one dump at a time, as before.
 
+mod outcomes;
+
 use picometrics::frame::{self, Message, StreamId, OLDEST_VERSION};
 use picometrics::picometrics;
 use picometrics_bridge::{Committed, Devices, FrameReader, Limits, Skipped};
@@ -56,13 +58,9 @@ fn interleave(dumps: &[Vec<Vec<u8>>]) -> (Vec<u8>, usize) {
     (wire, inside.saturating_sub(1))
 }
 
+/// Feeds `wire` to a new reader.
 fn feed(devices: &Devices, wire: &[u8]) -> (Vec<Committed>, Vec<Skipped>) {
-    let (mut committed, mut skipped) = (Vec::new(), Vec::new());
-    devices.feed(&mut FrameReader::new(), wire, |outcome| match outcome {
-        Ok(c) => committed.push(c),
-        Err(s) => skipped.push(s),
-    });
-    (committed, skipped)
+    outcomes::feed(devices, &mut FrameReader::new(), wire)
 }
 
 fn calls(devices: &Devices, device: &str) -> f64 {

@@ -3,6 +3,8 @@
 //! (`frame::Baseline`) are made whole from the dump they are relative to — or refused, with
 //! `409` over HTTP, by a bridge that does not hold it.
 
+mod outcomes;
+
 use picometrics::frame::{self, Baseline};
 use picometrics::periodic::DumpInfo;
 use picometrics::picometrics;
@@ -28,13 +30,9 @@ fn calls(devices: &Devices, device: &str, function: &str, result: &str) -> Optio
     s.first().map(|s| s.value)
 }
 
+/// Feeds `wire` to a new reader.
 fn feed(devices: &Devices, wire: &[u8]) -> (Vec<Committed>, Vec<Skipped>) {
-    let (mut committed, mut skipped) = (Vec::new(), Vec::new());
-    devices.feed(&mut FrameReader::new(), wire, |outcome| match outcome {
-        Ok(c) => committed.push(c),
-        Err(s) => skipped.push(s),
-    });
-    (committed, skipped)
+    outcomes::feed(devices, &mut FrameReader::new(), wire)
 }
 
 fn skipped_total(devices: &Devices, reason: &str) -> f64 {

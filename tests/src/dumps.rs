@@ -53,18 +53,15 @@ pub fn dump_for(
         uptime_nanos: u64::from(seq) * 1_000_000_000,
         base: None,
     }));
-    let mut counts = heapless::Vec::new();
-    for b in 0..=picometrics::buckets::DEFAULT.len() {
-        let _ = counts.push(if b == 0 { ok + error } else { 0 });
-    }
+    let (counts, sum_nanos, root) = first_bucket(picometrics::buckets::DEFAULT.len() + 1, (ok, error));
     push(&Message::Function(FunctionRecord {
         function,
         module,
         objective,
         bounds: heapless::Vec::from_slice(&picometrics::buckets::DEFAULT).unwrap(),
         counts,
-        sum_nanos: (ok + error) * 1_000,
-        root: Totals { ok, error },
+        sum_nanos,
+        root,
         callers: heapless::Vec::new(),
         overflow: Totals::default(),
         concurrent: None,
@@ -88,11 +85,13 @@ pub fn relative(device: &str, seq: u32, base: u32, (ok, error): (u64, u64)) -> V
         Build { version: "", commit: "", branch: "", service_name: "", repository_url: "", extra: None };
     let uptime_nanos = u64::from(seq) * 1_000_000_000;
     push(&Message::Begin(Begin { device, seq, build, counter_bits: 32, uptime_nanos, base: Some(base) }));
+    // Trailing zero buckets may be left out: the bridge fills them.
+    let (counts, sum_nanos, root) = first_bucket(1, (ok, error));
     push(&Message::Changed(ChangedRecord {
         index: 0,
-        counts: heapless::Vec::from_slice(&[ok + error]).unwrap(),
-        sum_nanos: (ok + error) * 1_000,
-        root: Totals { ok, error },
+        counts,
+        sum_nanos,
+        root,
         callers: heapless::Vec::new(),
         overflow: Totals::default(),
         concurrent: None,
@@ -100,4 +99,14 @@ pub fn relative(device: &str, seq: u32, base: u32, (ok, error): (u64, u64)) -> V
     }));
     push(&Message::End { seq, functions: 1, metrics: 0 });
     frames
+}
+
+/// A hand-written dump's values for its function: `ok` and `error` calls, a microsecond each,
+/// all in the first of `buckets` buckets.
+fn first_bucket<const N: usize>(
+    buckets: usize,
+    (ok, error): (u64, u64),
+) -> (heapless::Vec<u64, N>, u64, Totals) {
+    let counts = (0..buckets).map(|b| if b == 0 { ok + error } else { 0 }).collect();
+    (counts, (ok + error) * 1_000, Totals { ok, error })
 }

@@ -15,7 +15,7 @@
 
 use super::*;
 use core::fmt;
-use serde::ser::{SerializeSeq, SerializeTuple};
+use serde::ser::SerializeTuple;
 
 /// The bounds version 6 names by number: index 0 is [`crate::buckets::DEFAULT`], 1
 /// [`crate::buckets::FIRMWARE`], 2 [`crate::buckets::HOT_PATH`].
@@ -274,6 +274,15 @@ impl<'a> From<CallerWire<'a>> for CallerRef<'a> {
     }
 }
 
+impl<'a> From<CallerRef<'a>> for CallerWire<'a> {
+    fn from(c: CallerRef<'a>) -> Self {
+        match c {
+            CallerRef::Place { index, calls } => Self::Place(index, calls),
+            CallerRef::Named(c) => Self::Named(c),
+        }
+    }
+}
+
 /// A changed function's caller edges, encoding side.
 pub(super) enum CallersOut<'a> {
     /// The device's own: each caller by its place in the registry (the base's order), found by
@@ -286,30 +295,17 @@ pub(super) enum CallersOut<'a> {
 impl Serialize for CallersOut<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Self::Registry(callers) => {
-                let mut seq = serializer.serialize_seq(Some(callers.len()))?;
-                for c in *callers {
-                    let place = crate::registry::functions().iter().position(|d| {
-                        core::ptr::eq(d.name.as_ptr(), c.function.as_ptr())
-                            && core::ptr::eq(d.module.as_ptr(), c.module.as_ptr())
-                    });
-                    seq.serialize_element(&match place {
-                        Some(i) => CallerWire::Place(i as u16, c.calls),
-                        None => CallerWire::Named(*c),
-                    })?;
+            Self::Registry(callers) => serializer.collect_seq(callers.iter().map(|c| {
+                let place = crate::registry::functions().iter().position(|d| {
+                    core::ptr::eq(d.name.as_ptr(), c.function.as_ptr())
+                        && core::ptr::eq(d.module.as_ptr(), c.module.as_ptr())
+                });
+                match place {
+                    Some(i) => CallerWire::Place(i as u16, c.calls),
+                    None => CallerWire::Named(*c),
                 }
-                seq.end()
-            }
-            Self::Refs(callers) => {
-                let mut seq = serializer.serialize_seq(Some(callers.len()))?;
-                for c in *callers {
-                    seq.serialize_element(&match *c {
-                        CallerRef::Place { index, calls } => CallerWire::Place(index, calls),
-                        CallerRef::Named(c) => CallerWire::Named(c),
-                    })?;
-                }
-                seq.end()
-            }
+            })),
+            Self::Refs(callers) => serializer.collect_seq(callers.iter().map(|&c| CallerWire::from(c))),
         }
     }
 }
@@ -460,44 +456,13 @@ mod tests {
         const MS: u64 = 1_000_000;
         let default =
             [5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000].map(|m| m * MS);
-        let firmware = [
-            10_000,
-            25_000,
-            50_000,
-            100_000,
-            250_000,
-            500_000,
-            MS,
-            2_500_000,
-            5 * MS,
-            10 * MS,
-            25 * MS,
-            50 * MS,
-            75 * MS,
-            100 * MS,
-        ];
-        let hot_path = [
-            100,
-            250,
-            500,
-            1_000,
-            2_500,
-            5_000,
-            10_000,
-            25_000,
-            50_000,
-            100_000,
-            250_000,
-            500_000,
-            MS,
-            2_500_000,
-            5 * MS,
-            10 * MS,
-            25 * MS,
-            50 * MS,
-            75 * MS,
-            100 * MS,
-        ];
+        // In microseconds: 10 µs to 100 ms.
+        let firmware =
+            [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 75_000, 100_000]
+                .map(|us| us * 1_000);
+        // 100 ns to 5 µs, then the firmware's.
+        let hot_path: std::vec::Vec<u64> =
+            [100, 250, 500, 1_000, 2_500, 5_000].into_iter().chain(firmware).collect();
         assert_eq!(PRESETS, [&default[..], &firmware[..], &hot_path[..]]);
     }
 
