@@ -76,18 +76,23 @@ pub fn decode_frame(frame: &mut [u8]) -> Result<Frame<'_>, DecodeError> {
     if !(OLDEST_VERSION..=VERSION).contains(&version) {
         return Err(DecodeError::Version(version));
     }
-    let (message, rest) = match version {
-        4 | 5 => postcard::take_from_bytes::<Message<'_>>(&body[1..]).map_err(|_| DecodeError::Message)?,
-        _ => {
-            let (m, rest) = postcard::take_from_bytes::<super::v6::MessageIn<'_>>(&body[1..])
-                .map_err(|_| DecodeError::Message)?;
-            (m.message().ok_or(DecodeError::Message)?, rest)
+    // The message is decoded into the frame it is returned in (version 6 in place: see
+    // `v6::decode`).
+    let mut frame =
+        Frame { version, stream: None, message: Message::End { seq: 0, functions: 0, metrics: 0 } };
+    let rest = match version {
+        4 | 5 => {
+            let (message, rest) =
+                postcard::take_from_bytes::<Message<'_>>(&body[1..]).map_err(|_| DecodeError::Message)?;
+            frame.message = message;
+            rest
         }
+        _ => super::v6::decode_into(&body[1..], &mut frame.message).map_err(|_| DecodeError::Message)?,
     };
-    let stream = match (version, rest) {
+    frame.stream = match (version, rest) {
         (_, []) => None,
         (5.., &[lo, hi]) => Some(StreamId(u16::from_le_bytes([lo, hi]))),
         _ => return Err(DecodeError::Message),
     };
-    Ok(Frame { version, stream, message })
+    Ok(frame)
 }

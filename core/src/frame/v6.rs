@@ -13,9 +13,12 @@
 //! Messages keep their variant numbers (`Begin` 0, `Function` 1, `End` 2, `Metric` 3), and
 //! [`Message::Changed`] is 4; `End` and `Metric` are as in version 5.
 
+mod decode;
+
 use super::*;
-use core::fmt;
 use serde::ser::SerializeTuple;
+
+pub(super) use decode::decode_into;
 
 /// The bounds version 6 names by number: index 0 is [`crate::buckets::DEFAULT`], 1
 /// [`crate::buckets::FIRMWARE`], 2 [`crate::buckets::HOT_PATH`].
@@ -43,15 +46,6 @@ impl<'a> BoundsOut<'a> {
     }
 }
 
-/// [`BoundsOut`], decoding side.
-// At full capacity so no frame can make the decoder allocate (as `Message`); held briefly.
-#[allow(clippy::large_enum_variant)]
-#[derive(Deserialize)]
-pub(super) enum BoundsIn {
-    Preset(u8),
-    Listed(heapless::Vec<u64, MAX_BOUNDS>),
-}
-
 /// Per-bucket counts, sparse: `mask` (bit `i` set when bucket `i` is not zero, as a varint)
 /// then the counts of those buckets, in order — a tuple, so no length: the mask's bits are.
 pub(super) struct SparseOut<'a>(pub(super) &'a [u64]);
@@ -67,53 +61,6 @@ impl Serialize for SparseOut<'_> {
             t.serialize_element(c)?;
         }
         t.end()
-    }
-}
-
-/// [`SparseOut`], decoding side.
-pub(super) struct SparseIn {
-    mask: u64,
-    values: heapless::Vec<u64, { MAX_BOUNDS + 1 }>,
-}
-
-impl<'de> Deserialize<'de> for SparseIn {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = SparseIn;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a bucket mask and the counts it names")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<SparseIn, A::Error> {
-                use serde::de::Error;
-                let mask: u64 = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
-                let n = mask.count_ones() as usize;
-                let mut values = heapless::Vec::new();
-                for i in 0..n {
-                    let v = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1 + i, &self))?;
-                    values.push(v).map_err(|_| A::Error::invalid_length(1 + i, &self))?;
-                }
-                Ok(SparseIn { mask, values })
-            }
-        }
-        // The most a mask can name; the visitor reads as many as it does.
-        deserializer.deserialize_tuple(1 + 64, Visitor)
-    }
-}
-
-impl SparseIn {
-    /// The dense counts of `buckets` buckets; `None` if the mask names a bucket past them or
-    /// does not match the values.
-    fn expand(&self, buckets: usize) -> Option<heapless::Vec<u64, { MAX_BOUNDS + 1 }>> {
-        // At most 33 buckets, so the shift is in range.
-        if buckets > MAX_BOUNDS + 1
-            || self.mask >> buckets != 0
-            || self.mask.count_ones() as usize != self.values.len()
-        {
-            return None;
-        }
-        let mut values = self.values.iter();
-        (0..buckets).map(|i| if self.mask & 1 << i != 0 { values.next().copied() } else { Some(0) }).collect()
     }
 }
 
@@ -166,50 +113,6 @@ impl<'a> From<&'a FunctionRecord<'a>> for FunctionOut<'a> {
             concurrent: f.concurrent,
             max_nanos: f.max_nanos,
         }
-    }
-}
-
-/// [`FunctionOut`], decoding side.
-#[derive(Deserialize)]
-pub(super) struct FunctionIn<'a> {
-    function: &'a str,
-    module: &'a str,
-    #[serde(borrow)]
-    objective: Option<ObjectiveLabels<'a>>,
-    bounds: BoundsIn,
-    counts: SparseIn,
-    sum_nanos: u64,
-    root: Totals,
-    #[serde(borrow)]
-    callers: heapless::Vec<Caller<'a>, MAX_CALLERS>,
-    overflow: Totals,
-    concurrent: Option<u64>,
-    max_nanos: Option<u64>,
-}
-
-impl<'a> FunctionIn<'a> {
-    /// As the decoded record; `None` for an unknown preset or counts that do not fit the mask.
-    fn record(self) -> Option<FunctionRecord<'a>> {
-        let bounds = match self.bounds {
-            BoundsIn::Preset(i) => heapless::Vec::from_slice(PRESETS.get(usize::from(i))?).ok()?,
-            BoundsIn::Listed(bounds) => bounds,
-        };
-        // One count per bound and `+Inf`: whether the device's are, the receiver checks on
-        // the dense counts as for any version.
-        let counts = self.counts.expand(bounds.len() + 1)?;
-        Some(FunctionRecord {
-            function: self.function,
-            module: self.module,
-            objective: self.objective,
-            bounds,
-            counts,
-            sum_nanos: self.sum_nanos,
-            root: self.root,
-            callers: self.callers,
-            overflow: self.overflow,
-            concurrent: self.concurrent,
-            max_nanos: self.max_nanos,
-        })
     }
 }
 
@@ -310,37 +213,6 @@ impl Serialize for CallersOut<'_> {
     }
 }
 
-/// [`ChangedOut`], decoding side.
-#[derive(Deserialize)]
-pub(super) struct ChangedIn<'a> {
-    index: u16,
-    counts: SparseIn,
-    sum_nanos: u64,
-    root: Totals,
-    #[serde(borrow)]
-    callers: heapless::Vec<CallerWire<'a>, MAX_CALLERS>,
-    overflow: Totals,
-    concurrent: Option<u64>,
-    max_nanos: Option<u64>,
-}
-
-impl<'a> ChangedIn<'a> {
-    /// As the decoded record, its counts up to the last that is not zero.
-    fn record(self) -> Option<ChangedRecord<'a>> {
-        let used = 64 - self.counts.mask.leading_zeros() as usize;
-        Some(ChangedRecord {
-            index: self.index,
-            counts: self.counts.expand(used)?,
-            sum_nanos: self.sum_nanos,
-            root: self.root,
-            callers: self.callers.into_iter().map(CallerRef::from).collect(),
-            overflow: self.overflow,
-            concurrent: self.concurrent,
-            max_nanos: self.max_nanos,
-        })
-    }
-}
-
 /// `Begin` in version 6: version 5's fields, with the build in a whole dump only.
 #[derive(Serialize, Deserialize)]
 pub(super) struct BeginV6<'a> {
@@ -404,47 +276,6 @@ impl Serialize for ChangedMessageOut<'_> {
     }
 }
 
-/// A version 6 message, decoding side.
-// As large as `Message`, for the same reason.
-#[allow(clippy::large_enum_variant)]
-#[derive(Deserialize)]
-pub(super) enum MessageIn<'a> {
-    #[serde(borrow)]
-    Begin(BeginV6<'a>),
-    #[serde(borrow)]
-    Function(FunctionIn<'a>),
-    End {
-        seq: u32,
-        functions: u16,
-        metrics: u16,
-    },
-    #[serde(borrow)]
-    Metric(MetricRecord<'a>),
-    #[serde(borrow)]
-    Changed(ChangedIn<'a>),
-}
-
-impl<'a> MessageIn<'a> {
-    /// As the decoded message; `None` if a function's bounds or counts do not expand.
-    pub(super) fn message(self) -> Option<Message<'a>> {
-        Some(match self {
-            Self::Begin(b) => {
-                let (build, base) = match b.since {
-                    Since::Whole(build) => (build, None),
-                    Since::Base(base) => (NO_BUILD, Some(base)),
-                };
-                let (device, seq, counter_bits, uptime_nanos) =
-                    (b.device, b.seq, b.counter_bits, b.uptime_nanos);
-                Message::Begin(Begin { device, seq, build, counter_bits, uptime_nanos, base })
-            }
-            Self::Function(f) => Message::Function(f.record()?),
-            Self::End { seq, functions, metrics } => Message::End { seq, functions, metrics },
-            Self::Metric(m) => Message::Metric(m),
-            Self::Changed(c) => Message::Changed(c.record()?),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,20 +295,5 @@ mod tests {
         let hot_path: std::vec::Vec<u64> =
             [100, 250, 500, 1_000, 2_500, 5_000].into_iter().chain(firmware).collect();
         assert_eq!(PRESETS, [&default[..], &firmware[..], &hot_path[..]]);
-    }
-
-    #[test]
-    fn sparse_counts_expand_or_are_refused() {
-        let counts = [0, 7, 0, 0, u64::MAX, 1];
-        let mut buf = [0u8; 64];
-        let bytes = postcard::to_slice(&SparseOut(&counts), &mut buf).unwrap();
-        assert_eq!(bytes.len(), 1 + 1 + 10 + 1, "mask, three counts");
-        let sparse: SparseIn = postcard::from_bytes(bytes).unwrap();
-        assert_eq!(sparse.expand(6).unwrap().as_slice(), counts);
-        assert_eq!(sparse.expand(7).unwrap().as_slice(), [0, 7, 0, 0, u64::MAX, 1, 0]);
-        assert!(sparse.expand(5).is_none(), "a mask bit past the buckets");
-        let lying = SparseIn { mask: 0b11, values: heapless::Vec::from_slice(&[1]).unwrap() };
-        assert!(lying.expand(4).is_none(), "two bits, one count");
-        assert!(sparse.expand(MAX_BOUNDS + 2).is_none());
     }
 }
