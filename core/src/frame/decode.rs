@@ -43,6 +43,35 @@ impl core::error::Error for DecodeError {}
 /// checks every byte of thousands of dumps a second; the device's encoder keeps the 1 KB one).
 const DECODE_CRC: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
+/// COBS-decodes `buf` in place, up to its first `0x00` if it has one; the decoded length, or
+/// `None` for an empty frame or a code byte that runs past the end. What the `cobs` crate's
+/// `decode_in_place` does (a test compares them on any bytes), a block at a time (`copy_within`)
+/// where it copied byte by byte: 3 % fewer instructions per dump in a bridge (callgrind).
+fn cobs_decode_in_place(buf: &mut [u8]) -> Option<usize> {
+    if buf.is_empty() {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let (mut read, mut write) = (0, 0);
+    while read < end {
+        // 1 to 255: the code byte and the non-zero bytes after it.
+        let code = usize::from(buf[read]);
+        if read + code > end {
+            return None;
+        }
+        // Writes stay behind reads: each block's code byte is dropped.
+        buf.copy_within(read + 1..read + code, write);
+        write += code - 1;
+        read += code;
+        // A block shorter than 254 bytes ends in a zero, unless it ends the frame.
+        if code != 0xFF && read < end {
+            buf[write] = 0;
+            write += 1;
+        }
+    }
+    Some(write)
+}
+
 /// A decoded frame: its message, and the stream it is on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame<'a> {
@@ -63,7 +92,7 @@ pub fn decode(frame: &mut [u8]) -> Result<Message<'_>, DecodeError> {
 
 /// [`decode`], with the frame's version and [`StreamId`].
 pub fn decode_frame(frame: &mut [u8]) -> Result<Frame<'_>, DecodeError> {
-    let len = cobs::decode_in_place(frame).map_err(|_| DecodeError::Cobs)?;
+    let len = cobs_decode_in_place(frame).ok_or(DecodeError::Cobs)?;
     let payload = &frame[..len];
     if payload.len() < 1 + 4 {
         return Err(DecodeError::TooShort);
@@ -95,4 +124,54 @@ pub fn decode_frame(frame: &mut [u8]) -> Result<Frame<'_>, DecodeError> {
         _ => return Err(DecodeError::Message),
     };
     Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cobs_decode_in_place;
+    use proptest::prelude::*;
+
+    /// The same length, bytes and refusals as the `cobs` crate's decoder.
+    fn same_as_the_crate(frame: &[u8]) {
+        let (mut ours, mut theirs) = (frame.to_vec(), frame.to_vec());
+        let expected = cobs::decode_in_place(&mut theirs).ok();
+        let got = cobs_decode_in_place(&mut ours);
+        assert_eq!(got, expected, "{frame:?}");
+        if let Some(n) = got {
+            assert_eq!(ours[..n], theirs[..n], "{frame:?}");
+        }
+    }
+
+    #[test]
+    fn edges() {
+        for frame in [&[][..], &[0], &[1], &[2], &[2, 7], &[1, 1], &[3, 7, 0, 7], &[0xFF], &[5, 1, 2]] {
+            same_as_the_crate(frame);
+        }
+        let mut full = std::vec![0xFF];
+        full.extend([7; 254]);
+        same_as_the_crate(&full);
+        full.extend([1, 2, 9]);
+        same_as_the_crate(&full);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #[cfg_attr(miri, ignore)]
+        #[test]
+        fn decodes_as_the_cobs_crate_does(
+            bytes in prop::collection::vec(prop_oneof![Just(0u8), Just(1u8), Just(0xFFu8), 1u8..=255, 1u8..=255], 0..600),
+        ) {
+            same_as_the_crate(&bytes);
+        }
+
+        #[cfg_attr(miri, ignore)]
+        #[test]
+        fn decodes_what_the_crate_encodes(payload in prop::collection::vec(any::<u8>(), 1..800)) {
+            let mut frame = std::vec![0; cobs::max_encoding_length(payload.len())];
+            let n = cobs::encode(&payload, &mut frame);
+            frame.truncate(n);
+            prop_assert_eq!(cobs_decode_in_place(&mut frame), Some(payload.len()));
+            prop_assert_eq!(&frame[..payload.len()], &payload[..]);
+        }
+    }
 }

@@ -326,6 +326,6 @@ impl<'a> FunctionRecord<'a> {
 }
 
 // Registry-free, so Miri runs them too (it cannot read linker-section statics): the decoder
-// works in place on the caller's buffer, through `cobs`.
+// works in place on the caller's buffer.
 #[cfg(test)]
 mod tests;
