@@ -8,7 +8,7 @@
 //! `fleet [--devices N] [--functions N] [--seconds N]` (defaults 1000, 50, 30).
 
 use picometrics::frame::MAX_FRAME;
-use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, release_bridge, rss_kib};
+use picometrics_integration_tests::fleet::{arg, cpu_seconds, dump, per_cpu_second, release_bridge, rss_kib};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -157,7 +157,7 @@ fn main() {
          | measure | value |\n|---|---:|\n\
          | dumps sent / taken in | {sent:.0} / {taken:.0} |\n\
          | seconds the simulator fell behind | {late} |\n\
-         | bridge CPU while ingesting / dumps per bridge CPU-second | {ingest_cpu:.1} s / {:.0} |\n\
+         | bridge CPU while ingesting / dumps per bridge CPU-second | {ingest_cpu:.1} s / {} |\n\
          | bridge RSS after 10 s / at the end / peak | {} / {} / {} MiB |\n\
          | the first `/metrics` scrape after the dumps, rendering every device's: until the headers / the last byte / bridge CPU | {:.0} / {:.0} ms / {:.2} s |\n\
          | full `/metrics` scrape again, median of {}: until the headers / the last byte | {:.0} / {:.0} ms for {:.1} MB |\n\
@@ -165,7 +165,7 @@ fn main() {
          - {ingest_ok}: ingest keeps up (every dump taken in, the simulator never late)\n\
          - {}: flat memory (RSS at the end within 10 % of RSS after 10 s)\n\
          - {scrape_ok}: full scrape < 100 ms\n",
-        taken / ingest_cpu.max(0.01),
+        per_cpu_second(taken, ingest_cpu),
         rss_10.0 / 1024,
         rss_end.0 / 1024,
         rss_end.1 / 1024,

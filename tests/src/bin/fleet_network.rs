@@ -12,7 +12,7 @@
 
 use picometrics::frame::MAX_FRAME;
 use picometrics_integration_tests::fleet::{
-    arg, cpu_seconds, dump, release_bridge, rss_kib, thread_cpu_seconds,
+    arg, cpu_seconds, dump, per_cpu_second, release_bridge, rss_kib, thread_cpu_seconds,
 };
 use picometrics_integration_tests::prometheus::{temp_dir_named, try_query};
 use picometrics_integration_tests::{victoria, Running};
@@ -237,7 +237,6 @@ fn main() {
         rss_peak[i] = r.1;
     }
     let per_core = taken / ingest_cpu.max(0.01);
-    let with_push = taken / cpu.max(0.01);
     let span = (rounds * every) as f64;
     let verdict = |ok: bool| if ok { "MET" } else { "MISSED" };
     println!(
@@ -251,8 +250,8 @@ fn main() {
          | dumps sent / taken in (both bridges) | {sent} / {taken:.0} |\n\
          | dumps sent more than 1 s late | {late} |\n\
          | bridge CPU (both): taking dumps in / pushing them / in all | {ingest_cpu:.1} / {push_cpu:.1} / {cpu:.1} s |\n\
-         | dumps per CPU-second: taking in / in all (with the push) | {per_core:.0} / {with_push:.0} |\n\
-         | remote-write samples per push CPU-second | {:.0} |\n\
+         | dumps per CPU-second: taking in / in all (with the push) | {} / {} |\n\
+         | remote-write samples per push CPU-second | {} |\n\
          | dumps replaced by the device's next before a push took them (superseded) / pushed | {superseded:.0} / {:.0} |\n\
          | remote-write samples into VictoriaMetrics / per second of the run / per dump pushed | {rows:.0} / {:.0} / {:.0} |\n\
          | remote-write requests / failed (both bridges) | {pushes:.0} / {failed:.0} |\n\
@@ -262,7 +261,9 @@ fn main() {
          - {}: ≥ 10,000 dumps taken in per bridge CPU-second\n\
          - {}: every device in the database, lag ≤ 2 push intervals ({} s)\n\
          - {}: RSS ≤ 1 GiB per bridge\n",
-        rows / push_cpu.max(0.01),
+        per_cpu_second(taken, ingest_cpu),
+        per_cpu_second(taken, cpu),
+        per_cpu_second(rows, push_cpu),
         taken - superseded,
         rows / span,
         rows / (taken - superseded).max(1.0),
