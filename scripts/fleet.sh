@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The bridge at fleet scale (not part of scripts/test.sh; ~8 min). First DEVICES simulated
+# The bridge at fleet scale (not part of scripts/test.sh; ~12 min). First DEVICES simulated
 # devices of FUNCTIONS functions each dumping once a second, multiplexed on one TCP stream into
 # the release `picometrics-bridge`: ingest, memory over time, the full scrape's time and size.
 # Then the same fleet over the network — half `POST /api/v1/dumps`, half `--accept` TCP, in
 # client processes of their own, each device dumping every 5 s to the other of two bridges
 # that remote-write to a real VictoriaMetrics: dumps per bridge CPU-second, samples into the
-# database, memory, and the lag until every device's last dump can be queried; then the same
-# over the network with NETWORK_DEVICES devices (10,000 by default).
+# database, memory, and the lag until every device's last dump can be queried (once the
+# database holds every series: a first dump of every device creates them, its lag reported
+# too); then the same over the network with NETWORK_DEVICES devices (10,000 by default).
 # Writes benches/FLEET.md.
 #   scripts/fleet.sh [DEVICES [FUNCTIONS [SECONDS [NETWORK_DEVICES]]]]   (defaults 1000 50 30 10000)
 set -euo pipefail
