@@ -159,6 +159,9 @@ ctest -p picometrics --features persist --test persist --lib
 ctest -p picometrics --features frames --doc frame
 # Exemplars, the prometheus-crate bridge and the OpenTelemetry exemplar source.
 ctest -p picometrics --features exemplars --lib --test exemplars
+# Every feature at once, as `cargo test --all-features` runs them (embassy's mock clock among
+# them: the tests that time a call let its time pass too; persist's counters in every dump).
+ctest -p picometrics --all-features
 ctest -p picometrics-exporter --all-features
 
 step "cargo test: the 32-bit counter path of thumbv6m/v7em on the host (wrap-around included)"

@@ -40,7 +40,7 @@ fn timing_and_concurrency_span_awaits() {
     assert_eq!(value(&samples, "function_calls_concurrent", &[("function", "waits")]), 1.0);
     assert_eq!(value(&samples, "function_calls_duration_seconds_count", &[("function", "waits")]), 0.0);
 
-    std::thread::sleep(Duration::from_millis(30));
+    common::sleep(Duration::from_millis(30));
     open.store(true, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(1)));
 

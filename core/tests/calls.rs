@@ -385,7 +385,7 @@ fn impl_blocks_report_type_and_method() {
 
 #[picometrics]
 fn slow() {
-    std::thread::sleep(std::time::Duration::from_millis(30));
+    common::sleep(std::time::Duration::from_millis(30));
 }
 
 #[test]

@@ -55,7 +55,11 @@ fn a_timeout_is_an_error_with_its_latency() {
     });
     let (ok, error, count, sum, gauge) = counts("slow_lookup");
     assert_eq!((ok, error, count, gauge), (1.0, 3.0, 4.0, 0.0));
-    assert!(sum >= 0.09, "three timeouts of 30 ms took {sum} s in all");
+    // With `embassy-time` calls are timed by embassy's mock driver, which tokio's timers do not
+    // advance.
+    if cfg!(not(feature = "embassy-time")) {
+        assert!(sum >= 0.09, "three timeouts of 30 ms took {sum} s in all");
+    }
 }
 
 #[picometrics(track_concurrency)]

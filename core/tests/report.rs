@@ -3,6 +3,8 @@
 //! an interpolation from zero would invent; one whose calls fall inside a bucket reads the
 //! interpolated value.
 
+mod common;
+
 use picometrics::picometrics;
 
 #[picometrics]
@@ -15,7 +17,7 @@ const WIDE: [u64; 3] = [1_000, 1_000_000_000, 2_000_000_000];
 /// Every call lands in (1 µs, 1 s]: the interpolation is all the buckets say, shown as such.
 #[picometrics(buckets = WIDE)]
 fn middling() {
-    std::thread::sleep(std::time::Duration::from_micros(50));
+    common::sleep(std::time::Duration::from_micros(50));
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! `track_max`: the longest call since start, as `function_calls_duration_max_seconds`, in the
 //! text, the report and the snapshot; functions without the option have no such series.
 
+mod common;
+
 use picometrics::picometrics;
 use std::time::Duration;
 
 #[picometrics(track_max)]
 fn sometimes_slow(slow: bool) -> Result<(), ()> {
     if slow {
-        std::thread::sleep(Duration::from_millis(20));
+        common::sleep(Duration::from_millis(20));
         Err(())
     } else {
         Ok(())
