@@ -134,67 +134,60 @@ fn empty_changed() -> ChangedRecord<'static> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for InPlace<'_, FunctionRecord<'de>> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_tuple(11, self)
-    }
+/// A record decoded in place from a tuple of `len` fields (postcard writes a struct's fields in
+/// order, with no names): the seed and its visitor, whose `body` reads each field from `seq`
+/// into `out`, counting them in `at`.
+macro_rules! tuple_in_place {
+    ($record:ident, $len:literal, $what:literal, |$seq:ident, $at:ident, $out:ident| $body:block) => {
+        impl<'de> DeserializeSeed<'de> for InPlace<'_, $record<'de>> {
+            type Value = ();
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_tuple($len, self)
+            }
+        }
+
+        impl<'de> serde::de::Visitor<'de> for InPlace<'_, $record<'de>> {
+            type Value = ();
+            expecting!($what);
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut $seq: A) -> Result<(), A::Error> {
+                let ($out, $at) = (self.0, &mut 0);
+                $body
+                Ok(())
+            }
+        }
+    };
 }
 
-impl<'de> serde::de::Visitor<'de> for InPlace<'_, FunctionRecord<'de>> {
-    type Value = ();
-    expecting!("a version 6 function");
+// `FunctionOut`'s fields, in its order.
+tuple_in_place!(FunctionRecord, 11, "a version 6 function", |seq, at, f| {
+    f.function = next(&mut seq, at)?;
+    f.module = next(&mut seq, at)?;
+    f.objective = next(&mut seq, at)?;
+    next_seed(&mut seq, at, Bounds(&mut f.bounds))?;
+    // One count per bound and `+Inf`: whether the device's are, the receiver checks on the
+    // dense counts as for any version.
+    next_seed(&mut seq, at, Sparse { counts: &mut f.counts, buckets: Some(f.bounds.len() + 1) })?;
+    f.sum_nanos = next(&mut seq, at)?;
+    f.root = next(&mut seq, at)?;
+    next_seed(&mut seq, at, Elements(&mut f.callers, PhantomData::<crate::model::Caller<'de>>))?;
+    f.overflow = next(&mut seq, at)?;
+    f.concurrent = next(&mut seq, at)?;
+    f.max_nanos = next(&mut seq, at)?;
+});
 
-    /// `FunctionOut`'s fields, in its order.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (f, at) = (self.0, &mut 0);
-        f.function = next(&mut seq, at)?;
-        f.module = next(&mut seq, at)?;
-        f.objective = next(&mut seq, at)?;
-        next_seed(&mut seq, at, Bounds(&mut f.bounds))?;
-        // One count per bound and `+Inf`: whether the device's are, the receiver checks on the
-        // dense counts as for any version.
-        next_seed(&mut seq, at, Sparse { counts: &mut f.counts, buckets: Some(f.bounds.len() + 1) })?;
-        f.sum_nanos = next(&mut seq, at)?;
-        f.root = next(&mut seq, at)?;
-        next_seed(
-            &mut seq,
-            at,
-            Elements::<_, _, _>(&mut f.callers, PhantomData::<crate::model::Caller<'de>>),
-        )?;
-        f.overflow = next(&mut seq, at)?;
-        f.concurrent = next(&mut seq, at)?;
-        f.max_nanos = next(&mut seq, at)?;
-        Ok(())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for InPlace<'_, ChangedRecord<'de>> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_tuple(8, self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for InPlace<'_, ChangedRecord<'de>> {
-    type Value = ();
-    expecting!("a version 6 changed function");
-
-    /// `ChangedOut`'s fields, in its order.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (c, at) = (self.0, &mut 0);
-        c.index = next(&mut seq, at)?;
-        // Up to the last bucket that is not zero.
-        next_seed(&mut seq, at, Sparse { counts: &mut c.counts, buckets: None })?;
-        c.sum_nanos = next(&mut seq, at)?;
-        c.root = next(&mut seq, at)?;
-        next_seed(&mut seq, at, Elements(&mut c.callers, PhantomData::<CallerWire<'de>>))?;
-        c.overflow = next(&mut seq, at)?;
-        c.concurrent = next(&mut seq, at)?;
-        c.max_nanos = next(&mut seq, at)?;
-        Ok(())
-    }
-}
+// `ChangedOut`'s fields, in its order.
+tuple_in_place!(ChangedRecord, 8, "a version 6 changed function", |seq, at, c| {
+    c.index = next(&mut seq, at)?;
+    // Up to the last bucket that is not zero.
+    next_seed(&mut seq, at, Sparse { counts: &mut c.counts, buckets: None })?;
+    c.sum_nanos = next(&mut seq, at)?;
+    c.root = next(&mut seq, at)?;
+    next_seed(&mut seq, at, Elements(&mut c.callers, PhantomData::<CallerWire<'de>>))?;
+    c.overflow = next(&mut seq, at)?;
+    c.concurrent = next(&mut seq, at)?;
+    c.max_nanos = next(&mut seq, at)?;
+});
 
 /// A function's bounds (`BoundsOut`): a preset's number, or the list.
 struct Bounds<'o>(&'o mut heapless::Vec<u64, MAX_BOUNDS>);
