@@ -139,7 +139,7 @@ pub enum Message<'a> {
 /// A function's values in a dump relative to an earlier one ([`Message::Changed`]): what can
 /// change between two dumps of one build, the function named by its place in the base dump
 /// (its place in the registry, which a build does not change).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Default, Debug, PartialEq)]
 pub struct ChangedRecord<'a> {
     /// Which function of the base dump, counting from 0.
     pub index: u16,
@@ -267,7 +267,7 @@ pub struct Begin<'a> {
 
 /// One function's metrics as decoded; every sequence has the capacity the encoder has, so a
 /// frame claiming more is an error, not an allocation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FunctionRecord<'a> {
     /// `function`.
     pub function: &'a str,

@@ -11,7 +11,6 @@
 
 use super::{BeginV6, CallerWire, Since, NO_BUILD, PRESETS};
 use crate::frame::{Begin, ChangedRecord, FunctionRecord, Message, MAX_BOUNDS};
-use crate::model::Totals;
 use core::{fmt, marker::PhantomData};
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, Error as _, SeqAccess, Unexpected, VariantAccess,
@@ -72,7 +71,7 @@ impl<'de> serde::de::Visitor<'de> for InPlace<'_, Message<'de>> {
         match variant {
             0 => *self.0 = begin(access.newtype_variant()?),
             1 => {
-                *self.0 = Message::Function(empty_function());
+                *self.0 = Message::Function(FunctionRecord::default());
                 if let Message::Function(f) = self.0 {
                     access.newtype_variant_seed(InPlace(f))?;
                 }
@@ -84,7 +83,7 @@ impl<'de> serde::de::Visitor<'de> for InPlace<'_, Message<'de>> {
             }
             3 => *self.0 = Message::Metric(access.newtype_variant()?),
             4 => {
-                *self.0 = Message::Changed(empty_changed());
+                *self.0 = Message::Changed(ChangedRecord::default());
                 if let Message::Changed(c) = self.0 {
                     access.newtype_variant_seed(InPlace(c))?;
                 }
@@ -103,35 +102,6 @@ fn begin(b: BeginV6<'_>) -> Message<'_> {
     };
     let (device, seq, counter_bits, uptime_nanos) = (b.device, b.seq, b.counter_bits, b.uptime_nanos);
     Message::Begin(Begin { device, seq, build, counter_bits, uptime_nanos, base })
-}
-
-fn empty_function() -> FunctionRecord<'static> {
-    FunctionRecord {
-        function: "",
-        module: "",
-        objective: None,
-        bounds: heapless::Vec::new(),
-        counts: heapless::Vec::new(),
-        sum_nanos: 0,
-        root: Totals::default(),
-        callers: heapless::Vec::new(),
-        overflow: Totals::default(),
-        concurrent: None,
-        max_nanos: None,
-    }
-}
-
-fn empty_changed() -> ChangedRecord<'static> {
-    ChangedRecord {
-        index: 0,
-        counts: heapless::Vec::new(),
-        sum_nanos: 0,
-        root: Totals::default(),
-        callers: heapless::Vec::new(),
-        overflow: Totals::default(),
-        concurrent: None,
-        max_nanos: None,
-    }
 }
 
 /// A record decoded in place from a tuple of `len` fields (postcard writes a struct's fields in
@@ -294,7 +264,7 @@ mod tests {
     use super::*;
     use crate::frame::v6::{BoundsOut, FunctionOut, MessageOut, SparseOut};
     use crate::frame::MAX_CALLERS;
-    use crate::model::Caller;
+    use crate::model::{Caller, Totals};
 
     fn sparse(bytes: &[u8], buckets: Option<usize>) -> Option<std::vec::Vec<u64>> {
         let mut counts = heapless::Vec::new();
