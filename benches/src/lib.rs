@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use std::time::Instant;
 
 pub use picometrics_test_support::alloc as alloc_counter;
+pub mod decode_case;
 pub mod render_cases;
 
 /// The function body every case instruments: a few cycles of arithmetic.

@@ -53,6 +53,8 @@ fn instructions(case: &str) -> f64 {
     const ITERS: u64 = 5_000;
     let toggle = if case == picometrics_benches::NESTED {
         "--toggle-collect=*run_nested*"
+    } else if case == picometrics_benches::decode_case::NAME {
+        "--toggle-collect=*run_decode*"
     } else {
         "--toggle-collect=*run_case*"
     };
@@ -102,4 +104,20 @@ fn instruction_counts_per_call() {
     assert!(plain <= 4.0 * floor, "picometrics {plain} vs floor {floor}");
     assert!(err <= plain + 10.0, "the error path costs {err} vs {plain}");
     assert!(plain < handles && plain < client, "a peer needs fewer instructions than picometrics");
+}
+
+/// A bridge's cost per frame of a dump, its decoding (wire version 6, in place): serde's derived
+/// visitors moved the ~1.5 KB function record whole at every return on its way out, a third of
+/// a bridge's instructions per dump. Measured: 6,243 instructions a frame then, 3,526 decoded in
+/// place (COBS a block at a time too); the bound fails a return to the moves.
+#[test]
+fn instructions_per_decoded_frame() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if cfg!(debug_assertions) {
+        eprintln!("instruction counts are only meaningful in release builds: run with --release");
+        return;
+    }
+    let n = instructions(picometrics_benches::decode_case::NAME);
+    eprintln!("instructions per decoded function frame: {n}");
+    assert!(n <= 4_200.0, "{n} instructions to decode a function frame");
 }

@@ -1,5 +1,6 @@
 //! Runs one case `iters` times, for `valgrind --tool=callgrind --toggle-collect=*run_case*`
-//! (or `*run_nested*`): only the measured loop is counted, not start-up or calibration.
+//! (or `*run_nested*`, `*run_decode*`): only the measured loop is counted, not start-up or
+//! calibration.
 //!
 //! Usage: `callgrind_case <case name> <iters>`
 
@@ -8,7 +9,10 @@ fn main() {
     let name = args.next().expect("case name");
     let iters: u64 = args.next().expect("iterations").parse().expect("a number");
     picometrics_benches::init_peers();
-    let result = if name == picometrics_benches::NESTED {
+    let result = if name == picometrics_benches::decode_case::NAME {
+        let frame = picometrics_benches::decode_case::function_frame();
+        picometrics_benches::decode_case::run_decode(&frame, iters)
+    } else if name == picometrics_benches::NESTED {
         picometrics_benches::run_nested(iters)
     } else {
         let (_, case) = picometrics_benches::cases()
