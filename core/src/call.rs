@@ -15,22 +15,34 @@ use core::task::{Context, Poll};
 
 pub use picometrics_schema::Cancelled;
 
+/// Whether a call moves its function's concurrency gauge (`track_concurrency`), in the
+/// guard's type: a call without it tests nothing for it (measured on the Cortex-M4F: the flag
+/// kept in the guard cost a store, a load and a branch per call on the out-of-line path).
+#[derive(Clone, Copy)]
+pub struct Gauge<const TRACKED: bool>;
+
 /// Times one call and records it in `finish`.
 ///
 /// A guard dropped without `finish` is either unwinding from a panic (recorded as an error,
 /// also when something catches the panic later) or an async call whose future was dropped
 /// before completing (cancelled: recorded as `cancelled` says). Either way the concurrency
 /// gauge is restored.
-pub struct CallGuard<const BOUNDS: usize, const CALLERS: usize, M: MaxCell + 'static = NoMax> {
+pub struct CallGuard<
+    const BOUNDS: usize,
+    const CALLERS: usize,
+    M: MaxCell + 'static = NoMax,
+    const TRACKED: bool = false,
+> {
     slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
     bounds: &'static [u64; BOUNDS],
     calls: &'static ResultCounts,
     start: clock::Start,
-    track_concurrency: bool,
     cancelled: Cancelled,
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CALLERS, M> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool>
+    CallGuard<BOUNDS, CALLERS, M, TRACKED>
+{
     /// Starts timing a call of the function whose slot is `slot`.
     // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
     // copy per slot shape, so each instrumented function costs a call, not the whole path, in
@@ -43,14 +55,14 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CA
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
         bounds: &'static [u64; BOUNDS],
-        track_concurrency: bool,
+        _gauge: Gauge<TRACKED>,
         cancelled: Cancelled,
     ) -> Self {
         let calls = slot.calls_from(caller::current());
-        if track_concurrency {
+        if TRACKED {
             slot.enter();
         }
-        Self { slot, bounds, calls, start: clock::now(), track_concurrency, cancelled }
+        Self { slot, bounds, calls, start: clock::now(), cancelled }
     }
 
     /// Records the call as finished with the given classification.
@@ -66,14 +78,16 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> CallGuard<BOUNDS, CA
     #[inline(always)]
     fn record(&self, is_error: bool) {
         let elapsed = clock::elapsed_nanos(&self.start);
-        if self.track_concurrency {
+        if TRACKED {
             self.slot.exit();
         }
         self.slot.record(self.bounds, self.calls, elapsed, is_error);
     }
 }
 
-impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> Drop for CallGuard<BOUNDS, CALLERS, M> {
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool> Drop
+    for CallGuard<BOUNDS, CALLERS, M, TRACKED>
+{
     /// Only reached when `finish` was not: a panic unwinding through the call (an error) or
     /// an async call dropped before completing (cancelled).
     #[cold]
@@ -83,7 +97,7 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell> Drop for CallGuard<B
             (true, _) | (false, Cancelled::Error) => self.record(true),
             (false, Cancelled::Ok) => self.record(false),
             (false, Cancelled::Skip) => {
-                if self.track_concurrency {
+                if TRACKED {
                     self.slot.exit();
                 }
             }
@@ -307,15 +321,15 @@ mod tests {
     #[test]
     fn cancelled_guard_follows_its_policy_and_restores_the_gauge() {
         use crate::descriptor::SlotStorage;
-        let guard = CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Skip);
+        let guard = CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Skip);
         assert_eq!(SLOT.concurrent(), 1);
         drop(guard);
         assert_eq!((SLOT.concurrent(), SLOT.histogram().count()), (0, 0));
-        drop(CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Error));
-        drop(CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Ok));
+        drop(CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Error));
+        drop(CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Ok));
         let calls = SLOT.calls().root;
         assert_eq!((calls.ok, calls.error, SLOT.histogram().count(), SLOT.concurrent()), (1, 1, 2, 0));
-        CallGuard::start(&SLOT, &BOUNDS, true, Cancelled::Error).finish(true);
+        CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Error).finish(true);
         assert_eq!((SLOT.calls().root.error, SLOT.concurrent()), (2, 0));
     }
 }

@@ -447,12 +447,12 @@ fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
 
 /// Instructions per call in QEMU's instruction-count time: deterministic, so a bound catches a
 /// regression of the hot path on the Cortex-M4F (the size report prints the figures; the goal
-/// of ≤ 40 beyond the clock reads is not met yet: 82.2 measured, 50.5 with `inline-calls`).
+/// of ≤ 40 beyond the clock reads is not met yet: 77.2 measured, 50.5 with `inline-calls`).
 #[test]
 fn instructions_per_call_on_the_cortex_m4f() {
     let (instr, reads) = picometrics_integration_tests::size::instructions("thumbv7em-none-eabihf", &[]);
     assert!(reads > 20.0 && instr > reads, "implausible: {instr} instructions, {reads} in clock reads");
-    assert!(instr - reads <= 85.0, "{instr} instructions per call, {reads} of them clock reads");
+    assert!(instr - reads <= 80.0, "{instr} instructions per call, {reads} of them clock reads");
     // The call path inlined (`inline-calls`): 50.5 beyond the reads when this bound was set.
     let (inline, inline_reads) =
         picometrics_integration_tests::size::instructions("thumbv7em-none-eabihf", &["inline-calls"]);

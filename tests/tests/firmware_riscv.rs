@@ -122,9 +122,9 @@ fn the_readme_riscv_command_runs_the_firmware() {
 /// fails. No goal on these cores; the size report prints the figures (and `inline-calls`').
 #[test]
 fn instructions_per_call_on_riscv() {
-    // Beyond the clock reads when set: 100 on riscv32imc (every update in a critical section),
-    // 86 on riscv32imac (AMOs, the 64-bit sum in a critical section).
-    for (target, bound) in [("riscv32imc-unknown-none-elf", 103.0), ("riscv32imac-unknown-none-elf", 89.0)] {
+    // Beyond the clock reads when set: 97 on riscv32imc (every update in a critical section),
+    // 83 on riscv32imac (AMOs, the 64-bit sum in a critical section).
+    for (target, bound) in [("riscv32imc-unknown-none-elf", 100.0), ("riscv32imac-unknown-none-elf", 86.0)] {
         let (instr, reads) = picometrics_integration_tests::size::instructions(target, &[]);
         eprintln!("{target}: {instr:.1} per call, {reads:.1} of them clock reads");
         assert!(reads > 5.0 && instr > reads, "{target}: implausible: {instr} instructions, {reads} reads");
