@@ -19,7 +19,7 @@ pub use picometrics_schema::Cancelled;
 /// guard's type: a call without it tests nothing for it (measured on the Cortex-M4F: the flag
 /// kept in the guard cost a store, a load and a branch per call on the out-of-line path).
 #[derive(Clone, Copy)]
-pub struct Gauge<const TRACKED: bool>;
+pub struct Concurrency<const TRACKED: bool>;
 
 /// Times one call and records it in `finish`.
 ///
@@ -55,7 +55,7 @@ impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool>
     pub fn start(
         slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
         bounds: &'static [u64; BOUNDS],
-        _gauge: Gauge<TRACKED>,
+        _concurrency: Concurrency<TRACKED>,
         cancelled: Cancelled,
     ) -> Self {
         let calls = slot.calls_from(caller::current());
@@ -321,15 +321,15 @@ mod tests {
     #[test]
     fn cancelled_guard_follows_its_policy_and_restores_the_gauge() {
         use crate::descriptor::SlotStorage;
-        let guard = CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Skip);
+        let guard = CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Skip);
         assert_eq!(SLOT.concurrent(), 1);
         drop(guard);
         assert_eq!((SLOT.concurrent(), SLOT.histogram().count()), (0, 0));
-        drop(CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Error));
-        drop(CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Ok));
+        drop(CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Error));
+        drop(CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Ok));
         let calls = SLOT.calls().root;
         assert_eq!((calls.ok, calls.error, SLOT.histogram().count(), SLOT.concurrent()), (1, 1, 2, 0));
-        CallGuard::start(&SLOT, &BOUNDS, Gauge::<true>, Cancelled::Error).finish(true);
+        CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Error).finish(true);
         assert_eq!((SLOT.calls().root.error, SLOT.concurrent()), (2, 0));
     }
 }

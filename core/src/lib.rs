@@ -161,7 +161,7 @@ pub mod __private_v1 {
     };
     pub use crate::call::{
         classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyLabels, ClassifyOther,
-        ClassifyResult, FromResidual, Gauge, WithCaller,
+        ClassifyResult, Concurrency, FromResidual, WithCaller,
     };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};

@@ -370,7 +370,7 @@ impl Parts {
         // inference that relies on the return type (`.sum()`, `.collect()`, `.into()`) works.
         let result_ty = result_type(&sig.output);
         let start = quote! {
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #private::Gauge::<#track>, #cancelled);
+            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #private::Concurrency::<#track>, #cancelled);
         };
         let scope = quote! {
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
