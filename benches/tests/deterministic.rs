@@ -76,13 +76,19 @@ fn instructions(case: &str) -> f64 {
     collected / ITERS as f64
 }
 
-#[test]
-fn instruction_counts_per_call() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+/// The tests' turn (they never run at the same time), in a release build only: instruction
+/// counts of a debug build say nothing.
+fn release_only() -> Option<std::sync::MutexGuard<'static, ()>> {
     if cfg!(debug_assertions) {
         eprintln!("instruction counts are only meaningful in release builds: run with --release");
-        return;
+        return None;
     }
+    Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+#[test]
+fn instruction_counts_per_call() {
+    let Some(_serial) = release_only() else { return };
     let overhead = |case: &str| instructions(case) - instructions(picometrics_benches::baseline(case));
     let floor = overhead("floor/tsc");
     let plain = overhead("picometrics/plain");
@@ -112,11 +118,7 @@ fn instruction_counts_per_call() {
 /// place (COBS a block at a time too); the bound fails a return to the moves.
 #[test]
 fn instructions_per_decoded_frame() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if cfg!(debug_assertions) {
-        eprintln!("instruction counts are only meaningful in release builds: run with --release");
-        return;
-    }
+    let Some(_serial) = release_only() else { return };
     let n = instructions(picometrics_benches::decode_case::NAME);
     eprintln!("instructions per decoded function frame: {n}");
     assert!(n <= 4_200.0, "{n} instructions to decode a function frame");
