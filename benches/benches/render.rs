@@ -2,9 +2,11 @@
 //! peers' encoders on the same series.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use picometrics::model::Format;
 use picometrics_benches::render_cases::{
-    self, many, MetricsPeer, PrometheusClientPeer, PrometheusPeer, SIZES,
+    self, many, Changing, MetricsPeer, PrometheusClientPeer, PrometheusPeer, SIZES,
 };
+use picometrics_exporter::MetricsBuffer;
 use std::time::Duration;
 
 fn render(c: &mut Criterion) {
@@ -30,6 +32,19 @@ fn render(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("copy-openmetrics", n), &n, |b, _| {
             b.iter(|| render_cases::copy(&mut out, &openmetrics))
         });
+        for (case, format) in
+            [("exporter", Format::Prometheus), ("exporter-openmetrics", Format::OpenMetrics)]
+        {
+            let mut buffer = MetricsBuffer::new();
+            group.bench_with_input(BenchmarkId::new(case, n), &n, |b, _| {
+                b.iter(|| render_cases::exporter(&mut buffer, &functions, format))
+            });
+            let mut buffer = MetricsBuffer::new();
+            let changing = Changing::new(&functions);
+            group.bench_with_input(BenchmarkId::new(format!("{case}-changed"), n), &n, |b, _| {
+                b.iter(|| render_cases::exporter_changed(&mut buffer, &changing, format))
+            });
+        }
         let lines: Vec<&str> = rendered.split_inclusive('\n').collect();
         group.bench_with_input(BenchmarkId::new("copy_lines", n), &n, |b, _| {
             b.iter(|| render_cases::copy_lines(&mut out, &lines))

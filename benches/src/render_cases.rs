@@ -2,8 +2,12 @@
 //! 14-bucket `function_calls_duration_seconds`) rendered by picometrics, copied as plain bytes,
 //! and encoded by each peer.
 
+use picometrics::model::{Build, Format, FunctionSeries, Source};
+use picometrics::registry::Registry;
 use picometrics::FunctionDescriptor;
-use std::fmt::Write;
+use picometrics_exporter::MetricsBuffer;
+use std::cell::Cell;
+use std::fmt::{self, Write};
 
 /// The 1 000 generated instrumented functions (`handler_0000` …).
 pub mod many {
@@ -37,6 +41,71 @@ pub fn picometrics_openmetrics(out: &mut String, functions: &[&'static FunctionD
     out.clear();
     let registry = picometrics::registry::Registry::of(functions.iter().copied());
     picometrics::render::write(out, &registry, picometrics::render::Format::OpenMetrics).unwrap();
+}
+
+/// The exporter's render (`MetricsBuffer`, which keeps each function's lines between scrapes)
+/// of these functions, when none changed since its previous render.
+pub fn exporter(
+    buffer: &mut MetricsBuffer,
+    functions: &[&'static FunctionDescriptor],
+    format: Format,
+) -> usize {
+    buffer.render_source(&Registry::of(functions.iter().copied()), format).len()
+}
+
+/// The exporter's render of these functions when every one of them changed since its previous
+/// render: each render shows every duration sum a nanosecond longer.
+pub fn exporter_changed(buffer: &mut MetricsBuffer, changing: &Changing<'_>, format: Format) -> usize {
+    changing.generation.set(changing.generation.get() + 1);
+    buffer.render_source(changing, format).len()
+}
+
+/// The chosen functions, with every sum shifted by a count that [`exporter_changed`] raises
+/// before each render: a source whose every function changes between two scrapes.
+pub struct Changing<'f> {
+    functions: &'f [&'static FunctionDescriptor],
+    generation: Cell<u64>,
+}
+
+impl<'f> Changing<'f> {
+    /// These functions, changing on every render.
+    pub fn new(functions: &'f [&'static FunctionDescriptor]) -> Self {
+        Self { functions, generation: Cell::new(0) }
+    }
+}
+
+impl Source for Changing<'_> {
+    fn functions(&self, each: &mut dyn FnMut(&FunctionSeries<'_>) -> fmt::Result) -> fmt::Result {
+        let shift = self.generation.get();
+        Registry::of(self.functions.iter().copied())
+            .functions(&mut |s| each(&FunctionSeries { sum_nanos: s.sum_nanos + shift, ..*s }))
+    }
+
+    fn builds(&self, _: &mut dyn FnMut(&Build<'_>) -> fmt::Result) -> fmt::Result {
+        Ok(())
+    }
+}
+
+/// The callgrind cases (`callgrind_case`): the exporter's render of [`CALLGRIND_FUNCTIONS`]
+/// functions when none changed since its last render, and when every one did.
+pub const EXPORTER_CASES: [&str; 2] = ["render/exporter", "render/exporter-changed"];
+
+/// How many functions the callgrind render cases render.
+pub const CALLGRIND_FUNCTIONS: usize = 100;
+
+/// Renders `iters` times for callgrind (`--toggle-collect=*run_render*`), after a render
+/// that filled `buffer`; the total length, so nothing is optimised away.
+#[inline(never)]
+pub fn run_render(buffer: &mut MetricsBuffer, changing: &Changing<'_>, changed: bool, iters: u64) -> usize {
+    let mut total = 0;
+    for _ in 0..iters {
+        total += if changed {
+            exporter_changed(buffer, changing, Format::Prometheus)
+        } else {
+            exporter(buffer, changing.functions, Format::Prometheus)
+        };
+    }
+    total
 }
 
 /// The floor: `write!` of the already-rendered bytes into the same buffer.

@@ -35,6 +35,18 @@ fn picometrics_allocates_nothing_per_call_or_render_and_peers_are_counted() {
     let before = allocations();
     render_cases::picometrics(&mut out, &functions);
     let render = allocations() - before;
+    // The exporter's renders, once warm: none changed, every one changed (its two buffers,
+    // the last render and the next, each filled once).
+    let mut buffer = picometrics_exporter::MetricsBuffer::new();
+    let changing = render_cases::Changing::new(&functions);
+    render_cases::run_render(&mut buffer, &changing, false, 1);
+    let before = allocations();
+    render_cases::run_render(&mut buffer, &changing, false, 10);
+    let exporter = allocations() - before;
+    render_cases::run_render(&mut buffer, &changing, true, 2);
+    let before = allocations();
+    render_cases::run_render(&mut buffer, &changing, true, 10);
+    let exporter = exporter + allocations() - before;
 
     for (name, n) in &counts {
         if name.starts_with("picometrics") || name.starts_with("floor") {
@@ -43,6 +55,7 @@ fn picometrics_allocates_nothing_per_call_or_render_and_peers_are_counted() {
     }
     assert_eq!(nested, 0);
     assert_eq!(render, 0, "render of 1 000 functions allocated");
+    assert_eq!(exporter, 0, "the exporter's render of 1 000 functions allocated");
     // The counter works: the `metrics` peer allocates on every call (its label vector).
     let metrics = counts.iter().find(|(n, _)| *n == "metrics").unwrap().1;
     assert!(metrics >= 1_000, "metrics allocated {metrics} times in 1 000 calls");
@@ -55,6 +68,8 @@ fn instructions(case: &str) -> f64 {
         "--toggle-collect=*run_nested*"
     } else if case == picometrics_benches::decode_case::NAME {
         "--toggle-collect=*run_decode*"
+    } else if render_cases::EXPORTER_CASES.contains(&case) {
+        "--toggle-collect=*run_render*"
     } else {
         "--toggle-collect=*run_case*"
     };
@@ -122,4 +137,20 @@ fn instructions_per_decoded_frame() {
     let n = instructions(picometrics_benches::decode_case::NAME);
     eprintln!("instructions per decoded function frame: {n}");
     assert!(n <= 4_200.0, "{n} instructions to decode a function frame");
+}
+
+/// The exporter's render, per function: none changed since the last render (each function's
+/// values read and compared, its lines left where they are) and every one changed (formatted by
+/// the one writer, then put in place).
+#[test]
+fn instructions_per_exporter_render() {
+    let Some(_serial) = release_only() else { return };
+    let per_function = |case| instructions(case) / render_cases::CALLGRIND_FUNCTIONS as f64;
+    let [unchanged, changed] = render_cases::EXPORTER_CASES.map(per_function);
+    eprintln!("instructions per function and render: {unchanged} none changed, {changed} all changed");
+    // Measured: 1,142 and 7,433 (the one writer alone: ~6,840 a function).
+    const UNCHANGED: f64 = 1_350.0;
+    const CHANGED: f64 = 8_500.0;
+    assert!(unchanged <= UNCHANGED, "{unchanged} instructions per unchanged function");
+    assert!(changed <= CHANGED, "{changed} instructions per changed function");
 }

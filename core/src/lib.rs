@@ -185,7 +185,7 @@ pub mod __private_v1 {
     /// of their own, label values escaped, seconds formatted as every output does.
     pub mod render {
         pub use crate::format::write_seconds;
-        pub use crate::render::series::{write_part, Part};
+        pub use crate::render::series::{write_part, write_tail, FunctionLines, Part};
         pub use crate::render::text::{write_escaped, write_header, write_sample};
         pub use crate::render::user::{
             write_family_header, write_metric_header, write_metric_samples, write_metrics,

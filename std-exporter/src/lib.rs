@@ -4,6 +4,7 @@
 #![doc = document_features::document_features!()]
 #![forbid(unsafe_code)]
 
+mod cache;
 #[cfg(feature = "prometheus")]
 mod collector;
 mod error;
@@ -24,7 +25,8 @@ pub use picometrics::model::Format;
 pub use picometrics::schema::{CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 
 /// A reusable render buffer: after the first renders it holds enough capacity (plus a quarter
-/// for growth) and rendering allocates nothing.
+/// for growth) and rendering allocates nothing. It keeps each function's lines between
+/// renders and formats again only the functions whose values changed.
 ///
 /// ```
 /// let mut buffer = picometrics_exporter::MetricsBuffer::new();
@@ -34,7 +36,8 @@ pub use picometrics::schema::{CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT};
 /// ```
 #[derive(Debug, Default)]
 pub struct MetricsBuffer {
-    text: String,
+    /// The last render in each format, kept so the next copies what did not change.
+    cache: [cache::RenderCache; 2],
 }
 
 impl MetricsBuffer {
@@ -52,34 +55,45 @@ impl MetricsBuffer {
 
     /// Renders every registered function in `format`.
     pub fn render_format(&mut self, format: Format) -> &str {
-        self.text.clear();
-        // Writing into a `String` cannot fail.
-        let _ = picometrics::render::write(&mut self.text, &picometrics::registry::Registry, format);
+        let cache = self.cache(format);
+        #[allow(unused_variables)] // Appended to only with `push`.
+        let text = cache.write(&picometrics::registry::Registry, format);
         #[cfg(feature = "push")]
-        self.append_push_metrics(format);
-        // Keep a quarter more room than this render needed: counters gain digits and callers
-        // appear over time, and the next render should still fit without reallocating.
-        let want = self.text.len() + self.text.len() / 4 + 256;
-        if self.text.capacity() < want {
-            self.text.reserve(want - self.text.len());
-        }
-        &self.text
+        append_push_metrics(text, format);
+        cache.keep_room();
+        cache.text()
+    }
+
+    /// Renders `source` in `format`, with [`MetricsBuffer::render_format`]'s cache (a buffer
+    /// keeps one source's lines: use one buffer per source). Hidden: for the benches.
+    #[doc(hidden)]
+    pub fn render_source<S: picometrics::model::Source + ?Sized>(
+        &mut self,
+        source: &S,
+        format: Format,
+    ) -> &str {
+        let cache = self.cache(format);
+        cache.write(source, format);
+        cache.keep_room();
+        cache.text()
+    }
+
+    fn cache(&mut self, format: Format) -> &mut cache::RenderCache {
+        &mut self.cache[usize::from(format == Format::OpenMetrics)]
     }
 }
 
-impl MetricsBuffer {
-    /// The pushers' own families, before OpenMetrics' `# EOF`.
-    #[cfg(feature = "push")]
-    fn append_push_metrics(&mut self, format: Format) {
-        const EOF: &str = "# EOF\n";
-        let eof = format == Format::OpenMetrics && self.text.ends_with(EOF);
-        if eof {
-            self.text.truncate(self.text.len() - EOF.len());
-        }
-        let _ = push::write_metrics(&mut self.text, format);
-        if eof {
-            self.text.push_str(EOF);
-        }
+/// The pushers' own families, before OpenMetrics' `# EOF`.
+#[cfg(feature = "push")]
+fn append_push_metrics(text: &mut String, format: Format) {
+    const EOF: &str = "# EOF\n";
+    let eof = format == Format::OpenMetrics && text.ends_with(EOF);
+    if eof {
+        text.truncate(text.len() - EOF.len());
+    }
+    let _ = push::write_metrics(text, format);
+    if eof {
+        text.push_str(EOF);
     }
 }
 

@@ -2,9 +2,13 @@
 //! `target/criterion`), allocations per call and per render (counted here), and instructions
 //! per call (callgrind on `callgrind_case`). `scripts/bench.sh` runs the benches first.
 
+use picometrics::model::Format;
 use picometrics_benches::alloc_counter::{allocations, CountingAllocator};
-use picometrics_benches::render_cases::{self, many, MetricsPeer, PrometheusClientPeer, PrometheusPeer};
+use picometrics_benches::render_cases::{
+    self, many, Changing, MetricsPeer, PrometheusClientPeer, PrometheusPeer,
+};
 use picometrics_benches::{baseline, cases, init_peers, run_case, run_nested, NESTED, PICO_CLOCK};
+use picometrics_exporter::MetricsBuffer;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -269,9 +273,13 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
         let client = PrometheusClientPeer::new(n);
         let metrics = MetricsPeer::new(n);
         let mut bytes = Vec::with_capacity(4 << 20);
+        let (mut buffer, mut buffer_om) = (MetricsBuffer::new(), MetricsBuffer::new());
+        let changing = Changing::new(&functions);
         let copy = medians.get(&format!("render/copy/{n}")).copied();
         let copy_openmetrics = medians.get(&format!("render/copy-openmetrics/{n}")).copied();
+        // Twice first: the exporter's two buffers (its last render and the next) fill in turn.
         let count = |f: &mut dyn FnMut()| {
+            f();
             f();
             let before = allocations();
             for _ in 0..10 {
@@ -286,6 +294,30 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
                 Some(count(&mut || render_cases::picometrics_openmetrics(&mut out, &functions))),
             ),
             ("copy", Some(count(&mut || render_cases::copy(&mut out, &rendered)))),
+            (
+                "exporter",
+                Some(count(&mut || {
+                    render_cases::exporter(&mut buffer, &functions, Format::Prometheus);
+                })),
+            ),
+            (
+                "exporter-openmetrics",
+                Some(count(&mut || {
+                    render_cases::exporter(&mut buffer_om, &functions, Format::OpenMetrics);
+                })),
+            ),
+            (
+                "exporter-changed",
+                Some(count(&mut || {
+                    render_cases::exporter_changed(&mut buffer, &changing, Format::Prometheus);
+                })),
+            ),
+            (
+                "exporter-openmetrics-changed",
+                Some(count(&mut || {
+                    render_cases::exporter_changed(&mut buffer_om, &changing, Format::OpenMetrics);
+                })),
+            ),
             ("copy-openmetrics", None),
             ("copy_lines", None),
             ("prometheus", Some(count(&mut || prometheus.encode(&mut bytes)))),
@@ -300,7 +332,7 @@ fn render_rows(medians: &BTreeMap<String, f64>) -> Vec<RenderRow> {
                 median_us: m,
                 // Each format against a copy of its own bytes.
                 ratio_to_copy: m
-                    .zip(if case.ends_with("openmetrics") { copy_openmetrics } else { copy })
+                    .zip(if case.contains("openmetrics") { copy_openmetrics } else { copy })
                     .map(|(m, c)| m * 1_000.0 / c),
                 allocations_per_render: a,
             });
@@ -341,17 +373,29 @@ fn targets(rows: &[CaseRow], render: &[RenderRow]) -> Vec<(String, bool)> {
             pico_tsc.iter().all(|r| r.allocations_per_call == Some(0.0)),
         ),
         (
-            "0 allocations per render (picometrics)".to_owned(),
-            render.iter().filter(|r| r.case == "picometrics").all(|r| r.allocations_per_render == Some(0.0)),
+            "0 allocations per render (picometrics, the exporter)".to_owned(),
+            render
+                .iter()
+                .filter(|r| r.case.starts_with("picometrics") || r.case.starts_with("exporter"))
+                .all(|r| r.allocations_per_render == Some(0.0)),
         ),
     ];
-    // Issue #17's targets.
-    for r in render.iter().filter(|r| r.case.starts_with("picometrics")) {
+    // Issue #17's targets, and #27's: the exporter's render (each function's lines kept
+    // between scrapes) when nothing changed and when every function changed; the one writer
+    // alone, as the bridge and firmware use it.
+    for r in render.iter().filter(|r| r.case.starts_with("picometrics") || r.case.starts_with("exporter")) {
         let ratio = r.ratio_to_copy.unwrap_or(f64::NAN);
-        let format = if r.case.ends_with("openmetrics") { "OpenMetrics" } else { "Prometheus text" };
+        let format = if r.case.contains("openmetrics") { "OpenMetrics" } else { "Prometheus text" };
+        let what = if r.case.ends_with("changed") {
+            "the exporter, every function changed since the last render"
+        } else if r.case.starts_with("exporter") {
+            "the exporter, nothing changed since the last render"
+        } else {
+            "the one writer alone, uncached"
+        };
         t.push((
             format!(
-                "render of {} functions ({format}) <= 2x a copy of the same bytes ({ratio:.2}x)",
+                "render of {} functions ({format}; {what}) <= 2x a copy of the same bytes ({ratio:.2}x)",
                 r.functions
             ),
             ratio <= 2.0,

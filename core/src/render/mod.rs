@@ -25,7 +25,7 @@ use core::fmt::{self, Write};
 use picometrics_schema::{self as schema, Metric};
 
 pub use crate::model::Format;
-use series::{write_part, Part};
+use series::{write_part, write_tail, Part};
 use text::{write_header, write_sample};
 pub(crate) use user::write_metrics;
 
@@ -70,7 +70,7 @@ where
     W: Write + ?Sized,
     S: Source + ?Sized,
 {
-    for part in Part::ALL {
+    for part in Part::FUNCTIONS {
         // A family no function reports costs no pass over the functions.
         match part {
             Part::Concurrent if !source.may_track(false) => continue,
@@ -83,14 +83,7 @@ where
         }
         write_part(&mut w, source, part, format)?;
     }
-    match source.metrics_writer() {
-        Some(write_them) => write_them(&mut WriteAdapter(&mut *w), format)?,
-        None => write_metrics(w, source, format)?,
-    }
-    match format {
-        Format::Prometheus => Ok(()),
-        Format::OpenMetrics => w.write_str("# EOF\n"),
-    }
+    write_tail(w, source, format)
 }
 
 /// The number and uptime of a periodic dump ([`crate::periodic`]) as the two gauges

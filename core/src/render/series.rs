@@ -252,45 +252,102 @@ where
     W: Write + ?Sized,
     S: Source + ?Sized,
 {
-    // One line buffer for every function of the family (it is half a kilobyte).
-    let line = &mut Line::new();
-    match part {
-        Part::Calls => source.functions(&mut |s| write_calls(w, line, s)),
-        Part::Duration => {
-            let mut le_texts = LeTexts::new();
-            source.functions(&mut |s| write_histogram(w, line, s, &mut le_texts, format))
-        }
-        Part::Concurrent => source.functions(&mut |s| {
-            let Some(value) = s.concurrent else { return Ok(()) };
-            SeriesLines::new(line, s, Family::Concurrent).write(
-                w,
-                schema::FUNCTION_CALLS_CONCURRENT.name,
-                "",
-                |line| {
-                    line.push_end("} ")?;
-                    line.push_u64(value)?;
-                    line.push_newline()
-                },
-            )
-        }),
-        Part::DurationMax => source.functions(&mut |s| {
-            let Some(nanos) = s.max_nanos else { return Ok(()) };
-            SeriesLines::new(line, s, Family::Concurrent).write(
-                w,
-                schema::FUNCTION_CALLS_DURATION_MAX.name,
-                "",
-                |line| {
-                    line.push_end("} ")?;
-                    write_seconds(&mut line::End(line), nanos)?;
-                    line.push_newline()
-                },
-            )
-        }),
-        Part::BuildInfo => source.builds(&mut |b| {
+    if part == Part::BuildInfo {
+        return source.builds(&mut |b| {
             w.write_str(schema::BUILD_INFO.name)?;
             write_label_set(w, |f| b.for_each_label(f))?;
             w.write_str(" 1\n")
-        }),
+        });
+    }
+    let mut lines = FunctionLines::new();
+    source.functions(&mut |s| lines.write(w, s, part, format))
+}
+
+/// A writer of one function's samples of one family at a time, keeping what it formatted for
+/// the next: its line buffer (half a kilobyte) and the `le` texts of the last bounds.
+pub struct FunctionLines {
+    line: Line,
+    le_texts: LeTexts,
+}
+
+impl fmt::Debug for FunctionLines {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FunctionLines").finish_non_exhaustive()
+    }
+}
+
+impl Default for FunctionLines {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FunctionLines {
+    /// A writer with nothing formatted yet.
+    pub fn new() -> Self {
+        Self { line: Line::new(), le_texts: LeTexts::new() }
+    }
+
+    /// Writes `series`' samples of `part` (nothing for [`Part::BuildInfo`]).
+    pub fn write<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        series: &FunctionSeries<'_>,
+        part: Part,
+        format: Format,
+    ) -> fmt::Result {
+        let line = &mut self.line;
+        match part {
+            Part::Calls => write_calls(w, line, series),
+            Part::Duration => write_histogram(w, line, series, &mut self.le_texts, format),
+            Part::Concurrent => {
+                let Some(value) = series.concurrent else { return Ok(()) };
+                SeriesLines::new(line, series, Family::Concurrent).write(
+                    w,
+                    schema::FUNCTION_CALLS_CONCURRENT.name,
+                    "",
+                    |line| {
+                        line.push_end("} ")?;
+                        line.push_u64(value)?;
+                        line.push_newline()
+                    },
+                )
+            }
+            Part::DurationMax => {
+                let Some(nanos) = series.max_nanos else { return Ok(()) };
+                SeriesLines::new(line, series, Family::Concurrent).write(
+                    w,
+                    schema::FUNCTION_CALLS_DURATION_MAX.name,
+                    "",
+                    |line| {
+                        line.push_end("} ")?;
+                        write_seconds(&mut line::End(line), nanos)?;
+                        line.push_newline()
+                    },
+                )
+            }
+            Part::BuildInfo => Ok(()),
+        }
+    }
+}
+
+/// What [`write()`](super::write) writes after the function families: `build_info` (if the source has one),
+/// the user metrics and, in OpenMetrics, `# EOF`. For writers that produce the function
+/// families themselves (the exporter's render cache); public through `__private_v1::render`.
+pub fn write_tail<W, S>(w: &mut W, source: &S, format: Format) -> fmt::Result
+where
+    W: Write + ?Sized,
+    S: Source + ?Sized,
+{
+    let mut declared = super::Declared { w: &mut *w, pending: Some((Part::BuildInfo.metric(), format)) };
+    write_part(&mut declared, source, Part::BuildInfo, format)?;
+    match source.metrics_writer() {
+        Some(write_them) => write_them(&mut WriteAdapter(&mut *w), format)?,
+        None => super::write_metrics(w, source, format)?,
+    }
+    match format {
+        Format::Prometheus => Ok(()),
+        Format::OpenMetrics => w.write_str("# EOF\n"),
     }
 }
 
@@ -313,6 +370,10 @@ impl Part {
     /// Every family, in output order.
     pub const ALL: [Part; 5] =
         [Part::Calls, Part::Duration, Part::Concurrent, Part::DurationMax, Part::BuildInfo];
+
+    /// The families of the functions' series, in output order: [`Part::ALL`] without
+    /// `build_info`.
+    pub const FUNCTIONS: [Part; 4] = [Part::Calls, Part::Duration, Part::Concurrent, Part::DurationMax];
 
     /// The family's schema entry.
     pub const fn metric(self) -> &'static Metric {
