@@ -15,19 +15,15 @@ use core::task::{Context, Poll};
 
 pub use picometrics_schema::Cancelled;
 
-/// Whether a call moves its function's concurrency gauge (`track_concurrency`), in the
-/// guard's type: a call without it tests nothing for it (measured on the Cortex-M4F: the flag
-/// kept in the guard cost a store, a load and a branch per call on the out-of-line path).
-#[derive(Clone, Copy)]
-pub struct Concurrency<const TRACKED: bool>;
-
-/// Times one call and records it in `finish`.
+/// What every call of one instrumented function needs, in one `static` beside its slot: the
+/// slot, the bucket bounds and the cancellation policy, with `track_concurrency` (`TRACKED`) in
+/// the type, so that a call without it tests nothing for it.
 ///
-/// A guard dropped without `finish` is either unwinding from a panic (recorded as an error,
-/// also when something catches the panic later) or an async call whose future was dropped
-/// before completing (cancelled: recorded as `cancelled` says). Either way the concurrency
-/// gauge is restored.
-pub struct CallGuard<
+/// One address instead of three keeps the out-of-line call of bare-metal builds in registers:
+/// `finish_call` takes the start tick, this site and the classification, four words (measured
+/// on the Cortex-M4F: a guard of five fields written to the stack by an out-of-line `start`
+/// and read back by `finish` cost 20 instructions per call).
+pub struct CallSite<
     const BOUNDS: usize,
     const CALLERS: usize,
     M: MaxCell + 'static = NoMax,
@@ -35,73 +31,180 @@ pub struct CallGuard<
 > {
     slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
     bounds: &'static [u64; BOUNDS],
-    calls: &'static ResultCounts,
-    start: clock::Start,
     cancelled: Cancelled,
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool>
+    CallSite<BOUNDS, CALLERS, M, TRACKED>
+{
+    /// The site of the function whose slot is `slot`.
+    pub const fn new(
+        slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
+        bounds: &'static [u64; BOUNDS],
+        cancelled: Cancelled,
+    ) -> Self {
+        Self { slot, bounds, cancelled }
+    }
+
+    /// Records a sync call that took `elapsed`, from the caller current now: a sync call's
+    /// caller scope is closed before it finishes (and an interrupt restores what it changes),
+    /// so the caller now is the caller it had when it started.
+    // Hosts inline the call path (speed: see benches/); bare-metal targets share one
+    // out-of-line copy per slot shape, so each instrumented function costs a call, not the whole
+    // path, in flash, unless feature `inline-calls` trades that flash for instructions (the
+    // size report in embedded-example/SIZE.md measures both). The clock is read by the caller,
+    // so this path calls nothing and keeps its arguments where they came (measured on the
+    // Cortex-M4F: 8 instructions fewer than reading it here); the duration comes first, as a
+    // 64-bit argument takes an even register pair (r0-r1) and the four words then fit r0-r3.
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
+    fn finish_call(elapsed: clock::Elapsed, site: &'static Self, is_error: bool) {
+        let calls = site.slot.calls_from(caller::current());
+        site.record(elapsed, calls, is_error);
+    }
+
+    /// Records an async call that took `elapsed` into `calls`, read when it started.
+    // As in `finish_call`.
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
+    fn finish_async(
+        elapsed: clock::Elapsed,
+        site: &'static Self,
+        calls: &'static ResultCounts,
+        is_error: bool,
+    ) {
+        site.record(elapsed, calls, is_error);
+    }
+
+    /// The counters of a call from the caller current now (an async call reads it on its first
+    /// poll: by its last one, or its cancellation, the caller may be another).
+    // As in `finish_call`.
+    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
+    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
+    fn calls_now(&'static self) -> &'static ResultCounts {
+        self.slot.calls_from(caller::current())
+    }
+
+    #[inline(always)]
+    fn record(&self, elapsed: clock::Elapsed, calls: &ResultCounts, is_error: bool) {
+        if TRACKED {
+            self.slot.exit();
+        }
+        self.slot.record(self.bounds, calls, clock::nanos(elapsed), is_error);
+    }
+
+    /// A guard dropped without finishing: a panic unwinding through the call (an error), or
+    /// a call cancelled (its future dropped, or a `track_caller` body left by an exit hidden in
+    /// a macro), recorded as the site's policy says. The gauge is restored either way.
+    #[cold]
+    #[inline(never)]
+    fn dropped(start: clock::Start, site: &'static Self, calls: Option<&'static ResultCounts>) {
+        let elapsed = clock::elapsed(&start);
+        let is_error = match (unwinding(), site.cancelled) {
+            (true, _) | (false, Cancelled::Error) => true,
+            (false, Cancelled::Ok) => false,
+            (false, Cancelled::Skip) => {
+                if TRACKED {
+                    site.slot.exit();
+                }
+                return;
+            }
+        };
+        site.record(elapsed, calls.unwrap_or_else(|| site.calls_now()), is_error);
+    }
+
+    #[inline(always)]
+    fn enter(&self) {
+        if TRACKED {
+            self.slot.enter();
+        }
+    }
+}
+
+/// Times one sync call and records it in `finish`; dropped without `finish` (a panic, or a
+/// `track_caller` body left by an exit hidden in a macro), it records what its site's
+/// cancellation policy says.
+///
+/// Started inline: what it keeps across the body is the start tick and the site's address.
+pub struct CallGuard<
+    const BOUNDS: usize,
+    const CALLERS: usize,
+    M: MaxCell + 'static = NoMax,
+    const TRACKED: bool = false,
+> {
+    site: &'static CallSite<BOUNDS, CALLERS, M, TRACKED>,
+    start: clock::Start,
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool>
     CallGuard<BOUNDS, CALLERS, M, TRACKED>
 {
-    /// Starts timing a call of the function whose slot is `slot`.
-    // Hosts inline the guard (speed: see benches/); bare-metal targets share one out-of-line
-    // copy per slot shape, so each instrumented function costs a call, not the whole path, in
-    // flash, unless feature `inline-calls` trades that flash for instructions (the size report
-    // in embedded-example/SIZE.md measures both). Reading the current caller here rather than
-    // once in the generated code for the scope too costs an instruction with `inline-calls`
-    // but saves 11 B of flash per function without it (measured).
-    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
-    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
-    pub fn start(
-        slot: &'static FunctionSlot<BOUNDS, CALLERS, M>,
-        bounds: &'static [u64; BOUNDS],
-        _concurrency: Concurrency<TRACKED>,
-        cancelled: Cancelled,
-    ) -> Self {
-        let calls = slot.calls_from(caller::current());
-        if TRACKED {
-            slot.enter();
-        }
-        Self { slot, bounds, calls, start: clock::now(), cancelled }
+    /// Starts timing a call of the function at `site`.
+    #[inline(always)]
+    pub fn start(site: &'static CallSite<BOUNDS, CALLERS, M, TRACKED>) -> Self {
+        site.enter();
+        Self { site, start: clock::now() }
     }
 
     /// Records the call as finished with the given classification.
-    // As in `start`.
-    #[cfg_attr(any(not(target_os = "none"), feature = "inline-calls"), inline(always))]
-    #[cfg_attr(all(target_os = "none", not(feature = "inline-calls")), inline(never))]
-    pub fn finish(self, is_error: bool) {
-        // The normal path records here, inline; `Drop` is left for unwinding and cancellation.
-        let this = ManuallyDrop::new(self);
-        this.record(is_error);
-    }
-
     #[inline(always)]
-    fn record(&self, is_error: bool) {
-        let elapsed = clock::elapsed_nanos(&self.start);
-        if TRACKED {
-            self.slot.exit();
-        }
-        self.slot.record(self.bounds, self.calls, elapsed, is_error);
+    pub fn finish(self, is_error: bool) {
+        // The normal path records here; `Drop` is left for unwinding and cancellation.
+        let this = ManuallyDrop::new(self);
+        CallSite::finish_call(clock::elapsed(&this.start), this.site, is_error);
     }
 }
 
 impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool> Drop
     for CallGuard<BOUNDS, CALLERS, M, TRACKED>
 {
-    /// Only reached when `finish` was not: a panic unwinding through the call (an error) or
-    /// an async call dropped before completing (cancelled).
-    #[cold]
-    #[inline(never)]
+    /// Only reached when `finish` was not: see the type's docs.
+    #[inline(always)]
     fn drop(&mut self) {
-        match (unwinding(), self.cancelled) {
-            (true, _) | (false, Cancelled::Error) => self.record(true),
-            (false, Cancelled::Ok) => self.record(false),
-            (false, Cancelled::Skip) => {
-                if TRACKED {
-                    self.slot.exit();
-                }
-            }
-        }
+        CallSite::dropped(self.start, self.site, None);
+    }
+}
+
+/// Times one async call, from its first poll, and records it in `finish`; dropped without
+/// `finish` (its future dropped before completing), it records what its site's cancellation
+/// policy says. Its caller is read on the first poll.
+pub struct AsyncCallGuard<
+    const BOUNDS: usize,
+    const CALLERS: usize,
+    M: MaxCell + 'static = NoMax,
+    const TRACKED: bool = false,
+> {
+    site: &'static CallSite<BOUNDS, CALLERS, M, TRACKED>,
+    calls: &'static ResultCounts,
+    start: clock::Start,
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool>
+    AsyncCallGuard<BOUNDS, CALLERS, M, TRACKED>
+{
+    /// Starts timing a call of the function at `site`.
+    #[inline(always)]
+    pub fn start(site: &'static CallSite<BOUNDS, CALLERS, M, TRACKED>) -> Self {
+        let calls = site.calls_now();
+        site.enter();
+        Self { site, calls, start: clock::now() }
+    }
+
+    /// Records the call as finished with the given classification.
+    #[inline(always)]
+    pub fn finish(self, is_error: bool) {
+        let this = ManuallyDrop::new(self);
+        CallSite::finish_async(clock::elapsed(&this.start), this.site, this.calls, is_error);
+    }
+}
+
+impl<const BOUNDS: usize, const CALLERS: usize, M: MaxCell, const TRACKED: bool> Drop
+    for AsyncCallGuard<BOUNDS, CALLERS, M, TRACKED>
+{
+    /// Only reached when `finish` was not: see the type's docs.
+    #[inline(always)]
+    fn drop(&mut self) {
+        CallSite::dropped(self.start, self.site, Some(self.calls));
     }
 }
 
@@ -316,20 +419,44 @@ mod tests {
         assert!(caller::current().is_none());
     }
 
+    /// An async guard keeps the caller of its first poll, also when it finishes or is
+    /// cancelled under another; a sync guard takes the caller current when it finishes.
+    #[test]
+    fn async_guards_keep_the_caller_they_started_under() {
+        use crate::descriptor::SlotStorage;
+        static CALLEE: FunctionSlot<1, 1> = FunctionSlot::new();
+        static SITE: CallSite<1, 1> = CallSite::new(&CALLEE, &BOUNDS, Cancelled::Error);
+        let scope = CallerScope::enter(&F);
+        let finished = AsyncCallGuard::start(&SITE);
+        let cancelled = AsyncCallGuard::start(&SITE);
+        drop(scope);
+        finished.finish(false);
+        drop(cancelled);
+        CallGuard::start(&SITE).finish(false);
+        let calls = CALLEE.calls();
+        let edges: std::vec::Vec<_> =
+            calls.callers.iter().map(|c| (c.function, c.calls.ok, c.calls.error)).collect();
+        assert_eq!(edges, [("f", 1, 1)]);
+        assert_eq!((calls.root.ok, calls.root.error), (1, 0));
+    }
+
     /// A guard dropped without `finish` outside a panic is a cancelled call: recorded as its
     /// policy says, the gauge restored either way.
     #[test]
     fn cancelled_guard_follows_its_policy_and_restores_the_gauge() {
         use crate::descriptor::SlotStorage;
-        let guard = CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Skip);
+        static SKIP: CallSite<1, 1, NoMax, true> = CallSite::new(&SLOT, &BOUNDS, Cancelled::Skip);
+        static ERROR: CallSite<1, 1, NoMax, true> = CallSite::new(&SLOT, &BOUNDS, Cancelled::Error);
+        static OK: CallSite<1, 1, NoMax, true> = CallSite::new(&SLOT, &BOUNDS, Cancelled::Ok);
+        let guard = CallGuard::start(&SKIP);
         assert_eq!(SLOT.concurrent(), 1);
         drop(guard);
         assert_eq!((SLOT.concurrent(), SLOT.histogram().count()), (0, 0));
-        drop(CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Error));
-        drop(CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Ok));
+        drop(CallGuard::start(&ERROR));
+        drop(CallGuard::start(&OK));
         let calls = SLOT.calls().root;
         assert_eq!((calls.ok, calls.error, SLOT.histogram().count(), SLOT.concurrent()), (1, 1, 2, 0));
-        CallGuard::start(&SLOT, &BOUNDS, Concurrency::<true>, Cancelled::Error).finish(true);
+        CallGuard::start(&ERROR).finish(true);
         assert_eq!((SLOT.calls().root.error, SLOT.concurrent()), (2, 0));
     }
 }

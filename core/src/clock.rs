@@ -79,9 +79,16 @@ mod imp {
         embassy_time::Instant::now()
     }
 
+    /// Ticks, as read (a backwards step not yet clamped).
+    pub type Elapsed = u64;
+
     #[inline(always)]
-    pub fn elapsed_nanos(start: &Start) -> u64 {
-        let ticks = embassy_time::Instant::now().as_ticks().wrapping_sub(start.as_ticks());
+    pub fn elapsed(start: &Start) -> Elapsed {
+        embassy_time::Instant::now().as_ticks().wrapping_sub(start.as_ticks())
+    }
+
+    #[inline(always)]
+    pub fn nanos(ticks: Elapsed) -> u64 {
         super::ticks_to_nanos::<{ embassy_time::TICK_HZ }>(super::forward(ticks))
     }
 
@@ -170,8 +177,16 @@ mod imp {
         }
     }
 
+    /// Nanoseconds: the conversion needs the factor read with the clock.
+    pub type Elapsed = u64;
+
     #[inline(always)]
-    pub fn elapsed_nanos(start: &Start) -> u64 {
+    pub fn nanos(nanos: Elapsed) -> u64 {
+        nanos
+    }
+
+    #[inline(always)]
+    pub fn elapsed(start: &Start) -> Elapsed {
         let factor = TSC_FACTOR.load(Relaxed);
         if factor != 0 {
             let ticks = super::forward(Tsc::read().wrapping_sub(*start));
@@ -216,7 +231,7 @@ mod imp {
             assert_eq!(TSC_FACTOR.load(Relaxed) != 0, Tsc::usable());
             let os = Instant::now();
             std::thread::sleep(Duration::from_millis(30));
-            let ours = elapsed_nanos(&start);
+            let ours = nanos(elapsed(&start));
             let theirs = os.elapsed().as_nanos() as u64;
             assert!(ours.abs_diff(theirs) < theirs / 20, "{ours} ns vs the OS clock's {theirs} ns");
             let quanta = slow_elapsed_nanos(start);
@@ -235,8 +250,16 @@ mod imp {
         std::time::Instant::now()
     }
 
+    /// Nanoseconds.
+    pub type Elapsed = u64;
+
     #[inline(always)]
-    pub fn elapsed_nanos(start: &Start) -> u64 {
+    pub fn nanos(nanos: Elapsed) -> u64 {
+        nanos
+    }
+
+    #[inline(always)]
+    pub fn elapsed(start: &Start) -> Elapsed {
         let d = start.elapsed();
         // Saturates after 584 years; `as_nanos()` would go through u128.
         d.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(d.subsec_nanos()))
@@ -266,10 +289,17 @@ mod imp {
         unsafe { _picometrics_clock_now() }
     }
 
+    /// Ticks, as read (a backwards step not yet clamped).
+    pub type Elapsed = u64;
+
     #[inline(always)]
-    pub fn elapsed_nanos(start: &Start) -> u64 {
+    pub fn elapsed(start: &Start) -> Elapsed {
         // SAFETY: as in `now`.
-        let ticks = unsafe { _picometrics_clock_now() }.wrapping_sub(*start);
+        unsafe { _picometrics_clock_now() }.wrapping_sub(*start)
+    }
+
+    #[inline(always)]
+    pub fn nanos(ticks: Elapsed) -> u64 {
         // A backwards step is a huge difference: only tested off the common path (a call
         // shorter than 2³² ticks), which then costs no clamp.
         let ticks = if ticks <= u64::from(u32::MAX) { ticks } else { super::forward(ticks) };
@@ -283,7 +313,12 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{elapsed_nanos, now, Start};
+/// A call's duration as its clock measured it: ticks (bare metal, embassy-time) or nanoseconds
+/// (hosts). Taken where the call ends, converted to nanoseconds by [`nanos`] where it is
+/// recorded: bare-metal builds read the clock in the instrumented function and record out of
+/// line, so the recording path calls nothing and keeps its arguments in registers.
+pub(crate) use imp::Elapsed;
+pub(crate) use imp::{elapsed, nanos, now, Start};
 
 /// Nanoseconds since start by the clock that times calls: since boot on bare metal (the
 /// firmware's tick count) and with embassy-time, since the first reading in a process.

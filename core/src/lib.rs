@@ -160,8 +160,8 @@ pub mod __private_v1 {
         encode: crate::frame::encode_metric,
     };
     pub use crate::call::{
-        classify_with, run, Branch, CallGuard, Cancelled, Classify, ClassifyLabels, ClassifyOther,
-        ClassifyResult, Concurrency, FromResidual, WithCaller,
+        classify_with, run, AsyncCallGuard, Branch, CallGuard, CallSite, Cancelled, Classify, ClassifyLabels,
+        ClassifyOther, ClassifyResult, FromResidual, WithCaller,
     };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};

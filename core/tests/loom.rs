@@ -9,7 +9,7 @@
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-use picometrics::__private_v1::{CallGuard, Cancelled, Concurrency};
+use picometrics::__private_v1::{CallGuard, CallSite, Cancelled};
 use picometrics::__private_v1::{FunctionSlot, SlotStorage};
 use picometrics::build_info::BuildInfo;
 use picometrics::FunctionDescriptor;
@@ -101,7 +101,8 @@ fn the_concurrency_gauge_survives_a_panicking_call() {
         let t = thread::spawn(move || {
             let result = std::panic::catch_unwind(|| {
                 // `Skip`: a panic is an error whatever the cancellation policy.
-                let _guard = CallGuard::start(slot, &BOUNDS, Concurrency::<true>, Cancelled::Skip);
+                let site = leak(CallSite::<1, 1, _, true>::new(slot, &BOUNDS, Cancelled::Skip));
+                let _guard = CallGuard::start(site);
                 flag.store(true, Ordering::Release);
                 panic!("instrumented function panicked");
             });

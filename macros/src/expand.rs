@@ -325,6 +325,7 @@ impl Parts {
             callers,
             track,
             max_cell,
+            cancelled,
             objective,
             objective_check,
             ..
@@ -342,6 +343,8 @@ impl Parts {
                 &__PICOMETRICS_BUILD,
                 &__PICOMETRICS_SLOT,
             );
+            static __PICOMETRICS_SITE: #private::CallSite<{ #bounds.len() }, #callers, #max_cell, #track> =
+                #private::CallSite::new(&__PICOMETRICS_SLOT, &#bounds, #cancelled);
             #private::persistent! {
                 static __PICOMETRICS_SLOT: #private::FunctionSlot<{ #bounds.len() }, #callers, #max_cell> =
                     #private::FunctionSlot::new();
@@ -364,13 +367,16 @@ impl Parts {
     /// The body: the guard started, the caller scope entered (not around an `async` body,
     /// whose future carries its own), the user's block run its way, then the result classified.
     fn body(&self, sig: &Signature, attrs: &[Attribute], block: &Block) -> TokenStream {
-        let Parts { private, bounds, track, cancelled, is_error, .. } = self;
+        let Parts { private, is_error, .. } = self;
+        // A sync call reads its caller when it finishes (its scope closed by then), an async one
+        // on its first poll (by its last, another function may be polling it).
+        let guard = if sig.asyncness.is_some() { quote!(AsyncCallGuard) } else { quote!(CallGuard) };
         let result = quote!(__picometrics_result);
         // The result is bound with the declared return type before it is classified, so
         // inference that relies on the return type (`.sum()`, `.collect()`, `.into()`) works.
         let result_ty = result_type(&sig.output);
         let start = quote! {
-            let __picometrics_guard = #private::CallGuard::start(&__PICOMETRICS_SLOT, &#bounds, #private::Concurrency::<#track>, #cancelled);
+            let __picometrics_guard = #private::#guard::start(&__PICOMETRICS_SITE);
         };
         let scope = quote! {
             let __picometrics_scope = #private::CallerScope::enter(&__PICOMETRICS_FUNCTION);
