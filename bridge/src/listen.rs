@@ -4,7 +4,7 @@
 //! once they are stored). Each connection and each request is a source of its own, so dumps in
 //! progress never mix.
 
-use crate::lifecycle;
+use crate::log::lifecycle;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};

@@ -20,12 +20,15 @@
 //! stderr with its reason and counted in `picometrics_bridge_frames_skipped_total`.
 
 mod listen;
+mod log;
+mod source;
 mod tls;
 
 use clap::{ArgGroup, Parser};
-use picometrics_bridge::{Committed, Devices, FrameReader, Limits};
+use log::{lifecycle, log};
+use picometrics_bridge::{Devices, Limits};
 use picometrics_exporter::push;
-use std::io::Read;
+use source::{read_forever, Source};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,13 +179,6 @@ fn name_value(s: &str) -> Result<(String, String), String> {
 fn header(s: &str) -> Result<(String, String), String> {
     let (n, v) = s.split_once(':').ok_or("expected NAME: VALUE")?;
     Ok((n.trim().to_owned(), v.trim().to_owned()))
-}
-
-/// Where frames come from.
-enum Source {
-    Stdin,
-    Tcp(String),
-    Serial { path: String, baud: u32 },
 }
 
 impl Args {
@@ -360,147 +356,4 @@ fn start_pushers(args: &Args, devices: &Arc<Devices>) -> Result<Vec<push::Pusher
         pushers.push(pusher);
     }
     Ok(pushers)
-}
-
-/// Reads the source into `devices` for ever, reopening it a second after it closes or fails;
-/// stdin is read once and its last dumps served until the bridge is stopped.
-fn read_forever(source: &Source, read_timeout: Duration, devices: &Devices) -> ! {
-    let mut reader = FrameReader::new();
-    // The last failure to open the source, logged once rather than on every retry.
-    let mut failing: Option<String> = None;
-    loop {
-        match open(source, read_timeout) {
-            Ok(stream) => {
-                failing = None;
-                pump(stream, &mut reader, devices);
-                devices.set_source_up(false);
-                if reader.pending() > 0 {
-                    lifecycle(format_args!(
-                        "source closed inside a frame: {} bytes dropped",
-                        reader.pending()
-                    ));
-                }
-                reader.reset();
-                if let Some(skipped) = devices.source_closed() {
-                    lifecycle(format_args!("{skipped}"));
-                }
-            }
-            Err(e) => {
-                let e = e.to_string();
-                if failing.as_ref() != Some(&e) {
-                    lifecycle(format_args!("cannot open the source: {e} (retrying every second)"));
-                    failing = Some(e);
-                }
-            }
-        }
-        if let Source::Stdin = source {
-            // Keep serving the last dumps until stopped.
-            lifecycle(format_args!("end of input; still serving"));
-            loop {
-                std::thread::park();
-            }
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn open(source: &Source, read_timeout: Duration) -> std::io::Result<Box<dyn Read>> {
-    Ok(match source {
-        Source::Stdin => Box::new(std::io::stdin()),
-        Source::Tcp(addr) => {
-            let stream = std::net::TcpStream::connect(addr)?;
-            // A peer that goes silent is noticed by the read timeout; one that vanishes without
-            // a word (power cut, cable pulled) by TCP keepalive.
-            stream.set_read_timeout(Some(read_timeout))?;
-            let keepalive = socket2::TcpKeepalive::new()
-                .with_time(Duration::from_secs(10))
-                .with_interval(Duration::from_secs(5));
-            socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
-            lifecycle(format_args!("connected to {addr}"));
-            Box::new(stream)
-        }
-        Source::Serial { path, baud } => {
-            let port = serialport::new(path, *baud).timeout(read_timeout).open()?;
-            lifecycle(format_args!("opened {path} at {baud} baud"));
-            Box::new(port)
-        }
-    })
-}
-
-/// Reads `stream` to its end, feeding every frame to `devices`.
-fn pump(mut stream: Box<dyn Read>, reader: &mut FrameReader, devices: &Devices) {
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
-                devices.set_source_up(true);
-                n
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // Silent for the read timeout: the source is down; reopen it.
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
-                lifecycle(format_args!(
-                    "the source sent nothing for its read timeout: marked down, reopening"
-                ));
-                return;
-            }
-            Err(e) => {
-                lifecycle(format_args!("read failed: {e}"));
-                return;
-            }
-        };
-        devices.feed(reader, &buf[..n], |outcome| match outcome {
-            Ok(Committed::New { device }) => log(format_args!("first dump from {device:?}")),
-            Ok(Committed::Restarted { device, previous_seq, seq }) => log(format_args!(
-                "{device:?} restarted (dump {seq} after {previous_seq}): its counters start over"
-            )),
-            Ok(Committed::Updated { .. }) => {}
-            Err(skipped) => log(format_args!("{skipped}")),
-        });
-    }
-}
-
-/// Log lines allowed per second about what devices send; beyond, lines are counted and the
-/// count is logged once the next second begins or with the next [`lifecycle`] line (1 MiB of
-/// garbage is a few lines, not half a million).
-const LOG_LINES_PER_SECOND: u32 = 20;
-
-/// This second's start, the device lines logged in it and those suppressed since.
-static WINDOW: std::sync::Mutex<Option<(std::time::Instant, u32, u64)>> = std::sync::Mutex::new(None);
-
-/// Prints how many device lines were suppressed, if any, and starts the count again.
-fn flush_suppressed(window: &mut Option<(std::time::Instant, u32, u64)>, now: std::time::Instant) {
-    if let Some((start, lines, suppressed)) = window {
-        if *suppressed > 0 {
-            eprintln!("picometrics-bridge: ({suppressed} more messages suppressed)");
-        }
-        (*start, *lines, *suppressed) = (now, 0, 0);
-    }
-}
-
-/// A line about what a device sent (a skipped frame, a new or restarted device): rate-limited,
-/// since a device or a noisy line decides how many there are.
-fn log(message: std::fmt::Arguments<'_>) {
-    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let now = std::time::Instant::now();
-    if window.is_some_and(|(start, _, _)| now.duration_since(start) >= Duration::from_secs(1)) {
-        flush_suppressed(&mut window, now);
-    }
-    let (_, lines, suppressed) = window.get_or_insert((now, 0, 0));
-    if *lines < LOG_LINES_PER_SECOND {
-        *lines += 1;
-        eprintln!("picometrics-bridge: {message}");
-    } else {
-        *suppressed += 1;
-    }
-}
-
-/// A line about the bridge itself (serving, pushing, the source opening, failing, closing, end
-/// of input): never rate-limited — there are few, and they say what state it is in — and
-/// after the count of device lines suppressed before it, so the log reads in order.
-fn lifecycle(message: std::fmt::Arguments<'_>) {
-    let mut window = WINDOW.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    flush_suppressed(&mut window, std::time::Instant::now());
-    eprintln!("picometrics-bridge: {message}");
 }

@@ -4,6 +4,7 @@
 mod args;
 mod buckets;
 mod expand;
+mod impls;
 mod inline;
 mod metric;
 mod queries;
