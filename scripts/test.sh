@@ -91,6 +91,10 @@ step "cargo fmt --check and clippy (firmware; its own workspace and linker flags
   # The real-board build (nRF52840-DK: defmt over RTT, frames on UART0); linked and checked by
   # tests/tests/firmware_qemu.rs.
   cargo clippy --release --target thumbv7em-none-eabihf --no-default-features --features nrf52840 -- -D warnings
+  # The cycle-counter clock: Cortex-M3 and up only (v6-M has no DWT cycle counter).
+  for features in text,frames,dwt-clock instructions,dwt-clock; do
+    cargo clippy --release --target thumbv7em-none-eabihf --no-default-features --features "$features" -- -D warnings
+  done
 )
 
 # The ESP32-C3 board: formatting here; tests/tests/firmware_riscv.rs builds it, its warnings
@@ -148,7 +152,7 @@ ctest --workspace
 
 step "cargo test: the core's other clocks and features"
 # Bare-metal clock (`clock!`) and the single-core caller global, on the host.
-ctest -p picometrics --no-default-features --test bare_metal_clock
+ctest -p picometrics --no-default-features --test bare_metal_clock --test bare_metal_clock32
 # embassy-time's clock, driven by its mock driver.
 ctest -p picometrics --features embassy-time --test embassy_clock
 # serde snapshots and the frame format.

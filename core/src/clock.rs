@@ -6,6 +6,7 @@
 //! | feature `quanta`           | the invariant TSC, read inline, calibrated by `quanta` |
 //! | feature `std`              | `std::time::Instant`                                   |
 //! | neither (bare metal)       | the firmware's tick source, named once with [`clock!`] |
+//! |                            | (a 64-bit count, or a 32-bit counter such as the DWT's) |
 //!
 //! Durations are measured in the clock's own unit and converted to nanoseconds once per call
 //! with integer arithmetic (a constant multiply, or multiply-and-divide by a constant the
@@ -275,6 +276,9 @@ mod imp {
     extern "Rust" {
         /// Defined by [`crate::clock!`] in the firmware.
         fn _picometrics_clock_now() -> u64;
+        /// Defined by [`crate::clock!`] in the firmware: ticks since `start`, wrapping at the
+        /// counter's own width (2⁶⁴, or 2³² for a 32-bit counter).
+        fn _picometrics_clock_since(start: u64) -> u64;
         /// Defined by [`crate::clock!`] in the firmware.
         fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64;
     }
@@ -295,7 +299,7 @@ mod imp {
     #[inline(always)]
     pub fn elapsed(start: &Start) -> Elapsed {
         // SAFETY: as in `now`.
-        unsafe { _picometrics_clock_now() }.wrapping_sub(*start)
+        unsafe { _picometrics_clock_since(*start) }
     }
 
     #[inline(always)]
@@ -339,20 +343,56 @@ fn process_uptime_nanos() -> u64 {
 /// The first argument is the tick rate in Hz (a constant), the second an expression that reads
 /// a monotonic `u64` tick count (wrapping at 2⁶⁴ is fine: durations use wrapping subtraction;
 /// a reading that goes backwards records a zero duration).
+///
+/// A free-running 32-bit counter — the DWT cycle counter of a Cortex-M3/M4/M7, a 32-bit
+/// hardware timer — is named with `u32:` before the expression: one load per read, no wrap
+/// count to extend it. Durations then wrap at 2³² ticks (67 s at 64 MHz: a longer call is
+/// recorded modulo that), and so does the uptime a dump carries.
 /// Define it exactly once in the final binary; a missing definition fails to link with
 /// `undefined symbol: _picometrics_clock_now`.
 ///
 /// ```ignore
 /// // SysTick extended to 64 bits by its interrupt, at 12 MHz:
 /// picometrics::clock!(12_000_000, board::ticks());
+/// // The DWT cycle counter at a 64 MHz core clock (enabled once at start):
+/// picometrics::clock!(64_000_000, u32: cortex_m::peripheral::DWT::cycle_count());
 /// ```
 #[macro_export]
 macro_rules! clock {
-    ($hz:expr, $now:expr $(,)?) => {
+    ($hz:expr, u32: $now:expr $(,)?) => {
         const _: () = {
+            #[inline(always)]
+            fn now() -> u32 {
+                $now
+            }
             #[unsafe(no_mangle)]
             fn _picometrics_clock_now() -> u64 {
+                u64::from(now())
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_since(start: u64) -> u64 {
+                // The start was a `u32` widened: truncating it back is exact.
+                u64::from(now().wrapping_sub(start as u32))
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64 {
+                $crate::clock::ticks_to_nanos::<{ $hz }>(ticks)
+            }
+        };
+    };
+    ($hz:expr, $now:expr $(,)?) => {
+        const _: () = {
+            #[inline(always)]
+            fn now() -> u64 {
                 $now
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_now() -> u64 {
+                now()
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_since(start: u64) -> u64 {
+                now().wrapping_sub(start)
             }
             #[unsafe(no_mangle)]
             fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64 {

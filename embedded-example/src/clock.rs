@@ -2,7 +2,8 @@
 //! interrupt, and the picometrics clock built on it: `clock!` by default, or an embassy-time
 //! driver (feature `embassy`) that picometrics reads through `embassy_time::Instant`.
 //!
-//! SysTick, not the DWT cycle counter: QEMU 7.2's DWT reads 0.
+//! SysTick by default, not the DWT cycle counter: QEMU 7.2's DWT reads 0. Feature `dwt-clock`
+//! times calls on the cycle counter anyway, for what the cheapest clock costs per call.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
@@ -23,8 +24,16 @@ const RELOAD: u32 = 0x00FF_FFFF;
 
 static WRAPS: AtomicU32 = AtomicU32::new(0);
 
-/// Starts SysTick with its wrap interrupt.
+/// Starts SysTick with its wrap interrupt (and, with `dwt-clock`, the cycle counter).
 pub fn start(mut syst: SYST) {
+    #[cfg(feature = "dwt-clock")]
+    {
+        // SAFETY: called once at start, before anything reads the cycle counter; the DCB and
+        // DWT registers touched here belong to nothing else in this firmware.
+        let mut p = unsafe { cortex_m::Peripherals::steal() };
+        p.DCB.enable_trace();
+        p.DWT.enable_cycle_counter();
+    }
     syst.set_clock_source(SystClkSource::Core);
     syst.set_reload(RELOAD);
     syst.clear_current();
@@ -33,6 +42,8 @@ pub fn start(mut syst: SYST) {
 }
 
 /// Ticks since [`start`].
+// With `dwt-clock` and neither `instructions` nor `embassy`, nothing reads SysTick.
+#[cfg_attr(feature = "dwt-clock", allow(dead_code))]
 pub fn ticks() -> u64 {
     cortex_m::interrupt::free(|_| {
         let mut wraps = WRAPS.load(Ordering::Relaxed);
@@ -52,8 +63,22 @@ fn SysTick() {
     WRAPS.store(WRAPS.load(Ordering::Relaxed) + 1, Ordering::Release);
 }
 
-#[cfg(not(feature = "embassy"))]
+#[cfg(not(any(feature = "embassy", feature = "dwt-clock")))]
 picometrics::clock!(HZ as u64, ticks());
+
+/// What picometrics' clock reads: SysTick's 64-bit ticks, or with `dwt-clock` the cycle counter
+/// (the instruction count's baseline of two reads).
+#[cfg(feature = "instructions")]
+pub fn picometrics_ticks() -> u64 {
+    #[cfg(feature = "dwt-clock")]
+    return u64::from(cortex_m::peripheral::DWT::cycle_count());
+    #[cfg(not(feature = "dwt-clock"))]
+    return ticks();
+}
+
+// The core clock is SysTick's (processor clock source).
+#[cfg(all(feature = "dwt-clock", not(feature = "embassy")))]
+picometrics::clock!(HZ as u64, u32: cortex_m::peripheral::DWT::cycle_count());
 
 /// An embassy-time driver on SysTick at 12 MHz (feature `tick-hz-12_000_000`).
 #[cfg(feature = "embassy")]

@@ -19,8 +19,8 @@ fn instrumented(x: u32) -> u32 {
 /// The clock reads the instrumented call makes (two), without the rest.
 #[inline(never)]
 fn two_reads(x: u32) -> u32 {
-    black_box(crate::clock::ticks());
-    black_box(crate::clock::ticks());
+    black_box(crate::clock::picometrics_ticks());
+    black_box(crate::clock::picometrics_ticks());
     black_box(x)
 }
 

@@ -86,3 +86,9 @@ fn machine_timer() {
 }
 
 picometrics::clock!(HZ as u64, ticks());
+
+/// What picometrics' clock reads (the instruction count's baseline of two reads).
+#[cfg(feature = "instructions")]
+pub fn picometrics_ticks() -> u64 {
+    ticks()
+}
