@@ -409,7 +409,9 @@ fn dump_channels_flash_is_bounded() {
 fn one_instrumented_function_costs_at_most_128_b_ram_and_300_b_flash() {
     let (flash, ram) = picometrics_integration_tests::size::per_function("thumbv7em-none-eabihf");
     assert!(ram <= 128.0, "{ram} B of RAM per function");
-    assert!(flash <= 300.0, "{flash} B of flash per function");
+    // The target is 300 B; 170 B when the call site landed (issue #27: 146 B before it, the
+    // trade is in SIZE.md), so a regression of the hot path's code fails here.
+    assert!(flash <= 180.0, "{flash} B of flash per function (170 B when this bound was set)");
     // `track_max`, averaged over eight functions that use it: its counter fits the slot's
     // alignment padding on thumbv7em (0 B RAM); the flash is mostly a second instance of the
     // slot's generic reader, shared by every `track_max` function, plus each one's update.

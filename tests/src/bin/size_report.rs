@@ -190,6 +190,15 @@ fn main() {
             )
             .unwrap();
             md.push_str(M4F_INSTRUCTIONS);
+            writeln!(
+                md,
+                "\nThe trade of the call site in flash: **{fn_flash:.0} B** per function, 146 B \
+                 before it (a guard started out of line) — 12 B the site static \
+                 (slot, bounds, what a cancelled call records) and 12 B of code, the clock reads \
+                 and their subtraction now in each function — for 13.8 fewer instructions per \
+                 call. RAM per function is unchanged."
+            )
+            .unwrap();
         }
         let ((text, text_bytes), (frames, frame_bytes)) = size::dump_instructions(target);
         writeln!(
