@@ -281,6 +281,9 @@ mod imp {
         fn _picometrics_clock_since(start: u64) -> u64;
         /// Defined by [`crate::clock!`] in the firmware.
         fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64;
+        /// Defined by [`crate::clock!`] in the firmware: ticks since start, 64 bits wide (a
+        /// 32-bit counter extended by its wraps).
+        fn _picometrics_clock_uptime() -> u64;
     }
 
     /// A point in time, in the firmware's ticks.
@@ -313,7 +316,7 @@ mod imp {
 
     pub fn uptime_nanos() -> u64 {
         // SAFETY: as in `now`; the tick source counts from the firmware's start.
-        unsafe { _picometrics_clock_ticks_to_nanos(_picometrics_clock_now()) }
+        unsafe { _picometrics_clock_ticks_to_nanos(_picometrics_clock_uptime()) }
     }
 }
 
@@ -328,6 +331,42 @@ pub(crate) use imp::{elapsed, nanos, now, Start};
 /// firmware's tick count) and with embassy-time, since the first reading in a process.
 pub fn uptime_nanos() -> u64 {
     imp::uptime_nanos()
+}
+
+/// The wraps of a 32-bit counter, counted where the uptime is read: what extends
+/// `clock!(hz, u32: …)`'s counter to the 64-bit uptime a dump carries. Exact while the uptime is
+/// read at least once per wrap (a dump every few seconds reads it), from one context at a time
+/// (the one that dumps: an interrupt reading it at the instant of a wrap, racing the main loop,
+/// could count that wrap twice). Plain loads and stores: a Cortex-M0 has nothing else.
+#[doc(hidden)]
+pub struct Wraps {
+    last: core::sync::atomic::AtomicU32,
+    high: core::sync::atomic::AtomicU32,
+}
+
+impl Wraps {
+    /// No wraps seen yet.
+    pub const fn new() -> Self {
+        Self { last: core::sync::atomic::AtomicU32::new(0), high: core::sync::atomic::AtomicU32::new(0) }
+    }
+
+    /// `now`, with the wraps counted since the last reading, as 64 bits.
+    pub fn extend(&self, now: u32) -> u64 {
+        use core::sync::atomic::Ordering::Relaxed;
+        let mut high = self.high.load(Relaxed);
+        if now < self.last.load(Relaxed) {
+            high = high.wrapping_add(1);
+            self.high.store(high, Relaxed);
+        }
+        self.last.store(now, Relaxed);
+        (u64::from(high) << 32) | u64::from(now)
+    }
+}
+
+impl Default for Wraps {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Nanoseconds since this process first asked for its uptime.
@@ -347,7 +386,8 @@ fn process_uptime_nanos() -> u64 {
 /// A free-running 32-bit counter — the DWT cycle counter of a Cortex-M3/M4/M7, a 32-bit
 /// hardware timer — is named with `u32:` before the expression: one load per read, no wrap
 /// count to extend it. Durations then wrap at 2³² ticks (67 s at 64 MHz: a longer call is
-/// recorded modulo that), and so does the uptime a dump carries.
+/// recorded modulo that); the uptime a dump carries is extended by counting the wraps where it
+/// is read, which needs a reading at least once per wrap (a dump every few seconds is one).
 /// Define it exactly once in the final binary; a missing definition fails to link with
 /// `undefined symbol: _picometrics_clock_now`.
 ///
@@ -375,6 +415,11 @@ macro_rules! clock {
                 u64::from(now().wrapping_sub(start as u32))
             }
             #[unsafe(no_mangle)]
+            fn _picometrics_clock_uptime() -> u64 {
+                static WRAPS: $crate::__private_v1::Wraps = $crate::__private_v1::Wraps::new();
+                WRAPS.extend(now())
+            }
+            #[unsafe(no_mangle)]
             fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64 {
                 $crate::clock::ticks_to_nanos::<{ $hz }>(ticks)
             }
@@ -393,6 +438,10 @@ macro_rules! clock {
             #[unsafe(no_mangle)]
             fn _picometrics_clock_since(start: u64) -> u64 {
                 now().wrapping_sub(start)
+            }
+            #[unsafe(no_mangle)]
+            fn _picometrics_clock_uptime() -> u64 {
+                now()
             }
             #[unsafe(no_mangle)]
             fn _picometrics_clock_ticks_to_nanos(ticks: u64) -> u64 {

@@ -165,6 +165,7 @@ pub mod __private_v1 {
     };
     pub use crate::caller::{current as current_caller, CallerScope};
     pub use crate::checks::{check_bounds, check_objective};
+    pub use crate::clock::Wraps;
     pub use crate::counter::{Counter, CounterValue, Sum};
     pub use crate::descriptor::{FunctionDescriptor, SlotStorage};
     /// The exemplar seqlock, for its loom model check.

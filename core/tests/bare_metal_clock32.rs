@@ -23,6 +23,8 @@ fn takes(ticks: u32) {
 
 #[test]
 fn durations_wrap_at_32_bits() {
+    // The uptime, read before the wrap (a dump would), then after it: extended to 64 bits.
+    assert_eq!(picometrics::clock::uptime_nanos(), u64::from(u32::MAX - 10_000) * 1_000);
     takes(5_000); // 5 ms, before the wrap
     takes(20_000); // 20 ms, across it: as a 64-bit difference this would be a backwards step
     takes(3_000_000); // 3 s, after it
@@ -35,6 +37,6 @@ fn durations_wrap_at_32_bits() {
     assert_eq!(bucket("5"), 3.0);
     let sum = value(&samples, "function_calls_duration_seconds_sum", &[("function", "takes")]);
     assert_eq!(sum, 3.025);
-    // The uptime a dump carries is the counter's: wrapped, so small again.
-    assert!(picometrics::clock::uptime_nanos() < 3_100_000_000);
+    // 3.025 s later, across the wrap: 2³² + 3,014,999 µs, not the wrapped 3,014,999.
+    assert_eq!(picometrics::clock::uptime_nanos(), ((1u64 << 32) + 3_014_999) * 1_000);
 }
